@@ -1,0 +1,29 @@
+"""The metadata database (SQLAlchemy 2 + Alembic): models, connection, and small repositories."""
+
+from shopkg.db.database import Database
+from shopkg.db.models import (
+    AdminUser,
+    ApiToken,
+    AuditEntry,
+    Base,
+    BuildJob,
+    JobStage,
+    JobStatus,
+    QuarantinedRecord,
+    RecordStatus,
+    SourceRecord,
+)
+
+__all__ = [
+    "AdminUser",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "BuildJob",
+    "Database",
+    "JobStage",
+    "JobStatus",
+    "QuarantinedRecord",
+    "RecordStatus",
+    "SourceRecord",
+]

@@ -1,0 +1,202 @@
+"""The metadata database: catalog source records, build jobs, quarantine, admins, tokens, audit.
+
+The graph itself lives in the graph store; this database keeps what the batch jobs and the web
+app need to remember about it. The schema is owned by the Alembic migrations in
+``migrations/``; a test fails when these models and the migrations drift apart.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class RecordStatus(enum.StrEnum):
+    ACTIVE = "active"  # in the catalog and in the KG
+    REMOVED = "removed"  # gone from the catalog; its facts were removed from the KG
+    QUARANTINED = "quarantined"  # its latest version failed validation
+
+
+class JobStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # killed or Ctrl-C; a rerun resumes it
+
+
+class SourceRecord(Base):
+    """One record of a catalog as last seen, with the hash that makes rebuilds incremental."""
+
+    __tablename__ = "source_records"
+    __table_args__ = (UniqueConstraint("catalog", "record_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    catalog: Mapped[str] = mapped_column(String(200))
+    record_key: Mapped[str] = mapped_column(String(400))
+    raw: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=RecordStatus.ACTIVE)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("build_jobs.id", ondelete="SET NULL")
+    )
+
+
+class BuildJob(Base):
+    """A batch job (a KG build, a refresh, a training run) and how it went."""
+
+    __tablename__ = "build_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.PENDING, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    stages: Mapped[list[JobStage]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", order_by="JobStage.position"
+    )
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or utcnow()
+        return (_aware(end) - _aware(self.started_at)).total_seconds()
+
+
+class JobStage(Base):
+    """One stage of a job with its progress counters; a checkpoint for resuming."""
+
+    __tablename__ = "job_stages"
+    __table_args__ = (UniqueConstraint("job_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("build_jobs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.PENDING)
+    total: Mapped[int | None] = mapped_column(BigInteger)
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    skipped: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    seconds: Mapped[float | None] = mapped_column(Float)
+
+    job: Mapped[BuildJob] = relationship(back_populates="stages")
+
+
+class QuarantinedRecord(Base):
+    """A record a job put aside, with the reason and where it came from."""
+
+    __tablename__ = "quarantined_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("build_jobs.id", ondelete="CASCADE"), index=True
+    )
+    catalog: Mapped[str] = mapped_column(String(200))
+    record_key: Mapped[str | None] = mapped_column(String(400))
+    location: Mapped[str] = mapped_column(String(400))  # file:line, or a path for images
+    stage: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text)  # as read, possibly not valid JSON
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminUser(Base):
+    """Someone who may use the admin browser and the admin API."""
+
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    tokens: Mapped[list[ApiToken]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class ApiToken(Base):
+    """A bearer token for the admin API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in listings to tell tokens apart
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[AdminUser] = relationship(back_populates="tokens")
+
+
+class AuditEntry(Base):
+    """One admin edit of the KG or of accounts: who, what, when, and the details."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_kind", "target_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    target_kind: Mapped[str] = mapped_column(String(40))
+    target_key: Mapped[str] = mapped_column(String(400))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,0 +1,258 @@
+"""Typed settings, layered defaults → TOML file → ``SHOPKG_*`` environment → explicit overrides.
+
+Nothing is read at import time: :func:`load_settings` reads the file and the environment when
+it is called. An invalid value stops start-up with one :class:`~shopkg.errors.ConfigError`
+whose message names the setting, where the value came from and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from shopkg.errors import ConfigError
+
+ENV_PREFIX = "SHOPKG_"
+CONFIG_ENV = "SHOPKG_CONFIG"
+DEFAULT_CONFIG_FILE = "shopkg.toml"
+
+GRAPH_SCHEMES = ("kuzu", "neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+DB_BACKENDS = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class GraphURI:
+    """A parsed graph-store address: ``kuzu://`` + a directory, or a Neo4j Bolt URI."""
+
+    scheme: str
+    target: str  # directory for kuzu, the full URI for neo4j/bolt
+
+    @property
+    def backend(self) -> Literal["kuzu", "neo4j"]:
+        return "kuzu" if self.scheme == "kuzu" else "neo4j"
+
+    @property
+    def path(self) -> Path:
+        if self.backend != "kuzu":
+            raise ConfigError(f"graph URI {self.target!r} is not a kuzu:// directory")
+        return Path(self.target)
+
+    def __str__(self) -> str:
+        return f"kuzu://{self.target}" if self.backend == "kuzu" else self.target
+
+
+def parse_graph_uri(uri: str) -> GraphURI:
+    """Parse ``kuzu:///abs/dir``, ``kuzu://rel/dir``, ``neo4j://host:7687`` or ``bolt://…``."""
+    scheme, sep, rest = uri.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in GRAPH_SCHEMES:
+        raise ValueError(
+            f"unsupported graph URI {uri!r}; use kuzu:///path/to/dir, neo4j://host:7687 "
+            "or bolt://host:7687"
+        )
+    if not rest:
+        raise ValueError(f"graph URI {uri!r} names no {'directory' if scheme == 'kuzu' else 'host'}")
+    if scheme == "kuzu":
+        return GraphURI("kuzu", rest)
+    return GraphURI(scheme, uri)
+
+
+def normalize_db_url(url: str) -> str:
+    """Check a SQLAlchemy URL and pick the psycopg 3 driver for PostgreSQL by default."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError as e:
+        raise ValueError(f"not a database URL: {url!r} (e.g. sqlite:///var/shopkg.db)") from e
+    if parsed.get_backend_name() not in DB_BACKENDS:
+        raise ValueError(
+            f"unsupported database {parsed.get_backend_name()!r}; use sqlite:///PATH "
+            "or postgresql://USER@HOST/DB"
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class Settings(BaseSettings):
+    """Everything ShopKG can be configured with. Build one with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, frozen=True
+    )
+
+    data_dir: Path = Field(
+        Path("var"), description="holds the graph store, indexes, SQLite DB, models and uploads"
+    )
+    graph: str = Field("", description="graph store URI; default kuzu://<data_dir>/graph")
+    db: str = Field("", description="SQLAlchemy URL; default sqlite:///<data_dir>/shopkg.db")
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr("")
+    neo4j_database: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    secret_key: SecretStr = Field(
+        SecretStr(""), description="signs web sessions; generated into data_dir when empty"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    text_encoder: str = Field(
+        "all-MiniLM-L6-v2", description="bundled model name or a local model directory"
+    )
+    image_encoder: str = Field(
+        "", description="local CLIP or ShopKG image-tower directory; default <data_dir>/models"
+    )
+    batch_size: int = Field(512, ge=1, le=1_000_000)
+    max_request_bytes: int = Field(1 << 20, ge=1024)
+    max_upload_bytes: int = Field(8 << 20, ge=1024)
+
+    @field_validator("graph")
+    @classmethod
+    def _check_graph(cls, value: str) -> str:
+        if value:
+            parse_graph_uri(value)
+        return value
+
+    @field_validator("db")
+    @classmethod
+    def _check_db(cls, value: str) -> str:
+        return normalize_db_url(value) if value else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _fill_derived_defaults(self) -> Settings:
+        # frozen model: defaults derived from data_dir are set through object.__setattr__
+        if not self.graph:
+            object.__setattr__(self, "graph", f"kuzu://{self.data_dir / 'graph'}")
+        if not self.db:
+            object.__setattr__(self, "db", f"sqlite:///{self.data_dir / 'shopkg.db'}")
+        if not self.image_encoder:
+            object.__setattr__(self, "image_encoder", str(self.data_dir / "models" / "image-tower"))
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # overrides > environment > (the TOML file, passed in as init values by load_settings)
+        return (init_settings, env_settings)
+
+    @property
+    def graph_uri(self) -> GraphURI:
+        return parse_graph_uri(self.graph)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "indexes"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    def public_dict(self) -> dict[str, Any]:
+        """The effective settings with secrets masked, for ``shopkg config``."""
+        shown = self.model_dump(mode="json")
+        for name in ("neo4j_password", "secret_key"):
+            shown[name] = "***" if getattr(self, name).get_secret_value() else ""
+        from sqlalchemy.engine import make_url
+
+        shown["db"] = make_url(self.db).render_as_string(hide_password=True)
+        return shown
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError as e:
+        raise ConfigError(f"settings file {path} does not exist") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"settings file {path} is not valid TOML: {e}") from e
+    # allow both top-level keys and a [shopkg] table
+    table = data.get("shopkg", data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"settings file {path}: [shopkg] must be a table")
+    return dict(table)
+
+
+def _config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    if explicit is not None:
+        return explicit
+    if environ.get(CONFIG_ENV):
+        return Path(environ[CONFIG_ENV])
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def _describe_source(
+    field: str, overrides: Mapping[str, Any], environ: Mapping[str, str], file: Path | None,
+    file_values: Mapping[str, Any],
+) -> str:
+    env_name = f"{ENV_PREFIX}{field.upper()}"
+    if field in overrides:
+        return f"setting {field!r} (given explicitly)"
+    if env_name in {k.upper() for k in environ}:
+        return f"setting {env_name}"
+    if field in file_values:
+        return f"setting {field!r} in {file}"
+    return f"setting {field!r} (default)"
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the settings from defaults, a TOML file, the environment and ``overrides``.
+
+    ``config_file`` defaults to ``$SHOPKG_CONFIG``, then ``./shopkg.toml`` when it exists.
+    ``overrides`` whose value is ``None`` are ignored, so CLI options can be passed straight in.
+    """
+    env = dict(os.environ)
+    path = _config_path(Path(config_file) if config_file is not None else None, env)
+    file_values = _read_toml(path) if path is not None else {}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(given) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    # the environment must outrank the file, so the file's values only fill what the env lacks
+    env_names = {k.upper() for k in env}
+    from_file = {
+        k: v for k, v in file_values.items() if f"{ENV_PREFIX}{k.upper()}" not in env_names
+    }
+    try:
+        return Settings(**{**from_file, **given})
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        if first["type"] == "extra_forbidden":
+            where = f" in {path}" if path is not None and field in file_values else ""
+            allowed = ", ".join(sorted(Settings.model_fields))
+            raise ConfigError(f"unknown setting {field!r}{where}; known settings: {allowed}") from e
+        source = _describe_source(field, given, env, path, file_values)
+        bad = first.get("input")
+        message = str(first["msg"]).removeprefix("Value error, ")
+        more = f" (and {e.error_count() - 1} more problem(s))" if e.error_count() > 1 else ""
+        raise ConfigError(f"invalid {source} = {bad!r}: {message}{more}") from e
