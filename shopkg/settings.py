@@ -62,7 +62,9 @@ def parse_graph_uri(uri: str) -> GraphURI:
             "or bolt://host:7687"
         )
     if not rest:
-        raise ValueError(f"graph URI {uri!r} names no {'directory' if scheme == 'kuzu' else 'host'}")
+        raise ValueError(
+            f"graph URI {uri!r} names no {'directory' if scheme == 'kuzu' else 'host'}"
+        )
     if scheme == "kuzu":
         return GraphURI("kuzu", rest)
     return GraphURI(scheme, uri)
@@ -82,7 +84,7 @@ def normalize_db_url(url: str) -> str:
             f"unsupported database {parsed.get_backend_name()!r}; use sqlite:///PATH "
             "or postgresql://USER@HOST/DB"
         )
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+    if parsed.drivername in ("postgresql", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
 
@@ -211,7 +213,10 @@ def _config_path(explicit: Path | None, environ: Mapping[str, str]) -> Path | No
 
 
 def _describe_source(
-    field: str, overrides: Mapping[str, Any], environ: Mapping[str, str], file: Path | None,
+    field: str,
+    overrides: Mapping[str, Any],
+    environ: Mapping[str, str],
+    file: Path | None,
     file_values: Mapping[str, Any],
 ) -> str:
     env_name = f"{ENV_PREFIX}{field.upper()}"

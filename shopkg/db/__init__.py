@@ -1,5 +1,6 @@
 """The metadata database (SQLAlchemy 2 + Alembic): models, connection, and small repositories."""
 
+from shopkg.db import accounts, jobs
 from shopkg.db.database import Database
 from shopkg.db.models import (
     AdminUser,
@@ -26,4 +27,6 @@ __all__ = [
     "QuarantinedRecord",
     "RecordStatus",
     "SourceRecord",
+    "accounts",
+    "jobs",
 ]

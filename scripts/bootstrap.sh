@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Create or reuse the project's virtual environment (.venv) and install ShopKG into it.
+# Reinstalls only when pyproject.toml or constraints.txt changed since the last install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3.11}"
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "bootstrap: $PYTHON not found; ShopKG needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    echo "bootstrap: creating .venv with $($PYTHON --version)"
+    "$PYTHON" -m venv .venv
+fi
+
+stamp=.venv/.shopkg-installed
+want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "bootstrap: installing ShopKG and its dependencies into .venv"
+    .venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
+    # torch==2.13.0 is pinned (CPU build); an unpinned torch would pull CUDA packages
+    .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+    echo "$want" > "$stamp"
+fi

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The project's test command (`make test`, and what CI runs): install what is missing, then
+# lint, type-check and run the whole test suite, PostgreSQL tests included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/bootstrap.sh
+bash scripts/ensure_postgres.sh
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== mypy"
+.venv/bin/mypy
+echo "== pytest"
+export SHOPKG_TEST_POSTGRES=require
+.venv/bin/pytest "$@"

@@ -1,0 +1,167 @@
+"""Shared fixtures: a clean environment, and a throwaway PostgreSQL 15 server.
+
+The PostgreSQL server is started once per test session from Debian's binaries, listening only
+on a Unix socket in a temporary directory, and stopped at the end. When the binaries are
+missing the tests skip with the reason, unless ``SHOPKG_TEST_POSTGRES=require`` (set by the
+project's test command) makes that a failure, so CI can never silently skip them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shopkg.db import Database
+
+
+@pytest.fixture(autouse=True)
+def _clean_shopkg_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's SHOPKG_* settings or a ./shopkg.toml."""
+    keep = {
+        "SHOPKG_NEO4J_URI",
+        "SHOPKG_NEO4J_USER",
+        "SHOPKG_NEO4J_PASSWORD",
+        "SHOPKG_TEST_POSTGRES",
+    }
+    for name in list(os.environ):
+        if name.startswith("SHOPKG_") and name not in keep:
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def _postgres_bin_dir() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts[-3])
+    preferred = [p for p in found if p.parts[-3] == "15"] or found
+    if preferred:
+        return preferred[-1].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+class PostgresServer:
+    """A PostgreSQL cluster in a temporary directory, reachable only through its socket."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.root = Path(tempfile.mkdtemp(prefix="shopkg-pg-"))
+        self.data = self.root / "data"
+        self._names = itertools.count()
+        # PostgreSQL refuses to run as root: run it as the `postgres` system user then
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.root, owner.pw_uid, owner.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.root.chmod(0o755)
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [*self.as_user, str(self.bin_dir / tool), *args]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"{tool} failed ({result.returncode}): {result.stderr.strip()}")
+
+    def start(self) -> None:
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        options = f"-k {self.root} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-o",
+            options,
+            "start",
+        )
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@/{database}?host={self.root}"
+
+    def create_database(self) -> str:
+        import psycopg
+
+        name = f"shopkg_test_{next(self._names)}"
+        with psycopg.connect(
+            host=str(self.root), user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # name is ours, not user input
+        return name
+
+    def drop_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            host=str(self.root), user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bin_dir = _postgres_bin_dir()
+    if bin_dir is None:
+        reason = "PostgreSQL server binaries not found (apt-get install postgresql-15)"
+        if os.environ.get("SHOPKG_TEST_POSTGRES") == "require":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = PostgresServer(bin_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database on the throwaway server; dropped afterwards."""
+    name = postgres_server.create_database()
+    try:
+        yield postgres_server.url(name)
+    finally:
+        postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty metadata database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'meta.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A migrated metadata database on each backend."""
+    db = Database(database_url).connect()
+    db.upgrade()
+    try:
+        yield db
+    finally:
+        db.close()
