@@ -98,9 +98,9 @@ def cli(
 
 
 def _register() -> None:
-    from shopkg.cli import admin, config, db, planned
+    from shopkg.cli import admin, config, db, ingest, planned
 
-    for module in (config, db, admin, planned):
+    for module in (config, db, admin, ingest, planned):
         module.register(cli)
 
 

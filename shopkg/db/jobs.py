@@ -106,7 +106,7 @@ def finish_stage(job: BuildJob, name: str) -> JobStage:
 def quarantine(
     session: Session,
     *,
-    job: BuildJob | None,
+    job_id: int | None,
     catalog: str,
     location: str,
     stage_name: str,
@@ -118,7 +118,7 @@ def quarantine(
     if len(raw) > MAX_RAW_CHARS:
         raw = raw[:MAX_RAW_CHARS] + f"… [cut: {len(raw)} characters in all]"
     record = QuarantinedRecord(
-        job_id=job.id if job is not None else None,
+        job_id=job_id,
         catalog=catalog,
         record_key=record_key,
         location=location,

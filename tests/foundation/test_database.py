@@ -132,7 +132,7 @@ def test_jobs_record_stages_progress_and_quarantine(database: Database) -> None:
         jobs.advance_stage(job, "ingest", done=7, skipped=1, checkpoint={"line": 9})
         jobs.quarantine(
             session,
-            job=job,
+            job_id=job.id,
             catalog="demo",
             location="demo.jsonl:3",
             stage_name="ingest",
@@ -166,7 +166,7 @@ def test_deleting_a_job_deletes_its_stages_and_quarantine(database: Database) ->
         job = jobs.create_job(session, "build", {}, ["ingest"])
         jobs.quarantine(
             session,
-            job=job,
+            job_id=job.id,
             catalog="c",
             location="f:1",
             stage_name="ingest",
