@@ -1,0 +1,1 @@
+"""Batch jobs: the KG build runner and the demo catalog generator."""
