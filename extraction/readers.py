@@ -27,11 +27,11 @@ from shopkg.errors import IngestError
 FORMATS = ("grocery", "epqa", "hetpqa")
 
 _ATTRIBUTE = re.compile(r"^\s*([A-Za-z0-9_ .-]+?)\s*:\s*(\{.*\})\s*$", re.S)
-_VALUE = re.compile(
-    r"\{\s*(?:unit\s*:\s*(?P<unit>[^,}]+?)\s*,\s*)?"  # { unit: kilograms, value: 0.5 }
-    r"value\s*:\s*(?P<value>\"(?:[^\"\\]|\\.)*\"|[^,}]+?)\s*"
-    r"(?:,\s*unit\s*:\s*(?P<unit2>[^,}]+?)\s*)?\}"  # { value: 0.5, unit: kilograms }
-)
+_BLOCK = re.compile(r"\{((?:[^{}\"]|\"(?:[^\"\\]|\\.)*\")*)\}")
+_FIELD = r"(?<![\w])%s\s*:\s*(\"(?:[^\"\\]|\\.)*\"|[^,}\]]+)"
+_VALUE = re.compile(_FIELD % "value")
+_UNIT = re.compile(_FIELD % "unit")
+_ANY_FIELD = re.compile(_FIELD % r"(\w+)")
 _CQA_SPLIT = re.compile(r"\s+Question:\s+", re.I)
 
 
@@ -181,13 +181,26 @@ def parse_attribute(candidate: str) -> tuple[str, str | list[str]] | None:
         return None
     name = match.group(1).strip().replace("_", " ")
     values = []
-    for found in _VALUE.finditer(match.group(2)):
-        value = found.group("value").strip()
-        if value.startswith('"') and value.endswith('"'):
-            value = value[1:-1].replace('\\"', '"')
-        unit = (found.group("unit") or found.group("unit2") or "").strip().strip('"')
+    for block in _BLOCK.finditer(match.group(2)):
+        found = _VALUE.search(block.group(1))
+        if found is None:  # e.g. { quantity:1, type:aaa }: keep every field
+            fields = _ANY_FIELD.findall(block.group(1))
+            value = ", ".join(f"{name.replace('_', ' ')} {_unquote(v)}" for name, v in fields)
+            if value:
+                values.append(value)
+            continue
+        value = _unquote(found.group(1))
+        unit_match = _UNIT.search(block.group(1))
+        unit = _unquote(unit_match.group(1)) if unit_match else ""
         if value:
-            values.append(f"{value} {unit}".strip() if unit else value)
+            values.append(f"{value} {unit}".strip())
     if not values:
         return None
     return name, values[0] if len(values) == 1 else values
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].replace('\\"', '"')
+    return text.strip()

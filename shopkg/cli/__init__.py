@@ -98,9 +98,9 @@ def cli(
 
 
 def _register() -> None:
-    from shopkg.cli import admin, config, db, ingest, planned
+    from shopkg.cli import admin, config, db, demo_catalog, ingest, planned, qa
 
-    for module in (config, db, admin, ingest, planned):
+    for module in (config, db, admin, ingest, planned, demo_catalog, qa):
         module.register(cli)
 
 

@@ -71,16 +71,6 @@ def eval_images(data: Path, data_format: str) -> None:
     raise _not_built("eval images", 5)
 
 
-@eval_group.command("qa")
-@click.option("--data", required=True, type=click.Path(path_type=Path, exists=True))
-@click.option(
-    "--format", "data_format", required=True, type=click.Choice(["epqa", "hetpqa", "semipqa"])
-)
-def eval_qa(data: Path, data_format: str) -> None:
-    """Evidence ranking for product questions: P@1 and MRR."""
-    raise _not_built("eval qa", 6)
-
-
 @eval_group.command("search")
 @click.option("--data", required=True, type=click.Path(path_type=Path, exists=True))
 @click.option("--format", "data_format", required=True, type=click.Choice(["grocery", "epqa"]))

@@ -75,3 +75,16 @@ def test_unknown_data_set_formats_are_refused(tmp_path: Path) -> None:
         read_dataset(tmp_path, "amazon")
     with pytest.raises(IngestError, match="not found"):
         list(read_dataset(tmp_path, "grocery"))
+
+
+def test_pqa_attribute_candidates_with_standardized_values_keep_the_value() -> None:
+    candidate = 'color:  { standardized_values:[ "multi" ], value:"multi, red" }'
+    assert parse_attribute(candidate) == ("color", "multi, red")
+
+
+def test_pqa_attribute_blocks_without_a_value_keep_their_fields() -> None:
+    candidate = "num_batteries:  { quantity:1, type:aaa }; { quantity:2, type:lithium_ion }"
+    assert parse_attribute(candidate) == (
+        "num batteries",
+        ["quantity 1, type aaa", "quantity 2, type lithium_ion"],
+    )

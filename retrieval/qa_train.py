@@ -1,0 +1,181 @@
+"""Training and evaluating the evidence ranker on the product-QA sets.
+
+Training uses the train half (:func:`retrieval.qa_data.split`) of each evidence-ranking file
+and records the files' SHA-256, so evaluating on one of those files automatically measures
+only its dev half. Evaluation reports P@1 and MRR (relevant = label ≥ 1, and = 2 where the
+format has that grade) for the trained fusion and, in the same run, for a BM25-only and a
+dense-only baseline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from retrieval.evidence import (
+    Bm25Scorer,
+    Embedder,
+    Evidence,
+    EvidenceRanker,
+    FusionModel,
+    fit_fusion,
+    question_features,
+    readable,
+)
+from retrieval.qa_data import Question, default_files, read_questions, split
+from shopkg.errors import RetrievalError
+
+
+class CachedEmbedder:
+    """Wraps a ShopKG :class:`~encoders.base.TextEncoder`; remembers every text it encoded."""
+
+    def __init__(self, encoder: Any, batch_size: int = 128) -> None:
+        self.encoder = encoder
+        self.batch_size = batch_size
+        self._cache: dict[str, npt.NDArray[np.float32]] = {}
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start : start + self.batch_size]
+            vectors = self.encoder.encode(chunk).full(len(chunk))
+            self._cache.update(zip(chunk, vectors, strict=True))
+        if not texts:
+            return np.zeros((0, self.encoder.dimension), dtype=np.float32)
+        return np.stack([self._cache[t] for t in texts])
+
+    def warm(self, texts: Sequence[str]) -> None:
+        self.embed(list(texts))
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _evidence(question: Question) -> list[Evidence]:
+    return [Evidence(c.text, c.source) for c in question.candidates]
+
+
+def _corpus(questions: Sequence[Question]) -> Bm25Scorer:
+    return Bm25Scorer([readable(e) for q in questions for e in _evidence(q)])
+
+
+def feature_rows(
+    ranker: EvidenceRanker, questions: Sequence[Question], bm25: Bm25Scorer
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    rows: list[npt.NDArray[np.float64]] = []
+    labels: list[float] = []
+    for question in questions:
+        evidence = _evidence(question)
+        channels = ranker.channels(question.text, evidence, bm25)
+        rows.append(
+            question_features(
+                question.text, evidence, channels["bm25"], channels["dense"], channels["name_dense"]
+            )
+        )
+        labels.extend(1.0 if c.label >= 1 else 0.0 for c in question.candidates)
+    return np.vstack(rows), np.asarray(labels)
+
+
+def train_ranker(
+    embedder: Embedder, files: dict[str, Path], *, dev_share: float = 0.5
+) -> FusionModel:
+    """Fit the fusion on the train half of each file; the model's meta says what it saw."""
+    ranker = EvidenceRanker(embedder)
+    all_rows, all_labels = [], []
+    seen: dict[str, Any] = {}
+    for data_format, path in sorted(files.items()):
+        questions = read_questions(path, data_format)
+        train, _ = split(questions, dev_share)
+        rows, labels = feature_rows(ranker, train, _corpus(questions))
+        all_rows.append(rows)
+        all_labels.append(labels)
+        seen[data_format] = {
+            "file": str(path),
+            "sha256": file_digest(path),
+            "train_questions": len(train),
+            "train_candidates": len(labels),
+        }
+    model = fit_fusion(np.vstack(all_rows), np.concatenate(all_labels))
+    model.meta = {"trained_on": seen, "dev_share": dev_share}
+    return model
+
+
+def evaluate(
+    embedder: Embedder, fusion: FusionModel, path: Path, data_format: str
+) -> dict[str, Any]:
+    """Metrics of the fused ranker and both baselines on ``path`` (its dev half if trained on)."""
+    questions = read_questions(path, data_format)
+    digest = file_digest(path)
+    trained = {entry["sha256"]: entry for entry in fusion.meta.get("trained_on", {}).values()}
+    if digest in trained:
+        _, questions_eval = split(questions, float(fusion.meta.get("dev_share", 0.5)))
+        scope = "dev half (the ranker was trained on the other half of this file)"
+    else:
+        questions_eval = questions
+        scope = "all questions (the ranker never saw this file)"
+    bm25 = _corpus(questions)
+    fused = EvidenceRanker(embedder, fusion)
+    rankings: dict[str, list[list[int]]] = {"fused": [], "bm25": [], "dense": []}
+    for question in questions_eval:
+        evidence = _evidence(question)
+        labels = [c.label for c in question.candidates]
+        channels = fused.channels(question.text, evidence, bm25)
+        scores = {
+            "bm25": channels["bm25"],
+            "dense": channels["dense"],
+            "fused": fusion.predict(
+                question_features(
+                    question.text,
+                    evidence,
+                    channels["bm25"],
+                    channels["dense"],
+                    channels["name_dense"],
+                )
+            ),
+        }
+        for name, values in scores.items():
+            order = sorted(range(len(labels)), key=lambda i: (-values[i], i))
+            rankings[name].append([labels[i] for i in order])
+    grades = [1, 2] if data_format == "epqa" else [1]
+    metrics: dict[str, Any] = {
+        "format": data_format,
+        "file": str(path),
+        "scope": scope,
+        "questions": len(questions_eval),
+    }
+    for name, ranked in rankings.items():
+        metrics[name] = {f"label>={g}": ranking_metrics(ranked, g) for g in grades}
+    return metrics
+
+
+def ranking_metrics(ranked_labels: Sequence[Sequence[int]], grade: int) -> dict[str, float]:
+    """P@1 and MRR over the questions that have at least one candidate of ``grade``."""
+    precision, reciprocal, counted = 0.0, 0.0, 0
+    for labels in ranked_labels:
+        hits = [i for i, label in enumerate(labels) if label >= grade]
+        if not hits:
+            continue
+        counted += 1
+        precision += 1.0 if hits[0] == 0 else 0.0
+        reciprocal += 1.0 / (hits[0] + 1)
+    if counted == 0:
+        raise RetrievalError(f"no question has a candidate with label >= {grade}")
+    return {
+        "p@1": round(precision / counted, 4),
+        "mrr": round(reciprocal / counted, 4),
+        "questions": counted,
+    }
+
+
+def shared_pqa_files(root: Path) -> dict[str, Path]:
+    files = default_files(root)
+    missing = [str(p) for p in files.values() if not p.is_file()]
+    if missing:
+        raise RetrievalError(f"product-QA training files not found: {', '.join(missing)}")
+    return files

@@ -1,0 +1,153 @@
+"""The evidence ranker and its evaluation, with a small deterministic embedder."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from click.testing import CliRunner
+
+from retrieval.evidence import (
+    Bm25Scorer,
+    Evidence,
+    EvidenceRanker,
+    FusionModel,
+    fit_fusion,
+    readable,
+    tokens,
+)
+from retrieval.qa_data import is_dev, read_questions, split
+from retrieval.qa_train import evaluate, ranking_metrics, train_ranker
+from shopkg.cli import cli
+from shopkg.errors import RetrievalError
+
+
+class HashingEmbedder:
+    """Bag of hashed word tokens: similar wording → similar vectors (a real, tiny embedder)."""
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in tokens(text):
+                out[row, hashlib.sha256(token.encode()).digest()[0] % 64] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.asarray(out / np.maximum(norms, 1e-9), dtype=np.float32)
+
+
+def _epqa_file(path: Path, questions: int = 40) -> Path:
+    lines = ["qid,question,ASIN,candidate,source,qa_pair_id,title,label,answer"]
+    for q in range(questions):
+        colour = ["red", "blue", "green", "black"][q % 4]
+        lines += [
+            f'{q},"what colour is the kettle {q}?",A{q},"colour:  {{ value:""{colour}"" }}",'
+            f"attribute,{q}1,Kettle,2,{colour}",
+            f'{q},"what colour is the kettle {q}?",A{q},"holds 1.7 litres of water",'
+            f"bullet,{q}2,Kettle,0,",
+            f'{q},"what colour is the kettle {q}?",A{q},"boils fast and quietly",'
+            f"review,{q}3,Kettle,0,",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_attribute_candidates_read_as_plain_text() -> None:
+    assert readable(Evidence("batteries_included:  { value:false }", "attribute")) == (
+        "batteries included: false"
+    )
+    assert readable(Evidence("keeps feet dry", "review")) == "keeps feet dry"
+
+
+def test_bm25_scores_a_subset_of_its_corpus() -> None:
+    corpus = ["waterproof hiking boot", "ceramic coffee mug", "boot laces"]
+    scores = Bm25Scorer(corpus).scores("waterproof boots", ["boot laces", "waterproof hiking boot"])
+    assert scores[1] > scores[0] > 0
+    with pytest.raises(RetrievalError, match="outside its corpus"):
+        Bm25Scorer(corpus).scores("boot", ["not in corpus"])
+
+
+def test_ranking_metrics_count_only_answerable_questions() -> None:
+    ranked = [[2, 0, 1], [0, 1, 2], [0, 0, 0]]
+    assert ranking_metrics(ranked, 1) == {"p@1": 0.5, "mrr": 0.75, "questions": 2}
+    assert ranking_metrics(ranked, 2) == {"p@1": 0.5, "mrr": pytest.approx(0.6667), "questions": 2}
+    with pytest.raises(RetrievalError):
+        ranking_metrics([[0, 0]], 1)
+
+
+def test_the_dev_split_is_stable_and_disjoint(tmp_path: Path) -> None:
+    questions = read_questions(_epqa_file(tmp_path / "e.csv"), "epqa")
+    train, dev = split(questions)
+    assert {q.qid for q in train}.isdisjoint({q.qid for q in dev})
+    assert len(train) + len(dev) == len(questions) == 40
+    assert all(is_dev(q.qid) for q in dev)
+    assert questions[0].candidates[0].source == "attribute"
+
+
+def test_fusion_learns_and_round_trips(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(400, 19))
+    labels = (rows[:, 2] + 0.1 * rng.normal(size=400) > 0).astype(float)
+    model = fit_fusion(rows, labels)
+    accuracy = ((model.predict(rows) > 0.5) == (labels > 0)).mean()
+    assert accuracy > 0.9
+    model.save(tmp_path)
+    again = FusionModel.load(tmp_path)
+    assert np.allclose(again.predict(rows), model.predict(rows))
+    (tmp_path / "ranker.json").write_text('{"kind": "shopkg-qa-ranker", "features": ["x"]}')
+    with pytest.raises(RetrievalError, match="other features"):
+        FusionModel.load(tmp_path)
+    with pytest.raises(RetrievalError, match="both relevant and irrelevant"):
+        fit_fusion(rows, np.ones(400))
+
+
+def test_a_trained_ranker_puts_the_answer_first_and_explains_channels(tmp_path: Path) -> None:
+    data = _epqa_file(tmp_path / "e.csv")
+    model = train_ranker(HashingEmbedder(), {"epqa": data})
+    assert model.meta["trained_on"]["epqa"]["train_questions"] > 0
+    ranked = EvidenceRanker(HashingEmbedder(), model).rank(
+        "what colour is this kettle?",
+        [Evidence("boils fast", "review"), Evidence('colour:  { value:"red" }', "attribute")],
+    )
+    assert ranked[0].evidence.source == "attribute"
+    assert set(ranked[0].channels) == {"bm25", "dense", "name_dense"}
+    assert 0.0 <= ranked[1].score <= ranked[0].score <= 1.0
+    assert EvidenceRanker(HashingEmbedder(), model).rank("anything?", []) == []
+
+
+def test_evaluation_measures_only_the_dev_half_of_a_file_it_trained_on(tmp_path: Path) -> None:
+    data = _epqa_file(tmp_path / "e.csv")
+    model = train_ranker(HashingEmbedder(), {"epqa": data})
+    metrics = evaluate(HashingEmbedder(), model, data, "epqa")
+    assert metrics["scope"].startswith("dev half")
+    assert metrics["questions"] == len(split(read_questions(data, "epqa"))[1])
+    assert metrics["fused"]["label>=2"]["p@1"] == 1.0
+    assert set(metrics) >= {"fused", "bm25", "dense"}
+    other = _epqa_file(tmp_path / "other.csv", questions=12)
+    assert evaluate(HashingEmbedder(), model, other, "epqa")["scope"].startswith("all")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("qid\tquestion\n1\tq\n", "lacks the column"),
+        ("qid\tquestion\tcandidate\tlabel\n1\tq\tc\tyes\n", "label 'yes' is not a number"),
+        ("qid\tquestion\tcandidate\tlabel\tsource\n1\tq\tc\t1\tforum\n", "unknown evidence"),
+    ],
+)
+def test_malformed_qa_files_are_reported(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(RetrievalError, match=expected):
+        read_questions(path, "hetpqa")
+
+
+def test_eval_qa_without_a_trained_ranker_says_how_to_train_one(tmp_path: Path) -> None:
+    data = _epqa_file(tmp_path / "e.csv")
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(tmp_path), "eval", "qa", "--data", str(data), "--format", "epqa"]
+    )
+    assert result.exit_code == 1
+    assert "shopkg train qa-ranker" in result.stderr
