@@ -87,6 +87,7 @@ class Progress:
         self._bar: Any = None
         self._pending = {"done": 0, "skipped": 0, "failed": 0}
         self._checkpoint: dict[str, Any] | None = None
+        self._checkpointed = False
         self._save_every = save_every
         self._last_save = time.monotonic()
         self._last_line = 0.0
@@ -103,7 +104,22 @@ class Progress:
 
             self._bar = tqdm(total=total, desc=self._stage, unit="rec", file=self._stream)
 
-    def advance(self, done: int = 0, *, skipped: int = 0, failed: int = 0) -> None:
+    def advance(
+        self,
+        done: int = 0,
+        *,
+        skipped: int = 0,
+        failed: int = 0,
+        checkpoint: dict[str, Any] | None = None,
+    ) -> None:
+        """Count work; a resumable stage passes its checkpoint here, so both are saved together.
+
+        Once a stage has given a checkpoint, counts are saved only with one: a crash between
+        the two would otherwise count the redone work twice.
+        """
+        if checkpoint is not None:
+            self._checkpoint = checkpoint
+            self._checkpointed = True
         self.done += done
         self.skipped += skipped
         self.failed += failed
@@ -116,12 +132,14 @@ class Progress:
         if not self._interactive and now - self._last_line >= 10:
             self._last_line = now
             self._line()
-        if now - self._last_save >= self._save_every:
+        due = now - self._last_save >= self._save_every
+        if due and (checkpoint is not None or not self._checkpointed):
             self.save()
 
     def checkpoint(self, state: dict[str, Any]) -> None:
-        """Remember where the stage is; saved with the next progress write."""
+        """Remember where a stage that counts nothing is; saved with the next write."""
         self._checkpoint = state
+        self._checkpointed = True
         if time.monotonic() - self._last_save >= self._save_every:
             self.save()
 

@@ -43,8 +43,7 @@ class Counting:
             if i == self.fail_at:
                 raise RuntimeError(f"item {i} broke")
             self.seen.append(i)
-            context.progress.advance(1)
-            context.progress.checkpoint({"next": i + 1})
+            context.progress.advance(1, checkpoint={"next": i + 1})
         return {"processed": context.progress.done, "before": sorted(context.results)}
 
 
@@ -143,8 +142,7 @@ SCRIPT = textwrap.dedent(
             context.progress.start(200)
             for i in range(int(context.checkpoint.get("next", 0)), 200):
                 (root / "out" / f"{i}.txt").write_text(str(i))  # idempotent write
-                context.progress.advance(1)
-                context.progress.checkpoint({"next": i + 1})
+                context.progress.advance(1, checkpoint={"next": i + 1})
                 time.sleep(0.005)
             return {"written": context.progress.done}
     db = Database(f"sqlite:///{root / 'meta.db'}").connect()
