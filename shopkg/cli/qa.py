@@ -18,10 +18,12 @@ def _ranker_dir(state: CliState) -> Path:
 
 
 def _embedder(state: CliState) -> object:
-    from encoders.factory import text_encoder
+    from encoders.sentence import SentenceTransformerTextEncoder
     from retrieval.qa_train import CachedEmbedder
 
-    return CachedEmbedder(text_encoder(state.settings))
+    settings = state.settings
+    encoder = SentenceTransformerTextEncoder(settings.text_encoder, device=settings.device)
+    return CachedEmbedder(encoder.load())
 
 
 @click.command("qa-ranker")

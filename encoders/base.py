@@ -1,0 +1,150 @@
+"""The small seam every encoder implements: batches in, L2-normalized float32 vectors out.
+
+An encoder never raises on one bad item of a batch: it encodes what it can and reports the
+rest as :class:`Skipped` with a reason, so a catalog build counts bad images instead of dying
+on the first truncated JPEG. Each encoder also says what it is (:class:`EncoderManifest`), and
+vector indexes store that ``encoder_id`` so they can refuse vectors from another model.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from shopkg.errors import EncoderError
+
+Vectors = npt.NDArray[np.float32]
+ImageSource = str | Path | bytes | Any  # a path, raw bytes, or an already opened PIL image
+
+
+@dataclass(frozen=True)
+class EncoderManifest:
+    """What an encoder is: model name, version and output dimension.
+
+    ``encoder_id`` (``name@version/dimension``) is what vector indexes record.
+    """
+
+    name: str
+    version: str
+    dimension: int
+    modality: str  # "text" or "image"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def encoder_id(self) -> str:
+        return f"{self.name}@{self.version}/{self.dimension}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "dimension": self.dimension,
+            "modality": self.modality,
+            "encoder_id": self.encoder_id,
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """One input that was not encoded: its position in the batch and why."""
+
+    position: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """The result of encoding a batch.
+
+    ``vectors[i]`` belongs to input ``positions[i]``; inputs that could not be encoded are in
+    ``skipped`` and have no row.
+    """
+
+    vectors: Vectors
+    positions: list[int]
+    skipped: list[Skipped]
+
+    @property
+    def count(self) -> int:
+        return len(self.positions)
+
+    def full(self, total: int) -> Vectors:
+        """All ``total`` rows in input order, zero vectors where an item was skipped."""
+        out = np.zeros((total, self.vectors.shape[1]), dtype=np.float32)
+        if self.positions:
+            out[np.asarray(self.positions)] = self.vectors
+        return out
+
+    def require_all(self) -> Vectors:
+        """The vectors, or an :class:`EncoderError` naming the first skipped input."""
+        if self.skipped:
+            first = self.skipped[0]
+            raise EncoderError(
+                f"{len(self.skipped)} input(s) could not be encoded; first at position "
+                f"{first.position}: {first.reason}"
+            )
+        return self.vectors
+
+
+def l2_normalize(vectors: npt.ArrayLike) -> Vectors:
+    """Rows scaled to unit length (zero rows stay zero), as contiguous float32."""
+    array = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    return np.ascontiguousarray(array / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def empty_encoded(dimension: int, skipped: Sequence[Skipped] = ()) -> Encoded:
+    return Encoded(np.zeros((0, dimension), dtype=np.float32), [], list(skipped))
+
+
+class _Encoder(abc.ABC):
+    @property
+    @abc.abstractmethod
+    def manifest(self) -> EncoderManifest:
+        """What this encoder is; available once loaded."""
+
+    @property
+    def dimension(self) -> int:
+        return self.manifest.dimension
+
+    @property
+    def encoder_id(self) -> str:
+        return self.manifest.encoder_id
+
+
+class TextEncoder(_Encoder):
+    """Texts → unit vectors. Empty or non-string texts are skipped, not encoded."""
+
+    @abc.abstractmethod
+    def _encode_texts(self, texts: list[str]) -> Vectors:
+        """Encode non-empty texts; rows need not be normalized yet."""
+
+    def encode(self, texts: Sequence[str]) -> Encoded:
+        kept: list[int] = []
+        skipped: list[Skipped] = []
+        for position, text in enumerate(texts):
+            if not isinstance(text, str):
+                skipped.append(Skipped(position, f"not a string: {type(text).__name__}"))
+            elif not text.strip():
+                skipped.append(Skipped(position, "empty text"))
+            else:
+                kept.append(position)
+        if not kept:
+            return empty_encoded(self.dimension, skipped)
+        vectors = l2_normalize(self._encode_texts([texts[i].strip() for i in kept]))
+        return Encoded(vectors, kept, skipped)
+
+
+class ImageEncoder(_Encoder):
+    """Images → unit vectors. Unreadable images are skipped with the reason."""
+
+    @abc.abstractmethod
+    def encode(self, images: Sequence[ImageSource]) -> Encoded:
+        """Encode a batch of paths, bytes or PIL images."""

@@ -1,0 +1,56 @@
+"""Device choice and determinism for the torch-based encoders.
+
+``auto`` picks CUDA when torch sees a device and CPU otherwise; CUDA runs in fp16, CPU in
+fp32. Threads are capped because the encoders share small machines with other jobs.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from shopkg.errors import EncoderError, require
+
+if TYPE_CHECKING:
+    import torch
+
+DeviceName = Literal["cpu", "cuda"]
+MAX_CPU_THREADS = 2
+
+
+def resolve_device(setting: str = "auto") -> DeviceName:
+    """``auto``/``cpu``/``cuda`` → the device to use; ``cuda`` without a GPU is an error."""
+    import torch
+
+    if setting == "cpu":
+        return "cpu"
+    if setting == "cuda":
+        if not torch.cuda.is_available():
+            raise EncoderError(
+                "device 'cuda' was asked for but torch sees no CUDA device; "
+                "set SHOPKG_DEVICE=cpu or auto"
+            )
+        return "cuda"
+    if setting != "auto":
+        raise EncoderError(f"unknown device {setting!r}; use auto, cpu or cuda")
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def torch_dtype(device: DeviceName) -> torch.dtype:
+    import torch
+
+    return torch.float16 if device == "cuda" else torch.float32
+
+
+def prepare_torch(seed: int = 0) -> None:
+    """Seed every generator and cap CPU threads, so runs are repeatable and polite."""
+    require("torch")
+    import torch as _torch
+
+    if _torch.get_num_threads() > MAX_CPU_THREADS:
+        _torch.set_num_threads(MAX_CPU_THREADS)
+    random.seed(seed)
+    np.random.seed(seed)
+    _torch.manual_seed(seed)

