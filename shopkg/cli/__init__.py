@@ -98,9 +98,9 @@ def cli(
 
 
 def _register() -> None:
-    from shopkg.cli import admin, config, db, demo_catalog, ingest, planned, qa
+    from shopkg.cli import admin, config, db, demo_catalog, extraction, ingest, planned, qa
 
-    for module in (config, db, admin, ingest, planned, demo_catalog, qa):
+    for module in (config, db, admin, ingest, planned, demo_catalog, qa, extraction):
         module.register(cli)
 
 

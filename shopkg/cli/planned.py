@@ -51,16 +51,6 @@ def eval_group() -> None:
     """Evaluate a part of ShopKG on a data set; metrics as JSON on the last line."""
 
 
-@eval_group.command("extraction")
-@click.option("--data", required=True, type=click.Path(path_type=Path, exists=True))
-@click.option(
-    "--format", "data_format", required=True, type=click.Choice(["oa-mine", "ae-110k", "wdc-pave"])
-)
-def eval_extraction(data: Path, data_format: str) -> None:
-    """Attribute-value extraction: precision, recall, F1."""
-    raise _not_built("eval extraction", 4)
-
-
 @eval_group.command("images")
 @click.option(
     "--data", required=True, type=click.Path(path_type=Path, exists=True, file_okay=False)
@@ -82,12 +72,6 @@ def eval_search(data: Path, data_format: str) -> None:
 @click.group("train")
 def train_group() -> None:
     """Train ShopKG's own models."""
-
-
-@train_group.command("extractor")
-def train_extractor() -> None:
-    """Train the attribute-value extractor on ../shared/data/ave and catalog attributes."""
-    raise _not_built("train extractor", 4)
 
 
 @train_group.command("image-encoder")

@@ -1,0 +1,153 @@
+"""What the extraction pipeline produces: backend-neutral facts with provenance.
+
+The pipeline knows nothing about the graph store. It emits typed nodes and relations, each
+carrying where it came from (the catalog record), what made it (``name@version``) and how sure
+it is; a writer for a concrete store (see ``kg/``) turns them into upserts. Labels and relation
+types are the ontology's names from DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+NodeRef = tuple[str, str]
+"""A node by ``(label, key)``; keys are unique within a label."""
+
+NODE_LABELS = frozenset(
+    {
+        "Item",
+        "Category",
+        "Brand",
+        "Value",
+        "POI",
+        "Problem",
+        "Scene",
+        "Crowd",
+        "Concept",
+        "Image",
+        "Entry",
+        "Source",
+    }
+)
+RELATION_TYPES = frozenset(
+    {
+        "IN_CATEGORY",
+        "HAS_BRAND",
+        "HAS_VALUE",
+        "HAS_POI",
+        "SOLVES",
+        "SUITS",
+        "IS_A",
+        "HAS_IMAGE",
+        "DEPICTS",
+        "MENTIONS",
+        "SIMILAR_TO",
+        "DEFINES",
+        "FROM_SOURCE",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a fact came from: the source record, the extractor ``name@version``, confidence."""
+
+    source_record: str
+    extractor: str
+    confidence: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must lie in [0, 1], not {self.confidence}")
+        if "@" not in self.extractor:
+            raise ValueError(f"extractor {self.extractor!r} must be written name@version")
+
+
+@dataclass(frozen=True)
+class ExtractedNode:
+    """A node to upsert: ``label`` and ``key`` identify it, ``properties`` describe it."""
+
+    label: str
+    key: str
+    properties: dict[str, Any]
+    provenance: Provenance
+
+    def __post_init__(self) -> None:
+        if self.label not in NODE_LABELS:
+            raise ValueError(f"unknown node label {self.label!r}")
+
+    @property
+    def ref(self) -> NodeRef:
+        return (self.label, self.key)
+
+
+@dataclass(frozen=True)
+class ExtractedRelation:
+    """A relation between two nodes given by reference."""
+
+    type: str
+    source: NodeRef
+    target: NodeRef
+    properties: dict[str, Any]
+    provenance: Provenance
+
+    def __post_init__(self) -> None:
+        if self.type not in RELATION_TYPES:
+            raise ValueError(f"unknown relation type {self.type!r}")
+
+
+@dataclass
+class RecordFacts:
+    """All facts extracted from one catalog record (or, for corpus facts, one catalog).
+
+    ``error`` is set when the record could not be processed; its facts are then empty.
+    ``warnings`` note what was handled but worth knowing (a truncated field, say).
+    ``concept_candidates`` are not facts: catalog-level concept mining reads them.
+    """
+
+    source_record: str
+    nodes: list[ExtractedNode] = field(default_factory=list)
+    relations: list[ExtractedRelation] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    concept_candidates: list[str] = field(default_factory=list)
+
+    def add_node(
+        self, label: str, key: str, extractor: str, confidence: float, **properties: Any
+    ) -> NodeRef:
+        """Add a node (once per label, key and extractor) and return its reference."""
+        for node in self.nodes:
+            if node.ref == (label, key) and node.provenance.extractor == extractor:
+                return node.ref
+        provenance = Provenance(self.source_record, extractor, confidence)
+        self.nodes.append(ExtractedNode(label, key, properties, provenance))
+        return (label, key)
+
+    def add_relation(
+        self,
+        rel_type: str,
+        source: NodeRef,
+        target: NodeRef,
+        extractor: str,
+        confidence: float,
+        **properties: Any,
+    ) -> None:
+        """Add a relation; a repeat keeps the higher confidence."""
+        for i, rel in enumerate(self.relations):
+            same = (rel.type, rel.source, rel.target) == (rel_type, source, target)
+            if same and rel.provenance.extractor == extractor:
+                if confidence > rel.provenance.confidence:
+                    provenance = Provenance(self.source_record, extractor, confidence)
+                    self.relations[i] = ExtractedRelation(
+                        rel_type, source, target, {**rel.properties, **properties}, provenance
+                    )
+                return
+        provenance = Provenance(self.source_record, extractor, confidence)
+        self.relations.append(ExtractedRelation(rel_type, source, target, properties, provenance))
+
+    def nodes_of(self, label: str) -> list[ExtractedNode]:
+        return [node for node in self.nodes if node.label == label]
+
+    def relations_of(self, rel_type: str) -> list[ExtractedRelation]:
+        return [rel for rel in self.relations if rel.type == rel_type]

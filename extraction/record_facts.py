@@ -1,0 +1,122 @@
+"""One record's processed Doc → its facts, each with provenance.
+
+The record's own structured fields (category path, brand, attributes) are facts with
+confidence 1 from ``shopkg.catalog``; what the pipeline found in text carries the confidence
+of the step that found it and that step's ``name@version``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from extraction.catalog import CatalogRecord
+from extraction.facts import NodeRef, RecordFacts
+from extraction.textnorm import normalize_text
+from extraction.values import normalize_value
+
+CATALOG = "shopkg.catalog@1"
+DICTIONARY = "shopkg.dictionary_matcher@1"
+NEEDS = "shopkg.need_finder@1"
+
+
+def value_key(attribute: str, value: str) -> str:
+    """The key of a ``Value`` node: ``attribute=canonical value``."""
+    return f"{attribute}={value}"
+
+
+def category_key(path: list[str], depth: int) -> str:
+    return " > ".join(path[: depth + 1])
+
+
+def facts_from_doc(record: CatalogRecord, doc: Any) -> RecordFacts:
+    """Nodes and relations of one record."""
+    facts = RecordFacts(record.id, warnings=list(doc._.warnings or []))
+    properties: dict[str, Any] = {"name": normalize_text(record.title)}
+    if record.price is not None:
+        properties.update(price=float(record.price), currency=record.currency)
+    item = facts.add_node("Item", record.id, CATALOG, 1.0, **properties)
+    _structured(record, facts, item)
+    _values(doc, facts, item)
+    _needs(doc, facts, item)
+    facts.concept_candidates = list(doc._.concept_candidates or [])
+    return facts
+
+
+def _structured(record: CatalogRecord, facts: RecordFacts, item: NodeRef) -> None:
+    parent: NodeRef | None = None
+    for depth, name in enumerate(record.category):
+        node = facts.add_node(
+            "Category", category_key(record.category, depth), CATALOG, 1.0, name=name
+        )
+        if parent is not None:
+            facts.add_relation("IS_A", node, parent, CATALOG, 1.0)
+        parent = node
+    if parent is not None:
+        facts.add_relation("IN_CATEGORY", item, parent, CATALOG, 1.0)
+    if record.brand:
+        brand = facts.add_node("Brand", record.brand.lower(), CATALOG, 1.0, name=record.brand)
+        facts.add_relation("HAS_BRAND", item, brand, CATALOG, 1.0)
+    for attribute, raw in record.attributes.items():
+        for item_value in raw if isinstance(raw, list) else [raw]:
+            name = attribute.strip().lower()
+            canonical = normalize_value(str(item_value), name)
+            if not canonical.text:
+                continue
+            value = facts.add_node(
+                "Value",
+                value_key(name, canonical.text),
+                CATALOG,
+                1.0,
+                attribute=name,
+                value=canonical.text,
+                unit=canonical.unit,
+            )
+            facts.add_relation("HAS_VALUE", item, value, CATALOG, 1.0, raw=str(item_value))
+
+
+def _values(doc: Any, facts: RecordFacts, item: NodeRef) -> None:
+    tagger = doc._.tagger_version or "shopkg.attribute_tagger@unknown"
+    for mention in doc._.values or ():
+        extractor = tagger if mention.method == "tagger" else DICTIONARY
+        value = facts.add_node(
+            "Value",
+            value_key(mention.attribute, mention.value),
+            extractor,
+            mention.confidence,
+            attribute=mention.attribute,
+            value=mention.value,
+            unit=mention.unit,
+        )
+        facts.add_relation(
+            "HAS_VALUE",
+            item,
+            value,
+            extractor,
+            mention.confidence,
+            raw=mention.raw,
+            start_char=mention.start_char,
+        )
+    for match in doc._.entry_matches or ():
+        if match.label == "Brand" and not facts.relations_of("HAS_BRAND"):
+            brand = facts.add_node("Brand", match.key, DICTIONARY, 0.7, name=match.text)
+            facts.add_relation("HAS_BRAND", item, brand, DICTIONARY, 0.7, section=match.section)
+
+
+def _needs(doc: Any, facts: RecordFacts, item: NodeRef) -> None:
+    for mention in doc._.needs or ():
+        node = facts.add_node(mention.kind, mention.name, NEEDS, mention.confidence)
+        if mention.kind == "POI":
+            facts.add_relation("HAS_POI", item, node, NEEDS, mention.confidence)
+        elif mention.kind in ("Scene", "Crowd"):
+            facts.add_relation(
+                "SUITS", item, node, NEEDS, mention.confidence, pattern=mention.pattern
+            )
+    for link in doc._.solves or ():
+        facts.add_relation(
+            "SOLVES",
+            ("POI", link.poi),
+            ("Problem", link.problem),
+            NEEDS,
+            link.confidence,
+            evidence=link.evidence,
+        )

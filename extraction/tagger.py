@@ -1,0 +1,175 @@
+"""The trained attribute-value tagger: loading, prediction and its manifest.
+
+The model is a spaCy pipeline with one ``tagger`` over BIO tags (``B-brand``, ``I-brand``, ``O``)
+trained from scratch by :mod:`extraction.training`; labels are attribute names (lowercased).
+It lives in ``<models_dir>/extractor`` as ``model/`` plus ``manifest.json`` (version, training
+data, label set, per-label precision, dev scores) and ``dictionary.json`` (the training
+split's values, for the dictionary baseline). A span's confidence is the mean probability the
+tagger gave its tags.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shopkg.errors import ExtractionError
+
+MANIFEST = "manifest.json"
+DICTIONARY = "dictionary.json"
+TRAIN_HASHES = "train_hashes.txt"
+TAGGER_NAME = "shopkg.attribute_tagger"
+
+
+@dataclass(frozen=True)
+class AttributeMention:
+    """A value the tagger found: attribute, surface text, character offsets, confidence."""
+
+    attribute: str
+    text: str
+    start_char: int
+    end_char: int
+    confidence: float
+
+
+class AttributeTagger:
+    """A loaded attribute tagger. Use :meth:`load`; the constructor does no I/O."""
+
+    def __init__(self, nlp: Any, manifest: dict[str, Any]) -> None:
+        self.nlp = nlp
+        self.manifest = manifest
+        self.precision: dict[str, float] = dict(manifest.get("label_precision", {}))
+
+    @classmethod
+    def load(cls, model_dir: Path) -> AttributeTagger:
+        """Load a tagger saved by ``shopkg train extractor``."""
+        manifest_path = model_dir / MANIFEST
+        if not manifest_path.is_file():
+            raise ExtractionError(
+                f"no trained extractor at {model_dir} (no {MANIFEST}); "
+                "run `shopkg train extractor` first"
+            )
+        import spacy
+
+        from extraction import textnorm  # noqa: F401 - the tokenizer rules load with the model
+
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        try:
+            nlp = spacy.load(model_dir / "model")
+        except (OSError, ValueError) as e:
+            raise ExtractionError(f"cannot load the extractor model in {model_dir}: {e}") from e
+        return cls(nlp, manifest)
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    @property
+    def extractor(self) -> str:
+        """The provenance name of this model: ``shopkg.attribute_tagger@<version>``."""
+        return f"{TAGGER_NAME}@{self.version}"
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.manifest["labels"])
+
+    def predict(self, text: str, allowed: Collection[str] | None = None) -> list[AttributeMention]:
+        """Values found in one text; ``allowed`` restricts the attributes reported."""
+        return next(iter(self.pipe([text], allowed)))
+
+    def pipe(
+        self, texts: Iterable[str], allowed: Collection[str] | None = None, batch_size: int = 64
+    ) -> Iterator[list[AttributeMention]]:
+        """Values found in each text, in order."""
+        for doc in self.tag(texts, batch_size):
+            yield [
+                AttributeMention(span.label_, span.text, span.start_char, span.end_char, confidence)
+                for span, confidence in decode_bio(doc)
+                if allowed is None or span.label_ in allowed
+            ]
+
+    def tag(self, texts: Iterable[str], batch_size: int = 64) -> Iterator[Any]:
+        """Docs with BIO tags set and each tag's probability in ``user_data``."""
+        from itertools import islice
+
+        tagger = self.nlp.get_pipe("tagger")
+        iterator = iter(texts)
+        while batch := list(islice(iterator, batch_size)):
+            docs = list(self.nlp.tokenizer.pipe(batch))
+            nonempty = [doc for doc in docs if len(doc)]
+            if nonempty:
+                scores = tagger.model.predict(nonempty)
+                guesses = [s.argmax(axis=1) for s in scores]
+                tagger.set_annotations(nonempty, guesses)
+                for doc, s in zip(nonempty, scores, strict=True):
+                    doc.user_data["tag_probabilities"] = _top_probability(s)
+            yield from docs
+
+    def allowed_attributes(self, data_format: str, category: str) -> set[str] | None:
+        """The attributes the training data knows for a category (else format), or None."""
+        schemas = self.manifest.get("schemas", {})
+        by_category = schemas.get("by_category", {}).get(f"{data_format}\t{category}")
+        if by_category:
+            return set(by_category)
+        by_format = schemas.get("by_format", {}).get(data_format)
+        return set(by_format) if by_format else None
+
+
+def _top_probability(scores: Any) -> list[float]:
+    """Softmax probability of each row's best tag (spaCy's tagger outputs raw scores)."""
+    import numpy as np
+
+    array = np.asarray(scores, dtype="float64")
+    shifted = np.exp(array - array.max(axis=1, keepdims=True))
+    top: list[float] = (1.0 / shifted.sum(axis=1)).tolist()
+    return top
+
+
+def decode_bio(doc: Any) -> list[tuple[Any, float]]:
+    """Spans from a doc's BIO tags, each with the mean probability of its tags.
+
+    An ``I-x`` that does not continue an ``x`` span starts one: the tagger decides per token,
+    so a missed ``B`` should not lose the value.
+    """
+    from spacy.tokens import Span
+
+    probabilities = doc.user_data.get("tag_probabilities")
+    spans: list[tuple[Any, float]] = []
+    start, label = -1, ""
+
+    def close(end: int) -> None:
+        if start >= 0:
+            confidence = 1.0
+            if probabilities is not None:
+                confidence = float(sum(probabilities[start:end]) / (end - start))
+            spans.append((Span(doc, start, end, label=label), round(confidence, 4)))
+
+    for i, token in enumerate(doc):
+        tag = token.tag_
+        kind, _, tag_label = tag.partition("-")
+        if kind == "I" and start >= 0 and tag_label == label:
+            continue
+        close(i)
+        start, label = (i, tag_label) if kind in ("B", "I") and tag_label else (-1, "")
+    close(len(doc))
+    return spans
+
+
+def read_dictionary(model_dir: Path) -> dict[str, dict[str, int]]:
+    """The training split's values: lowercased value → {attribute: count}."""
+    path = model_dir / DICTIONARY
+    if not path.is_file():
+        raise ExtractionError(f"{path} is missing; retrain with `shopkg train extractor`")
+    data: dict[str, dict[str, int]] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def read_train_hashes(model_dir: Path) -> set[str]:
+    """Hashes of the texts the model was trained (or early-stopped) on."""
+    path = model_dir / TRAIN_HASHES
+    if not path.is_file():
+        return set()
+    return set(path.read_text(encoding="utf-8").split())

@@ -1,0 +1,165 @@
+"""``shopkg train extractor`` and ``shopkg eval extraction``: the attribute-value tagger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from shopkg.cli import CliState, pass_state
+from shopkg.errors import ExtractionError
+
+if TYPE_CHECKING:
+    from extraction.catalog import CatalogRecord
+
+CATALOG_FORMATS = ("catalog", "grocery", "epqa", "hetpqa")
+DEFAULT_AVE_DIR = Path("../shared/data/ave")
+
+
+@click.command("extractor")
+@click.option(
+    "--ave-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_AVE_DIR,
+    show_default=True,
+    help="AVE data laid out as <dir>/{oa-mine,ae-110k,wdc-pave}/train*.jsonl.",
+)
+@click.option("--no-ave", is_flag=True, help="Train on catalog attributes only.")
+@click.option(
+    "--catalog",
+    type=click.Path(path_type=Path, exists=True),
+    help="Distant supervision: a catalog whose structured attributes occur in its text.",
+)
+@click.option(
+    "--catalog-format", type=click.Choice(CATALOG_FORMATS), default="catalog", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Model directory (default: <models_dir>/extractor).",
+)
+@click.option("--epochs", type=click.IntRange(1, 500), default=25, show_default=True)
+@click.option("--min-label-count", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--max-minutes", type=float, help="Stop after the epoch that passes this.")
+@click.option("--limit", type=click.IntRange(1), help="Read at most this many records per file.")
+@pass_state
+def train_extractor(
+    state: CliState,
+    ave_dir: Path,
+    no_ave: bool,
+    catalog: Path | None,
+    catalog_format: str,
+    output: Path | None,
+    epochs: int,
+    min_label_count: int,
+    max_minutes: float | None,
+    limit: int | None,
+) -> None:
+    """Train the attribute-value tagger; the dev fifth of every file is held out.
+
+    Prints progress on stderr and the manifest (labels, validation and dev scores) as JSON on
+    the last line of stdout.
+    """
+    from extraction.ave import catalog_examples
+    from extraction.training import TrainingConfig, collect_training_data, train_extractor
+
+    if not no_ave and not ave_dir.is_dir():
+        raise ExtractionError(f"AVE directory {ave_dir} not found; give --ave-dir or --no-ave")
+    examples = catalog_examples(_catalog_records(catalog, catalog_format)) if catalog else []
+    data = collect_training_data(
+        None if no_ave else ave_dir,
+        examples,
+        catalog_name=str(catalog),
+        limit_per_file=limit,
+    )
+    config = TrainingConfig(
+        epochs=epochs,
+        min_label_count=min_label_count,
+        max_seconds=max_minutes * 60 if max_minutes else None,
+        limit_per_file=limit,
+    )
+    target = output or state.settings.models_dir / "extractor"
+    manifest = train_extractor(
+        target, data, config, progress=lambda line: click.echo(line, err=True)
+    )
+    summary = {k: v for k, v in manifest.items() if k not in ("schemas", "label_precision")}
+    click.echo(json.dumps({"model_dir": str(target), **summary}, ensure_ascii=False))
+
+
+def _catalog_records(path: Path, data_format: str) -> list[CatalogRecord]:
+    from pydantic import ValidationError
+
+    from extraction.catalog import CatalogRecord
+    from extraction.ingest import read_catalog
+    from extraction.readers import read_dataset
+
+    raws = read_catalog(path) if data_format == "catalog" else read_dataset(path, data_format)
+    records: list[CatalogRecord] = []
+    for raw in raws:
+        if raw.data is None:
+            continue
+        try:
+            records.append(CatalogRecord.model_validate(raw.data))
+        except ValidationError:
+            continue
+    return records
+
+
+@click.command("extraction")
+@click.option("--data", required=True, type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--format", "data_format", required=True, type=click.Choice(["oa-mine", "ae-110k", "wdc-pave"])
+)
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Model directory (default: <models_dir>/extractor).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["auto", "dev", "all"]),
+    default="auto",
+    show_default=True,
+    help="auto: every record the model was not trained on (a train file's dev fifth).",
+)
+@click.option("--per-attribute/--no-per-attribute", default=True, show_default=True)
+@pass_state
+def eval_extraction(
+    state: CliState,
+    data: Path,
+    data_format: str,
+    model: Path | None,
+    split: str,
+    per_attribute: bool,
+) -> None:
+    """Attribute-value extraction: precision, recall, F1 (model and dictionary baseline).
+
+    Micro scores overall and per attribute, exact and normalized match, as JSON on the last
+    line of stdout.
+    """
+    from extraction.evaluate import evaluate_file
+
+    result = evaluate_file(
+        data, data_format, model or state.settings.models_dir / "extractor", split
+    )
+    for system in ("model", "dictionary_baseline"):
+        for kind in ("exact", "normalized"):
+            scores = result[system][kind]
+            if not per_attribute:
+                scores.pop("per_attribute")
+            click.echo(
+                f"{system:20s} {kind:10s} P {scores['precision']:.3f} "
+                f"R {scores['recall']:.3f} F1 {scores['f1']:.3f}"
+            )
+    click.echo(json.dumps(result, ensure_ascii=False))
+
+
+def register(group: click.Group) -> None:
+    """Add the commands to the ``train`` and ``eval`` groups (registered by ``planned``)."""
+    for name, command in (("train", train_extractor), ("eval", eval_extraction)):
+        parent = group.commands.get(name)
+        if not isinstance(parent, click.Group):
+            raise RuntimeError(f"register shopkg.cli.extraction after the `{name}` group exists")
+        parent.add_command(command)
