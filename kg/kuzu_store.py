@@ -1,0 +1,329 @@
+"""``KuzuStore``: the embedded, on-disk default graph store (``kuzu:///path/to/dir``).
+
+One ``kuzu.Database`` per store. Writes go through one connection under a lock, each batch in
+an explicit transaction (Kùzu allows one writer at a time); readers get a connection per thread
+and see the last committed state while a write runs. The schema (node and relation tables,
+full-text indexes) is generated from the ontology and migrated additively on open.
+
+Full text: Kùzu 0.11's FTS extension is built into the wheel and works offline (no INSTALL or
+LOAD needed) and is kept up to date by CREATE, SET, DELETE and COPY, transactionally. It only
+indexes STRING properties, so the store indexes a derived ``search_text`` (the word tokens of
+name and aliases). Its stop-word list is MySQL's, which drops product words ("best", "four",
+"new"); a custom list crashes Kùzu 0.11.3 on insert, so indexed words carry a prefix instead
+(see ``kg.validation.TOKEN_PREFIX``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from kg import kuzu_queries as q
+from kg.kuzu_conn import KuzuSession, ReadWriteGate
+from kg.kuzu_write import KuzuWriteTx, fetch_by_keys, relation_record, relations_of
+from kg.ontology import SHOPKG_ONTOLOGY
+from kg.planning import WriteTx
+from kg.records import (
+    GraphPath,
+    GraphStats,
+    Neighbor,
+    NodeRecord,
+    NodeRef,
+    RelationRecord,
+    SchemaReport,
+)
+from kg.schema import Ontology
+from kg.store import Direction, GraphStore, T
+from shopkg.errors import GraphStoreError, SchemaError, require
+
+log = logging.getLogger(__name__)
+DB_FILE = "shopkg.kuzu"
+CHECKPOINT_WAL_BYTES = 256 << 20
+
+
+class KuzuStore(GraphStore):
+    """A graph store in a Kùzu database kept in the directory ``path``."""
+
+    backend = "kuzu"
+
+    def __init__(
+        self,
+        path: str | Path,
+        ontology: Ontology = SHOPKG_ONTOLOGY,
+        *,
+        batch_size: int = 512,
+        buffer_pool_bytes: int = 0,
+    ) -> None:
+        super().__init__(ontology, batch_size=batch_size)
+        self.path = Path(path)
+        self.buffer_pool_bytes = buffer_pool_bytes
+        self._db: Any = None
+        self._writer: Any = None
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+        self._gate = ReadWriteGate()
+        self._sessions: list[KuzuSession] = []
+        self._sessions_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"KuzuStore({str(self.path)!r})"
+
+    # -- connections ---------------------------------------------------------------------
+    def _connect(self) -> None:
+        kuzu: Any = require("kuzu")
+        if self.path.exists() and not self.path.is_dir():
+            raise GraphStoreError(f"kuzu graph path {self.path} exists and is not a directory")
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = kuzu.Database(
+                str(self.path / DB_FILE),
+                buffer_pool_size=self.buffer_pool_bytes,
+                auto_checkpoint=False,
+            )
+            self._writer = KuzuSession(kuzu.Connection(self._db))
+        except RuntimeError as e:
+            raise GraphStoreError(
+                f"cannot open the Kùzu database in {self.path}: {e} (is another process using it?)"
+            ) from e
+
+    def _disconnect(self) -> None:
+        with contextlib.suppress(GraphStoreError), self._gate.exclusive():
+            self._writer.run(q.CHECKPOINT)
+        with self._sessions_lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+        self._writer.close()
+        self._db.close()
+        self._db = self._writer = None
+        self._local = threading.local()
+
+    def _reader(self) -> KuzuSession:
+        session: KuzuSession | None = getattr(self._local, "session", None)
+        if session is None:
+            import kuzu
+
+            session = KuzuSession(kuzu.Connection(self._db))
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def _read(self, query: str, params: Mapping[str, Any] | None = None) -> list[list[Any]]:
+        self._require_open()
+        with self._gate.shared():
+            return self._reader().run(query, params)
+
+    def _transact(self, work: Callable[[WriteTx], T]) -> T:
+        self._require_open()
+        with self._write_lock:
+            writer = self._writer
+            writer.run("BEGIN TRANSACTION")
+            tx = KuzuWriteTx(writer.run, self.ontology)
+            try:
+                result = work(tx)
+            except BaseException:
+                # Kùzu already dropped the transaction when one of its statements failed
+                with contextlib.suppress(GraphStoreError):
+                    writer.run("ROLLBACK")
+                raise
+            if tx.copied:  # this commit checkpoints: let running reads finish, hold new ones
+                with self._gate.exclusive():
+                    writer.run("COMMIT")
+            else:
+                writer.run("COMMIT")
+            self._maybe_checkpoint()
+            return result
+
+    def _maybe_checkpoint(self) -> None:
+        wal = self.path / f"{DB_FILE}.wal"
+        if wal.exists() and wal.stat().st_size > CHECKPOINT_WAL_BYTES:
+            try:
+                with self._gate.exclusive():
+                    self._writer.run(q.CHECKPOINT)
+            except GraphStoreError as e:
+                log.warning("Kùzu checkpoint failed, retried after a later write: %s", e)
+
+    # -- schema --------------------------------------------------------------------------
+    def _ensure_schema(self) -> SchemaReport:
+        with self._write_lock, self._gate.exclusive():
+            report = self._migrate()
+        if report.applied:
+            with self._sessions_lock:
+                for session in [self._writer, *self._sessions]:
+                    session.forget_statements()
+        return report
+
+    def _migrate(self) -> SchemaReport:
+        run = self._writer_run
+        run(q.CREATE_META_TABLE)
+        rows = run(q.READ_SCHEMA_VERSION)
+        before = int(rows[0][0]) if rows and rows[0][0] is not None else None
+        stored = rows[0][1] if rows else None
+        if before is not None and before > self.ontology.version:
+            raise SchemaError(
+                f"the graph in {self.path} has schema version {before}, newer than this "
+                f"ShopKG's ontology (version {self.ontology.version}); upgrade ShopKG"
+            )
+        described = json.dumps(self.ontology.describe(), sort_keys=True)
+        if before == self.ontology.version and stored == described:
+            return SchemaReport(self.backend, before, before, ())  # migrated by this ontology
+        tables = {str(row[0]): str(row[1]) for row in run(q.SHOW_TABLES)}
+        applied: list[str] = []
+
+        def apply(statement: str) -> None:
+            run(statement)
+            applied.append(statement)
+
+        for node in self.ontology.node_types():
+            if node.label not in tables:
+                apply(q.create_node_table(node))
+                continue
+            if tables[node.label] != "NODE":
+                raise SchemaError(f"table {node.label} in {self.path} is not a node table")
+            self._add_missing_columns(node.label, node.all_properties, apply)
+        for rel in self.ontology.relations():
+            if rel.type not in tables:
+                apply(q.create_rel_table(rel))
+                continue
+            pairs = {(row[0], row[1]) for row in run(q.show_connection(rel.type))}
+            for start, end in rel.endpoints:
+                if (start, end) not in pairs:
+                    apply(q.add_rel_pair(rel.type, start, end))
+            self._add_missing_columns(rel.type, rel.all_properties, apply)
+        indexes = {row[1] for row in run(q.SHOW_INDEXES)}
+        for node in self.ontology.node_types():
+            if node.search_fields and q.fts_index_name(node.label) not in indexes:
+                apply(q.create_fts_index(node.label))
+        if applied or before != self.ontology.version or stored != described:
+            run(q.WRITE_SCHEMA_VERSION, {"version": self.ontology.version, "ontology": described})
+        return SchemaReport(self.backend, before, self.ontology.version, tuple(applied))
+
+    def _add_missing_columns(self, table: str, props: Mapping[str, Any], apply: Any) -> None:
+        existing = {row[0]: row[1] for row in self._writer_run(q.table_info(table))}
+        for name, prop in props.items():
+            if name not in existing:
+                apply(q.add_column(table, prop))
+            elif existing[name] != prop.type.value:
+                raise SchemaError(
+                    f"{table}.{name} is {existing[name]} in {self.path} but the ontology says "
+                    f"{prop.type.value}; a type change needs a data migration, not ALTER"
+                )
+
+    def _writer_run(self, query: str, params: Mapping[str, Any] | None = None) -> list[list[Any]]:
+        rows: list[list[Any]] = self._writer.run(query, params)
+        return rows
+
+    # -- reads ---------------------------------------------------------------------------
+    def _to_record(self, label: str, raw: Mapping[str, Any]) -> NodeRecord:
+        props = self.ontology.node(label).all_properties
+        values = {
+            name: (raw.get(name) or []) if prop.type.is_list else raw.get(name)
+            for name, prop in props.items()
+        }
+        return NodeRecord(label, str(values["key"]), values)
+
+    def _get_nodes(self, label: str, keys: Sequence[str]) -> dict[str, NodeRecord]:
+        self._require_open()
+        columns = list(self.ontology.node(label).all_properties)
+        rows = fetch_by_keys(self._reader().run, label, columns, keys)
+        return {key: self._to_record(label, values) for key, values in rows.items()}
+
+    def _relations_of(self, ref: NodeRef) -> list[RelationRecord]:
+        return relations_of(self._read, self.ontology, ref)
+
+    def _neighborhood(
+        self,
+        ref: NodeRef,
+        hops: int,
+        limit: int,
+        labels: tuple[str, ...] | None,
+        relations: tuple[str, ...] | None,
+        direction: Direction,
+    ) -> list[Neighbor]:
+        query = q.neighborhood(ref.label, hops, relations, labels is not None, direction)
+        params: dict[str, Any] = {"key": ref.key, "limit": limit}
+        if labels is not None:
+            params["labels"] = list(labels)
+        return [
+            Neighbor(self._to_record(node["_label"], node), int(d))
+            for node, d in self._read(query, params)
+        ]
+
+    def _paths(
+        self, start: NodeRef, end: NodeRef, max_hops: int, relations: tuple[str, ...] | None
+    ) -> list[GraphPath]:
+        found: list[GraphPath] = []
+        for length in range(1, max_hops + 1):
+            query = q.paths(start.label, end.label, length, relations)
+            for nodes, rels in self._read(query, {"from_key": start.key, "to_key": end.key}):
+                found.append(self._path(nodes, rels))
+        return found
+
+    def _path(self, nodes: list[dict[str, Any]], rels: list[dict[str, Any]]) -> GraphPath:
+        by_id = {_internal_id(n["_id"]): NodeRef(n["_label"], n["key"]) for n in nodes}
+        records = tuple(self._to_record(n["_label"], n) for n in nodes)
+        relations = tuple(
+            relation_record(
+                self.ontology,
+                r["_label"],
+                by_id[_internal_id(r["_src"])],
+                by_id[_internal_id(r["_dst"])],
+                r,
+            )
+            for r in rels
+        )
+        return GraphPath(records, relations)
+
+    def _search(self, label: str, query: str, limit: int) -> list[tuple[NodeRecord, float]]:
+        rows = self._read(q.search(label), {"query": query, "top": max(limit * 3, 10)})
+        return [(self._to_record(label, node), float(score)) for node, score in rows]
+
+    def _stats(self) -> GraphStats:
+        nodes = {
+            label: int(self._read(q.count_nodes(label))[0][0]) for label in self.ontology.labels
+        }
+        rels = {
+            t: int(self._read(q.count_relations(t))[0][0]) for t in self.ontology.relation_types
+        }
+        version = self._read(q.READ_SCHEMA_VERSION)
+        indexes = tuple(sorted(row[1] for row in self._read(q.SHOW_INDEXES)))
+        return GraphStats(self.backend, int(version[0][0]) if version else 0, nodes, rels, indexes)
+
+    def _page(self, label: str, after: str | None, size: int) -> list[NodeRecord]:
+        params: dict[str, Any] = {"size": size}
+        if after is not None:
+            params["after"] = after
+        return [
+            self._to_record(label, row[0])
+            for row in self._read(q.page(label, after is None), params)
+        ]
+
+    def _relations_among(
+        self, nodes: set[tuple[str, str]], relations: tuple[str, ...] | None
+    ) -> Iterable[RelationRecord]:
+        by_label: dict[str, list[str]] = {}
+        for label, key in nodes:
+            by_label.setdefault(label, []).append(key)
+        for rel in self.ontology.relations():
+            if relations is not None and rel.type not in relations:
+                continue
+            for start, end in rel.endpoints:
+                if start not in by_label or end not in by_label:
+                    continue
+                keys = by_label[start]
+                by_keys = len(keys) <= 10_000
+                query = q.relations_among(rel.type, start, end, by_keys)
+                for a, b, raw in self._read(query, {"keys": keys} if by_keys else None):
+                    yield relation_record(
+                        self.ontology, rel.type, NodeRef(start, a), NodeRef(end, b), raw
+                    )
+
+
+def _internal_id(value: Mapping[str, Any]) -> tuple[int, int]:
+    return int(value["table"]), int(value["offset"])

@@ -1,0 +1,246 @@
+"""All Neo4j 5 Cypher in one place: constraints and indexes generated from the ontology, and
+the query builders of :class:`~kg.neo4j_store.Neo4jStore`.
+
+Values always travel as parameters. Labels, relation types and property names come from the
+ontology and pass :func:`ident` before they are written into the text; hop counts are checked
+integers (Cypher takes no parameter for variable-length bounds). The driver types queries as
+``LiteralString``; :func:`_lit` is the one place where our checked builders claim that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import LiteralString
+
+from shopkg.errors import SchemaError
+
+META_LABEL = "ShopKGMeta"
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def _lit(text: str) -> LiteralString:
+    """Builders assemble checked identifiers and constants, never user input."""
+    return text  # type checkers that enforce LiteralString would need a cast here
+
+
+def ident(name: str) -> str:
+    """``name`` if it is a plain identifier (as every ontology name is), else a SchemaError."""
+    if not _IDENT.match(name):
+        raise SchemaError(f"{name!r} is not a valid identifier for a Cypher query")
+    return name
+
+
+def _hops(n: int) -> int:
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 3:
+        raise SchemaError(f"hop count must be an integer from 1 to 3, got {n!r}")
+    return n
+
+
+def fulltext_index_name(label: str) -> str:
+    return f"shopkg_{ident(label)}_search"
+
+
+# -- schema --------------------------------------------------------------------------------
+def key_constraint(label: str) -> LiteralString:
+    """Uniqueness of the natural key; it also gives MERGE and key lookups their index."""
+    return _lit(
+        f"CREATE CONSTRAINT shopkg_{ident(label)}_key IF NOT EXISTS "
+        f"FOR (n:{ident(label)}) REQUIRE n.key IS UNIQUE"
+    )
+
+
+def node_property_index(label: str, prop: str) -> LiteralString:
+    return _lit(
+        f"CREATE INDEX shopkg_{ident(label)}_{ident(prop)} IF NOT EXISTS "
+        f"FOR (n:{ident(label)}) ON (n.{ident(prop)})"
+    )
+
+
+def relation_property_index(rel_type: str, prop: str) -> LiteralString:
+    return _lit(
+        f"CREATE INDEX shopkg_{ident(rel_type)}_{ident(prop)} IF NOT EXISTS "
+        f"FOR ()-[r:{ident(rel_type)}]-() ON (r.{ident(prop)})"
+    )
+
+
+def fulltext_index(label: str, prop: str) -> LiteralString:
+    return _lit(
+        f"CREATE FULLTEXT INDEX {fulltext_index_name(label)} IF NOT EXISTS "
+        f"FOR (n:{ident(label)}) ON EACH [n.{ident(prop)}]"
+    )
+
+
+AWAIT_INDEXES: LiteralString = "CALL db.awaitIndexes(300)"
+META_CONSTRAINT = key_constraint(META_LABEL)
+READ_SCHEMA_VERSION: LiteralString = (
+    "MATCH (m:ShopKGMeta {key: 'schema'}) RETURN m.version AS version"
+)
+WRITE_SCHEMA_VERSION: LiteralString = (
+    "MERGE (m:ShopKGMeta {key: 'schema'}) SET m.version = $version, m.ontology = $ontology"
+)
+SHOW_FULLTEXT_INDEXES: LiteralString = (
+    "SHOW INDEXES YIELD name, type WHERE type = 'FULLTEXT' RETURN name ORDER BY name"
+)
+CLEAR: LiteralString = "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
+"""Deletes everything, batched; valid only in an auto-commit transaction (``session.run``)."""
+
+
+# -- nodes ---------------------------------------------------------------------------------
+def fetch_nodes(label: str) -> LiteralString:
+    return _lit(
+        f"UNWIND $keys AS k MATCH (n:{ident(label)} {{key: k}}) RETURN properties(n) AS props"
+    )
+
+
+def existing_keys(label: str) -> LiteralString:
+    return _lit(f"UNWIND $keys AS k MATCH (n:{ident(label)} {{key: k}}) RETURN n.key AS key")
+
+
+def create_nodes(label: str) -> LiteralString:
+    """One node per map in ``$rows`` (null values are simply not stored)."""
+    return _lit(f"UNWIND $rows AS row CREATE (n:{ident(label)}) SET n = row")
+
+
+def update_nodes(label: str) -> LiteralString:
+    """``$rows``: ``{key, props}``; ``+=`` sets the given properties, a null removes one."""
+    return _lit(f"UNWIND $rows AS row MATCH (n:{ident(label)} {{key: row.key}}) SET n += row.props")
+
+
+def delete_nodes(label: str) -> LiteralString:
+    return _lit(f"UNWIND $keys AS k MATCH (n:{ident(label)} {{key: k}}) DETACH DELETE n")
+
+
+def _where(var: str, extractor: bool, source: bool) -> str:
+    parts = [f"{var}.extractor = $extractor"] if extractor else []
+    parts += [f"{var}.source = $source"] if source else []
+    if not parts:
+        raise SchemaError("a provenance filter needs an extractor or a source")
+    return " AND ".join(parts)
+
+
+def node_keys_where(label: str, extractor: bool, source: bool) -> LiteralString:
+    where = _where("n", extractor, source)
+    return _lit(f"MATCH (n:{ident(label)}) WHERE {where} RETURN n.key AS key")
+
+
+def orphan_keys(label: str) -> LiteralString:
+    return _lit(
+        f"UNWIND $keys AS k MATCH (n:{ident(label)} {{key: k}}) "
+        "WHERE NOT EXISTS { (n)--() } RETURN n.key AS key"
+    )
+
+
+def page(label: str, first: bool) -> LiteralString:
+    where = "" if first else " WHERE n.key > $after"
+    return _lit(
+        f"MATCH (n:{ident(label)}){where} RETURN properties(n) AS props ORDER BY n.key LIMIT $size"
+    )
+
+
+def count_nodes(label: str) -> LiteralString:
+    return _lit(f"MATCH (n:{ident(label)}) RETURN count(n) AS n")
+
+
+# -- relations -----------------------------------------------------------------------------
+def _rel_match(rel_type: str, start: str, end: str) -> str:
+    return (
+        f"MATCH (a:{ident(start)} {{key: row.start}})-[r:{ident(rel_type)}]->"
+        f"(b:{ident(end)} {{key: row.end}}) "
+        "WHERE r.extractor = row.extractor AND r.source = row.source"
+    )
+
+
+def fetch_relations(rel_type: str, start: str, end: str) -> LiteralString:
+    return _lit(
+        f"UNWIND $keys AS k MATCH (a:{ident(start)} {{key: k}})-[r:{ident(rel_type)}]->"
+        f"(b:{ident(end)}) RETURN a.key AS start, b.key AS end, properties(r) AS props"
+    )
+
+
+def create_relations(rel_type: str, start: str, end: str) -> LiteralString:
+    """``$rows``: ``{start, end, props}``; endpoints were checked to exist beforehand."""
+    return _lit(
+        f"UNWIND $rows AS row MATCH (a:{ident(start)} {{key: row.start}}) "
+        f"MATCH (b:{ident(end)} {{key: row.end}}) "
+        f"CREATE (a)-[r:{ident(rel_type)}]->(b) SET r = row.props"
+    )
+
+
+def update_relations(rel_type: str, start: str, end: str) -> LiteralString:
+    """``$rows``: ``{start, end, extractor, source, props}``."""
+    return _lit(f"UNWIND $rows AS row {_rel_match(rel_type, start, end)} SET r += row.props")
+
+
+def delete_relations(rel_type: str, start: str, end: str) -> LiteralString:
+    return _lit(f"UNWIND $rows AS row {_rel_match(rel_type, start, end)} DELETE r")
+
+
+def delete_relations_where(rel_type: str, extractor: bool, source: bool) -> LiteralString:
+    where = _where("r", extractor, source)
+    return _lit(f"MATCH ()-[r:{ident(rel_type)}]->() WHERE {where} DELETE r RETURN count(*) AS n")
+
+
+def count_relations(rel_type: str) -> LiteralString:
+    return _lit(f"MATCH ()-[r:{ident(rel_type)}]->() RETURN count(r) AS n")
+
+
+def relations_of(label: str, outgoing: bool) -> LiteralString:
+    pattern = "-[r]->(b)" if outgoing else "<-[r]-(b)"
+    return _lit(
+        f"MATCH (a:{ident(label)} {{key: $key}}){pattern} "
+        "RETURN type(r) AS type, labels(b) AS labels, b.key AS key, properties(r) AS props"
+    )
+
+
+def relations_among(rel_type: str, start: str, end: str, by_keys: bool) -> LiteralString:
+    head = (
+        f"UNWIND $keys AS k MATCH (a:{ident(start)} {{key: k}})"
+        if by_keys
+        else (f"MATCH (a:{ident(start)})")
+    )
+    return _lit(
+        f"{head}-[r:{ident(rel_type)}]->(b:{ident(end)}) "
+        "RETURN a.key AS start, b.key AS end, properties(r) AS props"
+    )
+
+
+# -- graph queries -------------------------------------------------------------------------
+def _types(relations: Sequence[str] | None) -> str:
+    return ":" + "|".join(ident(t) for t in relations) if relations else ""
+
+
+def neighborhood(
+    label: str, hops: int, relations: Sequence[str] | None, labels: bool, direction: str
+) -> LiteralString:
+    """The ``$limit`` nearest nodes: nearest first, then by label and key."""
+    rel = f"[{_types(relations)}*1..{_hops(hops)}]"
+    arrow = {"out": f"-{rel}->", "in": f"<-{rel}-", "both": f"-{rel}-"}[direction]
+    label_filter = " AND any(l IN labels(b) WHERE l IN $labels)" if labels else ""
+    return _lit(
+        f"MATCH (a:{ident(label)} {{key: $key}}) MATCH p = (a){arrow}(b) "
+        f"WHERE b <> a{label_filter} "
+        "WITH b, min(length(p)) AS d "
+        "RETURN labels(b)[0] AS label, properties(b) AS props, d "
+        "ORDER BY d, label, b.key LIMIT $limit"
+    )
+
+
+def paths(start: str, end: str, length: int, relations: Sequence[str] | None) -> LiteralString:
+    """Simple paths (no repeated node) of exactly ``length`` hops, relations either way."""
+    n = _hops(length)
+    return _lit(
+        f"MATCH (a:{ident(start)} {{key: $from_key}}), (b:{ident(end)} {{key: $to_key}}) "
+        f"MATCH p = (a)-[{_types(relations)}*{n}..{n}]-(b) "
+        "WHERE all(x IN nodes(p) WHERE single(y IN nodes(p) WHERE y = x)) "
+        "RETURN [x IN nodes(p) | {labels: labels(x), props: properties(x)}] AS nodes, "
+        "[r IN relationships(p) | {type: type(r), start: labels(startNode(r)), "
+        "start_key: startNode(r).key, end: labels(endNode(r)), end_key: endNode(r).key, "
+        "props: properties(r)}] AS rels"
+    )
+
+
+SEARCH: LiteralString = (
+    "CALL db.index.fulltext.queryNodes($index, $text, {limit: $top}) YIELD node, score "
+    "RETURN properties(node) AS props, score ORDER BY score DESC, node.key LIMIT $top"
+)

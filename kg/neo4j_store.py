@@ -1,0 +1,404 @@
+"""``Neo4jStore``: the production graph store, Neo4j 5 over Bolt (``neo4j://`` / ``bolt://``).
+
+Every write batch is one managed transaction (``session.execute_write``), which the driver
+retries on transient errors (deadlocks, leader switches); the work function re-reads what it
+needs, so a retry is safe. Schema: a uniqueness constraint on ``key`` per label (which is also
+the MERGE/lookup index), range indexes on provenance, and one full-text index per searchable
+label, all ``IF NOT EXISTS``, so opening a store migrates it additively.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, LiteralString
+
+from kg import neo4j_queries as q
+from kg.ontology import SHOPKG_ONTOLOGY
+from kg.planning import RelationGroup, WriteTx
+from kg.records import (
+    GraphPath,
+    GraphStats,
+    Neighbor,
+    NodeRecord,
+    NodeRef,
+    RelationKey,
+    RelationRecord,
+    SchemaReport,
+)
+from kg.schema import KEY, SEARCH_TEXT, Ontology
+from kg.store import Direction, GraphStore, T
+from kg.validation import ValidRelation
+from shopkg.errors import GraphStoreError, SchemaError, ShopKGError, require
+
+Tx = Any  # neo4j.ManagedTransaction; the driver is imported lazily
+PROVENANCE_INDEXED = ("extractor", "source")
+
+
+class Neo4jWriteTx:
+    """The write primitives, inside one managed Neo4j transaction."""
+
+    def __init__(self, tx: Tx, ontology: Ontology) -> None:
+        self._tx = tx
+        self._ontology = ontology
+
+    def _rows(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
+        return [dict(record) for record in self._tx.run(query, params)]
+
+    def fetch_nodes(self, label: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        rows = self._rows(q.fetch_nodes(label), keys=list(keys))
+        return {r["props"][KEY]: _complete(self._ontology, label, r["props"]) for r in rows}
+
+    def existing_keys(self, label: str, keys: Sequence[str]) -> set[str]:
+        return {r["key"] for r in self._rows(q.existing_keys(label), keys=list(keys))}
+
+    def create_nodes(self, label: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self._tx.run(q.create_nodes(label), {"rows": [dict(r) for r in rows]}).consume()
+
+    def update_nodes(self, label: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        params = [{"key": r[KEY], "props": {k: v for k, v in r.items() if k != KEY}} for r in rows]
+        if params:
+            self._tx.run(q.update_nodes(label), {"rows": params}).consume()
+
+    def delete_nodes(self, label: str, keys: Sequence[str]) -> None:
+        if keys:
+            self._tx.run(q.delete_nodes(label), {"keys": list(keys)}).consume()
+
+    def node_keys_where(self, label: str, extractor: str | None, source: str | None) -> list[str]:
+        query = q.node_keys_where(label, extractor is not None, source is not None)
+        return [r["key"] for r in self._rows(query, **_provenance(extractor, source))]
+
+    def orphan_keys(self, label: str, keys: Sequence[str]) -> list[str]:
+        return [r["key"] for r in self._rows(q.orphan_keys(label), keys=list(keys))]
+
+    def fetch_relations(
+        self, group: RelationGroup, start_keys: Sequence[str]
+    ) -> dict[RelationKey, dict[str, Any]]:
+        rel_type, start, end = group
+        result: dict[RelationKey, dict[str, Any]] = {}
+        for r in self._rows(q.fetch_relations(rel_type, start, end), keys=list(start_keys)):
+            props = r["props"]
+            key = RelationKey(
+                rel_type,
+                NodeRef(start, r["start"]),
+                NodeRef(end, r["end"]),
+                props.get("extractor") or "",
+                props.get("source") or "",
+            )
+            result[key] = props
+        return result
+
+    def create_relations(self, group: RelationGroup, rows: Sequence[ValidRelation]) -> None:
+        rel_type, start, end = group
+        params = [{"start": r.start.key, "end": r.end.key, "props": dict(r.values)} for r in rows]
+        if params:
+            self._tx.run(q.create_relations(rel_type, start, end), {"rows": params}).consume()
+
+    def update_relations(self, group: RelationGroup, rows: Sequence[ValidRelation]) -> None:
+        rel_type, start, end = group
+        params = [_identity_row(r.identity) | {"props": dict(r.values)} for r in rows]
+        if params:
+            self._tx.run(q.update_relations(rel_type, start, end), {"rows": params}).consume()
+
+    def delete_relations(self, group: RelationGroup, keys: Sequence[RelationKey]) -> None:
+        rel_type, start, end = group
+        params = [_identity_row(k) for k in keys]
+        if params:
+            self._tx.run(q.delete_relations(rel_type, start, end), {"rows": params}).consume()
+
+    def delete_relations_where(
+        self, rel_type: str, extractor: str | None, source: str | None
+    ) -> int:
+        query = q.delete_relations_where(rel_type, extractor is not None, source is not None)
+        return int(self._rows(query, **_provenance(extractor, source))[0]["n"])
+
+    def relations_of(self, ref: NodeRef) -> list[RelationRecord]:
+        return relations_of(self._rows, self._ontology, ref)
+
+
+Rows = Callable[..., list[dict[str, Any]]]
+
+
+def label_of(ontology: Ontology, labels: Sequence[str]) -> str:
+    """The ontology label among a Neo4j node's labels."""
+    known = [label for label in labels if label in ontology.labels]
+    if not known:
+        raise GraphStoreError(f"a node with labels {list(labels)} is not in the ontology")
+    return known[0]
+
+
+def relation_record(
+    ontology: Ontology, rel_type: str, start: NodeRef, end: NodeRef, props: Mapping[str, Any]
+) -> RelationRecord:
+    names = ontology.relation(rel_type).all_properties
+    return RelationRecord(rel_type, start, end, {n: props.get(n) for n in names})
+
+
+def relations_of(rows: Rows, ontology: Ontology, ref: NodeRef) -> list[RelationRecord]:
+    """Every relation touching ``ref``, in its stored direction."""
+    found: list[RelationRecord] = []
+    for outgoing in (True, False):
+        for r in rows(q.relations_of(ref.label, outgoing), key=ref.key):
+            other = NodeRef(label_of(ontology, r["labels"]), r["key"])
+            start, end = (ref, other) if outgoing else (other, ref)
+            found.append(relation_record(ontology, r["type"], start, end, r["props"]))
+    return found
+
+
+def _identity_row(key: RelationKey) -> dict[str, Any]:
+    return {
+        "start": key.start.key,
+        "end": key.end.key,
+        "extractor": key.extractor,
+        "source": key.source,
+    }
+
+
+def _provenance(extractor: str | None, source: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if extractor is not None:
+        params["extractor"] = extractor
+    if source is not None:
+        params["source"] = source
+    return params
+
+
+def _complete(ontology: Ontology, label: str, props: Mapping[str, Any]) -> dict[str, Any]:
+    """Neo4j omits unset properties; records carry every ontology property (lists as [])."""
+    return {
+        name: (props.get(name) or []) if prop.type.is_list else props.get(name)
+        for name, prop in ontology.node(label).all_properties.items()
+    }
+
+
+class Neo4jStore(GraphStore):
+    """A graph store in a Neo4j 5 database, reached through the official driver."""
+
+    backend = "neo4j"
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        user: str = "neo4j",
+        password: str = "",
+        database: str | None = None,
+        ontology: Ontology = SHOPKG_ONTOLOGY,
+        batch_size: int = 512,
+    ) -> None:
+        super().__init__(ontology, batch_size=batch_size)
+        self.uri = uri
+        self.database = database
+        self._auth = (user, password)
+        self._driver: Any = None
+
+    def __repr__(self) -> str:
+        return f"Neo4jStore({self.uri!r}, user={self._auth[0]!r}, database={self.database!r})"
+
+    def _connect(self) -> None:
+        neo4j: Any = require("neo4j")
+        try:
+            self._driver = neo4j.GraphDatabase.driver(self.uri, auth=self._auth)
+            self._driver.verify_connectivity()
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, ValueError) as e:
+            if self._driver is not None:
+                self._driver.close()
+            raise GraphStoreError(
+                f"cannot connect to Neo4j at {self.uri} as {self._auth[0]!r}: {e}; check "
+                "SHOPKG_GRAPH, SHOPKG_NEO4J_USER and SHOPKG_NEO4J_PASSWORD"
+            ) from e
+
+    def _disconnect(self) -> None:
+        self._driver.close()
+        self._driver = None
+
+    def _session(self) -> Any:
+        return self._driver.session(database=self.database)
+
+    def _guard(self, action: Callable[[], T]) -> T:
+        from neo4j.exceptions import DriverError, Neo4jError
+
+        try:
+            return action()
+        except ShopKGError:
+            raise
+        except (Neo4jError, DriverError) as e:
+            raise GraphStoreError(f"Neo4j at {self.uri} failed: {e}") from e
+
+    def _transact(self, work: Callable[[WriteTx], T]) -> T:
+        self._require_open()
+
+        def run() -> T:
+            with self._session() as session:
+                result: T = session.execute_write(lambda tx: work(Neo4jWriteTx(tx, self.ontology)))
+                return result
+
+        return self._guard(run)
+
+    def _read(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
+        self._require_open()
+
+        def run() -> list[dict[str, Any]]:
+            with self._session() as session:
+                rows: list[dict[str, Any]] = session.execute_read(
+                    lambda tx: [dict(r) for r in tx.run(query, params)]
+                )
+                return rows
+
+        return self._guard(run)
+
+    def _auto_commit(self, query: LiteralString, **params: Any) -> None:
+        def run() -> None:
+            with self._session() as session:
+                session.run(query, params).consume()
+
+        self._guard(run)
+
+    def clear(self) -> None:
+        """Delete every node and relation (tests and full rebuilds); the schema stays."""
+        self._require_open()
+        self._auto_commit(q.CLEAR)
+
+    # -- schema --------------------------------------------------------------------------
+    def _ensure_schema(self) -> SchemaReport:
+        self._auto_commit(q.META_CONSTRAINT)
+        rows = self._read(q.READ_SCHEMA_VERSION)
+        before = int(rows[0]["version"]) if rows and rows[0]["version"] is not None else None
+        if before is not None and before > self.ontology.version:
+            raise SchemaError(
+                f"the Neo4j graph at {self.uri} has schema version {before}, newer than this "
+                f"ShopKG's ontology (version {self.ontology.version}); upgrade ShopKG"
+            )
+        statements: list[LiteralString] = []
+        for node in self.ontology.node_types():
+            statements.append(q.key_constraint(node.label))
+            statements.extend(q.node_property_index(node.label, p) for p in PROVENANCE_INDEXED)
+            if node.search_fields:
+                statements.append(q.fulltext_index(node.label, SEARCH_TEXT))
+        for rel in self.ontology.relations():
+            statements.extend(q.relation_property_index(rel.type, p) for p in PROVENANCE_INDEXED)
+        for statement in statements:  # all IF NOT EXISTS: re-running them is a no-op
+            self._auto_commit(statement)
+        self._auto_commit(q.AWAIT_INDEXES)
+        applied: tuple[str, ...] = ()
+        if before != self.ontology.version:
+            described = json.dumps(self.ontology.describe(), sort_keys=True)
+            self._transact_raw(
+                q.WRITE_SCHEMA_VERSION, version=self.ontology.version, ontology=described
+            )
+            applied = tuple(statements)
+        return SchemaReport(self.backend, before, self.ontology.version, applied)
+
+    def _transact_raw(self, query: LiteralString, **params: Any) -> None:
+        def run() -> None:
+            with self._session() as session:
+                session.execute_write(lambda tx: tx.run(query, params).consume())
+
+        self._guard(run)
+
+    # -- reads ---------------------------------------------------------------------------
+    def _record(self, label: str, props: Mapping[str, Any]) -> NodeRecord:
+        values = _complete(self.ontology, label, props)
+        return NodeRecord(label, str(values[KEY]), values)
+
+    def _label_of(self, labels: Sequence[str]) -> str:
+        return label_of(self.ontology, labels)
+
+    def _rel(
+        self, rel_type: str, start: NodeRef, end: NodeRef, props: Mapping[str, Any]
+    ) -> RelationRecord:
+        return relation_record(self.ontology, rel_type, start, end, props)
+
+    def _get_nodes(self, label: str, keys: Sequence[str]) -> dict[str, NodeRecord]:
+        rows = self._read(q.fetch_nodes(label), keys=list(keys))
+        records = [self._record(label, r["props"]) for r in rows]
+        return {r.key: r for r in records}
+
+    def _relations_of(self, ref: NodeRef) -> list[RelationRecord]:
+        return relations_of(self._read, self.ontology, ref)
+
+    def _neighborhood(
+        self,
+        ref: NodeRef,
+        hops: int,
+        limit: int,
+        labels: tuple[str, ...] | None,
+        relations: tuple[str, ...] | None,
+        direction: Direction,
+    ) -> list[Neighbor]:
+        query = q.neighborhood(ref.label, hops, relations, labels is not None, direction)
+        params: dict[str, Any] = {"key": ref.key, "limit": limit}
+        if labels is not None:
+            params["labels"] = list(labels)
+        rows = self._read(query, **params)
+        return [Neighbor(self._record(r["label"], r["props"]), int(r["d"])) for r in rows]
+
+    def _paths(
+        self, start: NodeRef, end: NodeRef, max_hops: int, relations: tuple[str, ...] | None
+    ) -> list[GraphPath]:
+        found: list[GraphPath] = []
+        for length in range(1, max_hops + 1):
+            query = q.paths(start.label, end.label, length, relations)
+            for row in self._read(query, from_key=start.key, to_key=end.key):
+                nodes = tuple(
+                    self._record(self._label_of(n["labels"]), n["props"]) for n in row["nodes"]
+                )
+                rels = tuple(
+                    self._rel(
+                        r["type"],
+                        NodeRef(self._label_of(r["start"]), r["start_key"]),
+                        NodeRef(self._label_of(r["end"]), r["end_key"]),
+                        r["props"],
+                    )
+                    for r in row["rels"]
+                )
+                found.append(GraphPath(nodes, rels))
+        return found
+
+    def _search(self, label: str, query: str, limit: int) -> list[tuple[NodeRecord, float]]:
+        index = q.fulltext_index_name(label)
+        rows = self._read(q.SEARCH, index=index, text=query, top=max(limit * 3, 10))
+        return [(self._record(label, r["props"]), float(r["score"])) for r in rows]
+
+    def _stats(self) -> GraphStats:
+        nodes = {
+            label: int(self._read(q.count_nodes(label))[0]["n"]) for label in self.ontology.labels
+        }
+        rels = {
+            t: int(self._read(q.count_relations(t))[0]["n"]) for t in self.ontology.relation_types
+        }
+        version = self._read(q.READ_SCHEMA_VERSION)
+        indexes = tuple(r["name"] for r in self._read(q.SHOW_FULLTEXT_INDEXES))
+        return GraphStats(
+            self.backend, int(version[0]["version"]) if version else 0, nodes, rels, indexes
+        )
+
+    def _page(self, label: str, after: str | None, size: int) -> list[NodeRecord]:
+        params: dict[str, Any] = {"size": size}
+        if after is not None:
+            params["after"] = after
+        return [
+            self._record(label, r["props"])
+            for r in self._read(q.page(label, after is None), **params)
+        ]
+
+    def _relations_among(
+        self, nodes: set[tuple[str, str]], relations: tuple[str, ...] | None
+    ) -> Iterable[RelationRecord]:
+        by_label: dict[str, list[str]] = defaultdict(list)
+        for label, key in nodes:
+            by_label[label].append(key)
+        for rel in self.ontology.relations():
+            if relations is not None and rel.type not in relations:
+                continue
+            for start, end in rel.endpoints:
+                if start in by_label and end in by_label:
+                    keys = by_label[start]
+                    by_keys = len(keys) <= 10_000
+                    query = q.relations_among(rel.type, start, end, by_keys)
+                    for r in self._read(query, **({"keys": keys} if by_keys else {})):
+                        yield self._rel(
+                            rel.type, NodeRef(start, r["start"]), NodeRef(end, r["end"]), r["props"]
+                        )

@@ -1,0 +1,171 @@
+"""The Neo4j backend without a server: its Cypher text, its parameters, its failure modes.
+
+The conformance suite runs it against a real Neo4j 5 when ``SHOPKG_NEO4J_URI`` is set; these
+tests pin down what can be checked here: every query is built from constants and checked
+identifiers, values only ever travel as parameters, and the write primitives send the
+parameter shapes those queries expect.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from kg import SHOPKG_ONTOLOGY, NodeRef, Provenance, store_from_uri
+from kg import neo4j_queries as nq
+from kg.neo4j_store import Neo4jStore, Neo4jWriteTx
+from kg.validation import ValidRelation
+from shopkg.errors import GraphStoreError, SchemaError
+
+
+def test_schema_statements_are_neo4j_5_ddl() -> None:
+    assert nq.key_constraint("Item") == (
+        "CREATE CONSTRAINT shopkg_Item_key IF NOT EXISTS FOR (n:Item) REQUIRE n.key IS UNIQUE"
+    )
+    assert nq.fulltext_index("Entry", "search_text") == (
+        "CREATE FULLTEXT INDEX shopkg_Entry_search IF NOT EXISTS "
+        "FOR (n:Entry) ON EACH [n.search_text]"
+    )
+    assert nq.relation_property_index("HAS_POI", "extractor") == (
+        "CREATE INDEX shopkg_HAS_POI_extractor IF NOT EXISTS FOR ()-[r:HAS_POI]-() ON (r.extractor)"
+    )
+    assert "IN TRANSACTIONS" in nq.CLEAR
+
+
+def test_write_queries_merge_on_keys_with_parameters() -> None:
+    assert nq.update_nodes("POI") == (
+        "UNWIND $rows AS row MATCH (n:POI {key: row.key}) SET n += row.props"
+    )
+    assert nq.create_relations("HAS_POI", "Item", "POI") == (
+        "UNWIND $rows AS row MATCH (a:Item {key: row.start}) MATCH (b:POI {key: row.end}) "
+        "CREATE (a)-[r:HAS_POI]->(b) SET r = row.props"
+    )
+    assert nq.delete_relations("SOLVES", "POI", "Problem") == (
+        "UNWIND $rows AS row MATCH (a:POI {key: row.start})-[r:SOLVES]->(b:Problem "
+        "{key: row.end}) WHERE r.extractor = row.extractor AND r.source = row.source DELETE r"
+    )
+    assert nq.delete_relations_where("HAS_POI", True, False) == (
+        "MATCH ()-[r:HAS_POI]->() WHERE r.extractor = $extractor DELETE r RETURN count(*) AS n"
+    )
+
+
+def test_read_queries() -> None:
+    assert nq.neighborhood("Item", 2, ["HAS_POI", "SOLVES"], False, "both") == (
+        "MATCH (a:Item {key: $key}) MATCH p = (a)-[:HAS_POI|SOLVES*1..2]-(b) WHERE b <> a "
+        "WITH b, min(length(p)) AS d RETURN labels(b)[0] AS label, properties(b) AS props, d "
+        "ORDER BY d, label, b.key LIMIT $limit"
+    )
+    paths = nq.paths("Item", "Problem", 2, None)
+    assert "MATCH p = (a)-[*2..2]-(b)" in paths
+    assert "single(y IN nodes(p) WHERE y = x)" in paths
+    assert nq.SEARCH.startswith("CALL db.index.fulltext.queryNodes($index, $text, {limit: $top})")
+
+
+def every_query() -> list[str]:
+    queries: list[str] = []
+    for node in SHOPKG_ONTOLOGY.node_types():
+        label = node.label
+        queries += [nq.key_constraint(label), nq.fetch_nodes(label), nq.existing_keys(label)]
+        queries += [nq.create_nodes(label), nq.update_nodes(label), nq.delete_nodes(label)]
+        queries += [nq.node_keys_where(label, True, True), nq.orphan_keys(label)]
+        queries += [nq.page(label, False), nq.count_nodes(label), nq.relations_of(label, True)]
+        for direction in ("out", "in", "both"):
+            queries.append(nq.neighborhood(label, 3, None, True, direction))
+    for rel in SHOPKG_ONTOLOGY.relations():
+        for start, end in rel.endpoints:
+            queries += [nq.fetch_relations(rel.type, start, end)]
+            queries += [nq.create_relations(rel.type, start, end)]
+            queries += [nq.update_relations(rel.type, start, end)]
+            queries += [nq.relations_among(rel.type, start, end, True)]
+            queries += [nq.paths(start, end, 3, [rel.type])]
+    return queries
+
+
+def test_no_value_is_ever_written_into_query_text() -> None:
+    allowed_literals = {"'schema'", "'FULLTEXT'"}
+    for query in every_query():
+        assert set(re.findall(r"'[^']*'", query)) <= allowed_literals, query
+        assert '"' not in query, query
+
+
+def test_identifiers_that_are_not_ontology_names_are_refused() -> None:
+    for bad in ("Item`) DETACH DELETE (x", "Item {key: 'x'}", "", "1Item", "Ité m"):
+        with pytest.raises(SchemaError, match="not a valid identifier"):
+            nq.fetch_nodes(bad)
+    with pytest.raises(SchemaError, match="hop count"):
+        nq.paths("Item", "POI", 7, None)
+
+
+class FakeTx:
+    """Records what a managed transaction is asked to run."""
+
+    def __init__(self, results: list[list[dict[str, Any]]] | None = None) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.results = results or []
+
+    def run(self, query: str, params: dict[str, Any]) -> FakeTx:
+        self.calls.append((query, params))
+        return self
+
+    def consume(self) -> None:
+        return None
+
+    def __iter__(self) -> Any:
+        return iter(self.results.pop(0) if self.results else [])
+
+
+def test_write_primitives_send_the_parameters_their_queries_read() -> None:
+    tx = FakeTx()
+    writer = Neo4jWriteTx(tx, SHOPKG_ONTOLOGY)
+    writer.update_nodes("POI", [{"key": "warm", "description": None, "aliases": ["cosy"]}])
+    rel = ValidRelation(
+        "HAS_POI",
+        NodeRef("Item", "a"),
+        NodeRef("POI", "warm"),
+        {"source": "r1", "extractor": "t@1", "confidence": 0.5},
+        0,
+    )
+    writer.create_relations(("HAS_POI", "Item", "POI"), [rel])
+    writer.update_relations(("HAS_POI", "Item", "POI"), [rel])
+    writer.delete_relations(("HAS_POI", "Item", "POI"), [rel.identity])
+    writer.create_nodes("Item", [])  # nothing to do, nothing sent
+    assert [params for _, params in tx.calls] == [
+        {"rows": [{"key": "warm", "props": {"description": None, "aliases": ["cosy"]}}]},
+        {"rows": [{"start": "a", "end": "warm", "props": dict(rel.values)}]},
+        {
+            "rows": [
+                {
+                    "start": "a",
+                    "end": "warm",
+                    "extractor": "t@1",
+                    "source": "r1",
+                    "props": dict(rel.values),
+                }
+            ]
+        },
+        {"rows": [{"start": "a", "end": "warm", "extractor": "t@1", "source": "r1"}]},
+    ]
+
+
+def test_fetches_complete_missing_properties() -> None:
+    tx = FakeTx([[{"props": {"key": "warm", "name": "Warm"}}]])
+    found = Neo4jWriteTx(tx, SHOPKG_ONTOLOGY).fetch_nodes("POI", ["warm"])
+    assert found["warm"]["aliases"] == []
+    assert found["warm"]["description"] is None
+
+
+def test_constructing_a_store_does_no_io_and_a_dead_server_is_a_clear_error() -> None:
+    store = store_from_uri("bolt://127.0.0.1:9", user="neo4j", password="secret")
+    assert isinstance(store, Neo4jStore)
+    assert "secret" not in repr(store)
+    with pytest.raises(GraphStoreError, match="not open"):
+        store.get_node(NodeRef("Item", "x"))
+    with pytest.raises(GraphStoreError, match=r"cannot connect to Neo4j at bolt://127.0.0.1:9"):
+        store.open()
+    assert not store.is_open
+
+
+def test_provenance_defaults_are_valid() -> None:
+    assert Provenance().extractor == "manual@0"
