@@ -1,0 +1,129 @@
+"""Encoder throughput: texts/s (MiniLM) and images/s (ShopKG tower, optionally a CLIP dir).
+
+Images are synthetic 224 px JPEGs held in memory, so decoding is measured as in a catalog
+build but no data set is needed. Runs on CPU, and on CUDA too when torch sees a device.
+
+    .venv/bin/python bench/encode_bench.py [--tower DIR] [--clip DIR]
+
+The last line of stdout is one JSON object with all figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from encoders.base import ImageEncoder, TextEncoder
+
+WORDS = [
+    "organic",
+    "fresh",
+    "green",
+    "apple",
+    "red",
+    "dress",
+    "waterproof",
+    "running",
+    "shoe",
+    "cotton",
+    "shirt",
+    "milk",
+    "breathable",
+    "summer",
+    "hat",
+    "toddlers",
+    "rainy",
+    "commute",
+    "back",
+    "pain",
+    "sweaty",
+    "feet",
+]
+
+
+def sample_texts(n: int, rng: np.random.Generator) -> list[str]:
+    return [" ".join(rng.choice(WORDS, size=int(rng.integers(6, 30)))) for _ in range(n)]
+
+
+def sample_images(n: int, rng: np.random.Generator) -> list[bytes]:
+    images = []
+    for _ in range(n):
+        array = rng.integers(0, 255, (224, 224, 3), dtype=np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, "JPEG", quality=85)
+        images.append(buffer.getvalue())
+    return images
+
+
+def rate(encode: Any, items: list[Any], batch: int, repeats: int = 2) -> float:
+    encode(items[:batch])  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for start in range(0, len(items), batch):
+            encode(items[start : start + batch])
+        best = min(best, time.perf_counter() - started)
+    return round(len(items) / best, 1)
+
+
+def text_rate(encoder: TextEncoder, texts: list[str], batch: int) -> float:
+    return rate(encoder.encode, texts, batch)
+
+
+def image_rate(encoder: ImageEncoder, images: list[bytes], batch: int) -> float:
+    return rate(encoder.encode, images, batch)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Encoder throughput benchmark")
+    parser.add_argument("--texts", type=int, default=1024)
+    parser.add_argument("--images", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--tower", type=Path, help="trained tower directory (default: random)")
+    parser.add_argument("--clip", type=Path, help="a local CLIP checkpoint to measure too")
+    args = parser.parse_args()
+
+    import torch
+
+    from encoders.clip import ClipImageEncoder
+    from encoders.sentence import SentenceTransformerTextEncoder
+    from encoders.tower import ImageTower, TowerConfig, TowerImageEncoder
+
+    rng = np.random.default_rng(0)
+    texts, images = sample_texts(args.texts, rng), sample_images(args.images, rng)
+    devices = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+    results: dict[str, Any] = {
+        "benchmark": "encode",
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "batch": args.batch,
+    }
+    for device in devices:
+        row: dict[str, Any] = {}
+        minilm = SentenceTransformerTextEncoder(device=device, batch_size=args.batch).load()
+        row["minilm_texts_per_s"] = text_rate(minilm, texts, args.batch)
+        tower = (
+            TowerImageEncoder(args.tower, device=device)
+            if args.tower
+            else TowerImageEncoder("random", device=device, tower=ImageTower(TowerConfig()))
+        )
+        row["tower_images_per_s"] = image_rate(tower.load(), images, args.batch)
+        row["tower_id"] = tower.encoder_id
+        if args.clip:
+            row["clip_images_per_s"] = image_rate(
+                ClipImageEncoder(args.clip).load(), images, args.batch
+            )
+        results[device] = row
+        print(json.dumps({device: row}), flush=True)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Build the configured encoders from :class:`~shopkg.settings.Settings` (no I/O until load).
+
+The image encoder directory is either ShopKG's own tower (``config.json`` says
+``shopkg-image-tower``) or a transformers CLIP checkpoint; which one is read from its config.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from encoders.base import ImageEncoder, TextEncoder
+from shopkg.errors import EncoderError
+from shopkg.settings import Settings
+
+
+def text_encoder(settings: Settings) -> TextEncoder:
+    """The configured text encoder, loaded (bundled MiniLM by default)."""
+    from encoders.sentence import SentenceTransformerTextEncoder
+
+    return SentenceTransformerTextEncoder(
+        settings.text_encoder, device=settings.device, batch_size=min(settings.batch_size, 256)
+    ).load()
+
+
+def image_encoder_kind(directory: Path) -> str:
+    """``"tower"`` or ``"clip"``: what kind of image model ``directory`` holds."""
+    config_path = directory / "config.json"
+    if not config_path.is_file():
+        raise EncoderError(
+            f"no image encoder at {directory} (config.json missing); train ShopKG's tower with "
+            "`shopkg train image-encoder` or set SHOPKG_IMAGE_ENCODER to a CLIP directory"
+        )
+    try:
+        config = json.loads(config_path.read_text())
+    except json.JSONDecodeError as e:
+        raise EncoderError(f"{config_path} is not valid JSON: {e}") from e
+    if config.get("architecture") == "shopkg-image-tower":
+        return "tower"
+    if config.get("model_type") == "clip" or "CLIPModel" in config.get("architectures", []):
+        return "clip"
+    raise EncoderError(
+        f"{directory} holds neither a ShopKG image tower nor a CLIP checkpoint "
+        f"(model_type={config.get('model_type')!r})"
+    )
+
+
+def image_encoder(settings: Settings, directory: str | Path | None = None) -> ImageEncoder:
+    """The configured (or given) image encoder, loaded."""
+    path = Path(directory or settings.image_encoder)
+    batch_size = min(settings.batch_size, 256)
+    if image_encoder_kind(path) == "tower":
+        from encoders.tower import TowerImageEncoder
+
+        return TowerImageEncoder(path, device=settings.device, batch_size=batch_size).load()
+    from encoders.clip import ClipCheckpoint, ClipImageEncoder
+
+    return ClipImageEncoder(ClipCheckpoint(path, settings.device), batch_size=batch_size).load()

@@ -1,0 +1,161 @@
+"""``shopkg train image-encoder`` and ``shopkg eval images``: the image tower's CLI.
+
+Thin wrappers over :mod:`encoders.training` and :mod:`encoders.evaluation`; heavy imports
+happen inside the commands so ``shopkg --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shopkg.cli import CliState, pass_state
+from shopkg.errors import EncoderError
+
+DATA_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
+
+
+@click.command("image-encoder")
+@click.option(
+    "--grocery", type=DATA_DIR, help="Grocery-layout data set (products.jsonl, train.csv)."
+)
+@click.option("--clothing", type=DATA_DIR, help="Clothing-layout data set (train/<type>/*.jpg).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to save the tower (default: the image_encoder setting).",
+)
+@click.option("--epochs", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--batch-size", type=click.IntRange(2, 4096), default=128, show_default=True)
+@click.option("--image-size", type=click.IntRange(16, 512), default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--teacher",
+    type=DATA_DIR,
+    help="A local CLIP checkpoint: distil its image tower (ConaCLIP) instead of LiT training.",
+)
+@pass_state
+def train_image_encoder(
+    state: CliState,
+    grocery: Path | None,
+    clothing: Path | None,
+    out: Path | None,
+    epochs: int,
+    batch_size: int,
+    image_size: int,
+    seed: int,
+    teacher: Path | None,
+) -> None:
+    """Train ShopKG's image tower against the frozen text encoder (LiT + prototypes).
+
+    Uses only the train photos (and grocery iconic images); validation and test photos are
+    left for `shopkg eval images`. Prints the curve per epoch and a JSON summary last.
+    With --teacher, the tower is distilled from a CLIP checkpoint instead.
+    """
+    from encoders.datasets import read_dataset
+    from encoders.factory import text_encoder
+    from encoders.training import TrainingConfig, build_pairs, summary, train_image_tower
+
+    settings = state.settings
+    sources = [(d, f) for d, f in ((grocery, "grocery"), (clothing, "clothing")) if d]
+    if not sources:
+        raise click.UsageError("give at least one of --grocery DIR or --clothing DIR")
+    output = out or Path(settings.image_encoder)
+    if teacher is not None:
+        _distil(state, sources, teacher, output, epochs, batch_size, image_size, seed)
+        return
+    config = TrainingConfig(epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed)
+    datasets = [read_dataset(directory, data_format) for directory, data_format in sources]
+    click.echo(f"decoding {sum(len(d.train) + len(d.iconic) for d in datasets)} train images…")
+    pairs = build_pairs(datasets, config.image_size)
+    for path, reason in pairs.skipped[:10]:
+        click.echo(f"skipped {path}: {reason}", err=True)
+    encoder = text_encoder(settings)
+    result = train_image_tower(
+        pairs,
+        encoder,
+        output,
+        config,
+        on_epoch=lambda row: click.echo(json.dumps(row)),
+    )
+    click.echo(json.dumps(summary(result)))
+
+
+def _distil(
+    state: CliState,
+    sources: list[tuple[Path, str]],
+    teacher: Path,
+    output: Path,
+    epochs: int,
+    batch_size: int,
+    image_size: int,
+    seed: int,
+) -> None:
+    """ConaCLIP-style distillation of ``teacher``'s image tower into the small tower."""
+    from encoders.datasets import read_dataset
+    from encoders.distillation import DistillationConfig, distill_image_tower
+    from encoders.training import summary
+
+    datasets = [read_dataset(directory, data_format) for directory, data_format in sources]
+    images = [p for data in datasets for split in (data.train, data.iconic) for p in split.paths]
+    config = DistillationConfig(
+        epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed
+    )
+    result = distill_image_tower(teacher, images, output, config, state.settings.device)
+    for row in result.history:
+        click.echo(json.dumps(row))
+    click.echo(json.dumps(summary(result)))
+
+
+def _encoders(state: CliState, image_model: Path | None) -> tuple[Any, Any]:
+    """The image encoder and the text encoder whose space it shares."""
+    from encoders.clip import ClipCheckpoint, ClipImageEncoder, ClipTextEncoder
+    from encoders.factory import image_encoder, image_encoder_kind, text_encoder
+
+    settings = state.settings
+    directory = image_model or Path(settings.image_encoder)
+    if image_encoder_kind(directory) == "clip":
+        checkpoint = ClipCheckpoint(directory, settings.device)
+        return ClipImageEncoder(checkpoint).load(), ClipTextEncoder(checkpoint).load()
+    images = image_encoder(settings, directory)
+    texts = text_encoder(settings)
+    aligned = images.manifest.extra.get("text_encoder_id")
+    if aligned and aligned != texts.encoder_id:
+        raise EncoderError(
+            f"the image tower at {directory} was trained against text encoder {aligned!r}, "
+            f"but the configured one is {texts.encoder_id!r}; set SHOPKG_TEXT_ENCODER to match "
+            "or retrain with `shopkg train image-encoder`"
+        )
+    return images, texts
+
+
+@click.command("images")
+@click.option("--data", required=True, type=DATA_DIR)
+@click.option("--format", "data_format", required=True, type=click.Choice(["grocery", "clothing"]))
+@click.option(
+    "--image-encoder",
+    "image_model",
+    type=DATA_DIR,
+    help="Image tower or CLIP directory (default: the image_encoder setting).",
+)
+@pass_state
+def eval_images(state: CliState, data: Path, data_format: str, image_model: Path | None) -> None:
+    """Photo → product, text → image and image → concept retrieval, with baselines."""
+    from encoders.datasets import read_dataset
+    from encoders.evaluation import evaluate_images
+
+    dataset = read_dataset(data, data_format)
+    images, texts = _encoders(state, image_model)
+    click.echo(json.dumps(evaluate_images(dataset, images, texts)))
+
+
+def register(group: click.Group) -> None:
+    for name, command in (("train", train_image_encoder), ("eval", eval_images)):
+        parent = group.commands.get(name)
+        if not isinstance(parent, click.Group):
+            parent = click.Group(name, help=f"{name.capitalize()} ShopKG's models.")
+            group.add_command(parent)
+        parent.add_command(command)
