@@ -20,7 +20,7 @@ ENCODER = "tiny@1/8"
 
 def unit(rows: int, dim: int = 8, seed: int = 0) -> np.ndarray:
     vectors = np.random.default_rng(seed).normal(size=(rows, dim)).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.linalg.norm(vectors, axis=1, keepdims=True), dtype=np.float32)
 
 
 def keyed(n: int, prefix: str = "item") -> list[str]:
@@ -64,9 +64,9 @@ def test_grows_into_hnsw_and_skips_removed_vectors() -> None:
     config = IndexConfig(exact_below=100, hnsw_m=8, ef_search=64)
     index = VectorIndex("concept", "tiny@1/16", 16, config)
     index.add(keyed(50), vectors[:50])
-    assert index.kind == "flat"
+    assert str(index.kind) == "flat"
     index.add(keyed(350, "more"), vectors[50:])
-    assert index.kind == "hnsw" and len(index) == 400
+    assert str(index.kind) == "hnsw" and len(index) == 400
     assert index.search(vectors[60], 1)[0][0].key == "more:10"
     index.remove(["more:10"])
     assert all(hit.key != "more:10" for hit in index.search(vectors[60], 20)[0])
