@@ -90,7 +90,7 @@ class Progress:
         self._checkpointed = False
         self._save_every = save_every
         self._last_save = time.monotonic()
-        self._last_line = 0.0
+        self._last_line = time.monotonic()
         self.total: int | None = None
         # a resumed stage starts from the counts saved with its checkpoint
         self.done, self.skipped, self.failed = counts

@@ -211,6 +211,21 @@ class FusionModel:
         )
 
 
+BUNDLED_RANKER = Path(__file__).resolve().parent / "models" / "qa-ranker"
+
+
+def load_fusion(models_dir: Path) -> FusionModel:
+    """The ranker trained into ``models_dir/qa-ranker``, else the one shipped with ShopKG.
+
+    The shipped ``ranker.json`` is what ``shopkg train qa-ranker`` wrote from the public
+    product-QA sets (its ``meta`` names the files and their SHA-256): 19 weights, no data.
+    """
+    trained = models_dir / "qa-ranker"
+    if (trained / "ranker.json").is_file():
+        return FusionModel.load(trained)
+    return FusionModel.load(BUNDLED_RANKER)
+
+
 def fit_fusion(
     rows: npt.NDArray[np.float64],
     labels: npt.NDArray[np.float64],

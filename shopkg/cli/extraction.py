@@ -157,7 +157,7 @@ def eval_extraction(
 
 
 def register(group: click.Group) -> None:
-    """Add the commands to the ``train`` and ``eval`` groups (registered by ``planned``)."""
+    """Add the commands to the ``train`` and ``eval`` groups (registered by ``groups``)."""
     for name, command in (("train", train_extractor), ("eval", eval_extraction)):
         parent = group.commands.get(name)
         if not isinstance(parent, click.Group):

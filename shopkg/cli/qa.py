@@ -55,10 +55,10 @@ def train_qa_ranker(state: CliState, root: Path) -> None:
 @pass_state
 def eval_qa(state: CliState, data: Path, data_format: str) -> None:
     """Evidence ranking: P@1 and MRR of ShopKG's ranker, BM25 and dense; JSON on the last line."""
-    from retrieval.evidence import FusionModel
+    from retrieval.evidence import load_fusion
     from retrieval.qa_train import evaluate
 
-    fusion = FusionModel.load(_ranker_dir(state))
+    fusion = load_fusion(state.settings.models_dir)
     started = time.monotonic()
     metrics = evaluate(_embedder(state), fusion, data, data_format)  # type: ignore[arg-type]
     metrics["seconds"] = round(time.monotonic() - started, 1)

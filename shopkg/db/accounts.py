@@ -47,6 +47,10 @@ def create_admin(
     return user
 
 
+def has_users(session: Session) -> bool:
+    return session.scalar(select(AdminUser.id).limit(1)) is not None
+
+
 def set_password(session: Session, username: str, password: str, *, actor: str = "cli") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")

@@ -52,12 +52,6 @@ def test_debug_shows_the_traceback_instead() -> None:
     assert type(result.exception).__name__ == "ConfigError"
 
 
-def test_commands_not_built_yet_say_so() -> None:
-    code, _, err = _run("demo")
-    assert code == 1
-    assert "`shopkg demo` is not built yet" in err
-
-
 def test_db_commands_migrate_and_report(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     code, out, _ = _run("--db", db, "db", "upgrade")

@@ -1,0 +1,168 @@
+"""Conversation: intents, per-session context and references across turns.
+
+A session remembers the last query, the results shown and the item on display, so a shopper
+can say "cheaper", "in red", "for kids" (refine), "show me the second one" (exhibit), ask
+about the item on display, "compare 1 and 2", or "why this one?" (reasons from KG paths).
+Sessions live in memory with a cap and an idle timeout; they hold no secrets.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from assistant.api import Hit, Turn
+
+if TYPE_CHECKING:
+    from assistant.service import Assistant
+
+MAX_SESSIONS = 10_000
+IDLE_SECONDS = 3600
+ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "last": -1,
+    "1st": 1,
+    "2nd": 2,
+    "3rd": 3,
+    "4th": 4,
+    "5th": 5,
+}
+_EXHIBIT = re.compile(
+    r"\b(?:show|open|see|view|exhibit|look at|details? (?:of|for))\b.*?\b(?:the\s+)?"
+    r"(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|\d+)\b"
+)
+_NUMBER_ONLY = re.compile(r"^\s*(?:#|no\.?|number)?\s*(\d+)\s*$")
+_COMPARE = re.compile(r"\bcompare\b.*?(\d+|first|second|third).*?(\d+|first|second|third)")
+_WHY = re.compile(r"^\s*why\b")
+_REFINE = re.compile(
+    r"^\s*(?:(?:something|anything|one|ones|show me)\s+)?(cheaper|less expensive|"
+    r"(?:in|under|below|over|for|with|without|not|but|and)\b.*)$"
+)
+_QUESTION = re.compile(
+    r"\?\s*$|^\s*(?:is|are|does|do|can|will|how|what|which|who|where|when|would|should)\b"
+)
+
+
+@dataclass
+class Session:
+    query: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    current: str | None = None  # key of the item on display
+    seen: float = field(default_factory=time.monotonic)
+
+
+class Dialog:
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def session(self, session_id: str) -> Session:
+        with self._lock:
+            now = time.monotonic()
+            while self._sessions:
+                oldest_id, oldest = next(iter(self._sessions.items()))
+                if len(self._sessions) < MAX_SESSIONS and now - oldest.seen < IDLE_SECONDS:
+                    break
+                del self._sessions[oldest_id]
+            session = self._sessions.pop(session_id, None) or Session()
+            session.seen = now
+            self._sessions[session_id] = session
+            return session
+
+    def turn(self, session_id: str, text: str) -> Turn:
+        session = self.session(session_id)
+        message = " ".join(text.strip().split())
+        lowered = message.lower()
+        if not message:
+            return Turn(
+                session_id,
+                "help",
+                "Tell me what you are looking for, e.g. “waterproof boots under $80”.",
+            )
+        if (match := _COMPARE.search(lowered)) and session.hits:
+            return self._compare(session_id, session, match.group(1), match.group(2))
+        position = _position(lowered)
+        if position is not None and session.hits:
+            return self._exhibit(session_id, session, position)
+        if _WHY.match(lowered) and session.current:
+            return self._why(session_id, session)
+        if session.current and _QUESTION.search(lowered) and not lowered.startswith("which"):
+            answer = self.assistant.ask(session.current, message)
+            card = self.assistant.item(session.current)
+            return Turn(session_id, "ask", answer.text, card=card, answer=answer)
+        if session.query and (match := _REFINE.match(lowered)):
+            refinement = match.group(1)
+            if refinement in ("cheaper", "less expensive"):
+                refinement = _cheaper(session.hits)
+            return self._search(session_id, session, f"{session.query} {refinement}", "refine")
+        return self._search(session_id, session, message, "search")
+
+    def _search(self, session_id: str, session: Session, query: str, intent: str) -> Turn:
+        result = self.assistant.search(query, limit=8)
+        session.query, session.hits, session.current = query, result.hits, None
+        if not result.hits:
+            return Turn(session_id, intent, f"I found nothing for “{query}”.")
+        return Turn(session_id, intent, f"{result.total} items for “{query}”.", hits=result.hits)
+
+    def _exhibit(self, session_id: str, session: Session, position: int) -> Turn:
+        index = position - 1 if position > 0 else len(session.hits) + position
+        if not 0 <= index < len(session.hits):
+            return Turn(session_id, "exhibit", f"There is no item {position} in the list.")
+        hit = session.hits[index]
+        session.current = hit.key
+        card = self.assistant.item(hit.key)
+        return Turn(session_id, "exhibit", f"Here is {hit.title}.", card=card, reasons=hit.reasons)
+
+    def _why(self, session_id: str, session: Session) -> Turn:
+        hit = next((h for h in session.hits if h.key == session.current), None)
+        reasons = hit.reasons if hit else []
+        if not reasons:
+            return Turn(
+                session_id,
+                "why",
+                "It matched the words of your search.",
+                reasons=["matched your words"],
+            )
+        return Turn(session_id, "why", "Because it " + "; ".join(reasons) + ".", reasons=reasons)
+
+    def _compare(self, session_id: str, session: Session, first: str, second: str) -> Turn:
+        keys = []
+        for word in (first, second):
+            position = ORDINALS.get(word) or int(word)
+            if not 1 <= position <= len(session.hits):
+                return Turn(session_id, "compare", f"There is no item {word} in the list.")
+            keys.append(session.hits[position - 1].key)
+        cards = [self.assistant.item(key) for key in keys]
+        lines = []
+        for card in cards:
+            if card is None:
+                continue
+            price = f"{card.price:.2f} {card.currency}" if card.price is not None else "no price"
+            values = ", ".join(f"{k}: {'/'.join(v)}" for k, v in list(card.attributes.items())[:4])
+            lines.append(f"{card.title} — {price}; {values}")
+        return Turn(session_id, "compare", "\n".join(lines), card=cards[0])
+
+
+def _position(text: str) -> int | None:
+    if match := _EXHIBIT.search(text):
+        word = match.group(1)
+        return ORDINALS.get(word) or int(word)
+    if match := _NUMBER_ONLY.match(text):
+        return int(match.group(1))
+    return None
+
+
+def _cheaper(hits: list[Hit]) -> str:
+    prices = sorted(h.price for h in hits if h.price is not None)
+    if not prices:
+        return ""
+    return f"under {prices[len(prices) // 2]:.2f}"

@@ -1,0 +1,82 @@
+"""Assembling the assistant from what ``shopkg build`` left in the data directory."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from assistant.service import Assistant
+from extraction.catalog import CatalogRecord
+from shopkg.db import BuildJob, Database, JobStatus, RecordStatus, SourceRecord
+from shopkg.errors import ShopKGError
+from shopkg.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_assistant(settings: Settings) -> Assistant:
+    """The assistant over the last successful build; clear errors when there is none."""
+    from encoders.sentence import SentenceTransformerTextEncoder
+    from kg import open_store
+    from retrieval.evidence import EvidenceRanker, FusionModel, load_fusion
+    from retrieval.keyword import KeywordIndex, load_items
+    from retrieval.qa_train import CachedEmbedder
+    from retrieval.query import EntityDictionary
+    from retrieval.search import HybridSearcher
+    from retrieval.vector_index import VectorIndex
+
+    items = load_items(settings.index_dir / "items.jsonl")
+    keyword = KeywordIndex.load(settings.index_dir / "keyword")
+    encoder = SentenceTransformerTextEncoder(settings.text_encoder, device=settings.device).load()
+    dense = VectorIndex.load(settings.index_dir / "item_text", encoder.encoder_id)
+    store = open_store(settings).open()
+    dictionary = EntityDictionary.from_store(store)
+    database = Database(settings.db).connect()
+    try:
+        fusion: FusionModel | None = load_fusion(settings.models_dir)
+    except ShopKGError as e:
+        log.warning("question answering ranks by dense similarity only: %s", e)
+        fusion = None
+    searcher = HybridSearcher(items, keyword, dense, encoder, store, dictionary)
+    ranker = EvidenceRanker(CachedEmbedder(encoder), fusion)
+    parameters = _last_build(database)
+    images = parameters.get("images")
+    return Assistant(
+        searcher,
+        record_lookup(database),
+        ranker,
+        image_root=Path(images) if images else None,
+        generated_catalog=bool(parameters.get("generated")),
+    )
+
+
+def _last_build(database: Database) -> dict[str, Any]:
+    with database.session() as session:
+        job = session.scalars(
+            select(BuildJob)
+            .where(BuildJob.kind == "build", BuildJob.status == JobStatus.SUCCEEDED)
+            .order_by(BuildJob.id.desc())
+            .limit(1)
+        ).first()
+        return dict(job.parameters) if job is not None else {}
+
+
+def record_lookup(database: Database) -> Any:
+    """key → the item's catalog record (cached; the build replaces the assistant anyway)."""
+
+    @lru_cache(maxsize=4096)
+    def lookup(key: str) -> CatalogRecord | None:
+        with database.session() as session:
+            raw = session.scalars(
+                select(SourceRecord.raw)
+                .where(SourceRecord.record_key == key, SourceRecord.status == RecordStatus.ACTIVE)
+                .order_by(SourceRecord.last_seen.desc())
+                .limit(1)
+            ).first()
+        return CatalogRecord.model_validate(raw) if raw is not None else None
+
+    return lookup

@@ -1,0 +1,240 @@
+"""The assistant over one built catalog: search, exhibition cards and question answering.
+
+Everything is read from what ``shopkg build`` wrote: the item table and keyword index, the
+item-text vector index, the KG (facts, paths for reasons) and the metadata DB (each item's
+catalog record for its reviews and Q&A). Answers rest on evidence ranked by
+:class:`~retrieval.evidence.EvidenceRanker` over the item's KG facts and its own text, and
+abstain when nothing supports an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from assistant.api import Answer, EvidenceRef, Hit, ItemCard, QueryUnderstanding, SearchResult
+from extraction.catalog import CatalogRecord
+from retrieval.evidence import Evidence, EvidenceRanker, ScoredEvidence
+from retrieval.search import Candidate, HybridSearcher, SearchOutcome
+from shopkg.errors import RetrievalError
+
+ABSTAIN = "The product information does not say."
+MIN_CONFIDENCE_FUSED = 0.5
+MIN_CONFIDENCE_DENSE = 0.45
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+class Assistant:
+    """Implements :class:`assistant.api.AssistantAPI` (turns come from :mod:`assistant.dialog`)."""
+
+    def __init__(
+        self,
+        searcher: HybridSearcher,
+        records: Any,  # callable key -> CatalogRecord | None
+        ranker: EvidenceRanker | None,
+        image_root: Path | None = None,
+        generated_catalog: bool = False,
+    ) -> None:
+        self.searcher = searcher
+        self.records = records
+        self.ranker = ranker
+        self.image_root = image_root
+        self.generated_catalog = generated_catalog
+        from assistant.dialog import Dialog
+
+        self.dialog = Dialog(self)
+
+    # -- search ---------------------------------------------------------------------------
+    def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResult:
+        outcome = self.searcher.search(query, limit=0)
+        page = outcome.candidates[offset : offset + limit]
+        return SearchResult(
+            query, [self.hit(c) for c in page], len(outcome.candidates), understanding(outcome)
+        )
+
+    def search_image(self, image: bytes, *, limit: int = 10) -> SearchResult:
+        raise RetrievalError(
+            "photo search needs a trained image encoder and image index; "
+            "run `shopkg train image-encoder` and rebuild"
+        )
+
+    def hit(self, candidate: Candidate) -> Hit:
+        item = self.searcher.items[candidate.key]
+        images = item.get("images") or []
+        return Hit(
+            key=candidate.key,
+            title=item["title"],
+            price=item.get("price"),
+            currency=item.get("currency"),
+            image=images[0] if images else None,
+            score=round(candidate.score, 4),
+            channels={k: round(v, 4) for k, v in candidate.channels.items()},
+            reasons=list(dict.fromkeys(candidate.reasons)),
+            key_values=dict(item.get("values") or {}),
+        )
+
+    # -- exhibition -----------------------------------------------------------------------
+    def item(self, key: str) -> ItemCard | None:
+        row = self.searcher.items.get(key)
+        record: CatalogRecord | None = self.records(key)
+        if row is None or record is None:
+            return None
+        facts = self._facts(key)
+        return ItemCard(
+            key=key,
+            title=record.title,
+            description=record.description,
+            price=row.get("price"),
+            currency=row.get("currency"),
+            brand=record.brand,
+            category=list(record.category),
+            images=list(record.images),
+            attributes=_attributes(record),
+            pois=facts["POI"],
+            problems=facts["Problem"],
+            scenes=facts["Scene"],
+            crowds=facts["Crowd"],
+            qa=[{"question": p.question, "answer": p.answer} for p in record.qa[:10]],
+            review_highlights=_highlights(record),
+            similar=self.similar(key),
+            neighborhood=facts["neighborhood"],
+        )
+
+    def similar(self, key: str, limit: int = 5) -> list[Hit]:
+        dense = self.searcher.dense
+        if dense is None or key not in dense:
+            return []
+        keys, vectors = dense.vectors()
+        vector = vectors[keys.index(key)]
+        hits = dense.search(vector[None, :], k=limit + 1)[0]
+        return [
+            self.hit(Candidate(h.key, {"dense": h.score}, [], h.score))
+            for h in hits
+            if h.key != key and h.key in self.searcher.items
+        ][:limit]
+
+    def _facts(self, key: str) -> dict[str, Any]:
+        found: dict[str, Any] = {label: [] for label in ("POI", "Problem", "Scene", "Crowd")}
+        found["neighborhood"] = []
+        store = self.searcher.store
+        if store is None:
+            return found
+        from kg import NodeRef
+
+        ref = NodeRef("Item", key)
+        if store.get_node(ref) is None:
+            return found
+        for neighbor in store.neighborhood(ref, hops=2, limit=60):
+            node = neighbor.node
+            if node.label in ("POI", "Scene", "Crowd") and neighbor.distance == 1:
+                found[node.label].append(node.name)
+            elif node.label == "Problem" and neighbor.distance == 2:
+                found["Problem"].append(node.name)
+            if neighbor.distance == 1:
+                found["neighborhood"].append(
+                    {"label": node.label, "key": node.key, "name": node.name, "hops": 1}
+                )
+        for label in ("POI", "Problem", "Scene", "Crowd"):
+            found[label] = sorted(set(found[label]))
+        return found
+
+    # -- questions ------------------------------------------------------------------------
+    def evidence(self, key: str) -> list[Evidence]:
+        """Everything known about an item that a question could be answered from."""
+        record: CatalogRecord | None = self.records(key)
+        if record is None:
+            raise RetrievalError(f"no item {key!r}")
+        evidence = [
+            Evidence(
+                f"{name}: {', '.join(map(str, v)) if isinstance(v, list) else v}",
+                "kg",
+                f"attribute:{name}",
+            )
+            for name, v in record.attributes.items()
+        ]
+        facts = self._facts(key)
+        for poi in facts["POI"]:
+            evidence.append(Evidence(f"it is {poi}", "kg", f"POI:{poi}"))
+        for problem in facts["Problem"]:
+            evidence.append(Evidence(f"it helps with {problem}", "kg", f"Problem:{problem}"))
+        for scene in facts["Scene"] + facts["Crowd"]:
+            evidence.append(Evidence(f"it suits {scene}", "kg", f"SUITS:{scene}"))
+        evidence += [Evidence(b, "bullet", f"bullet:{i}") for i, b in enumerate(record.bullets)]
+        for i, sentence in enumerate(_SENTENCE.split(record.description)):
+            if sentence.strip():
+                evidence.append(Evidence(sentence.strip(), "description", f"description:{i}"))
+        evidence += [
+            Evidence(r.text, "review", f"review:{i}") for i, r in enumerate(record.reviews[:50])
+        ]
+        evidence += [
+            Evidence(f"{p.answer} Question: {p.question}", "qa", f"qa:{i}")
+            for i, p in enumerate(record.qa[:50])
+        ]
+        return evidence
+
+    def ask(self, key: str, question: str) -> Answer:
+        if not question.strip():
+            raise RetrievalError("the question is empty")
+        if self.ranker is None:
+            raise RetrievalError("question answering needs the text encoder; it is not loaded")
+        ranked = self.ranker.rank(question, self.evidence(key))
+        threshold = MIN_CONFIDENCE_FUSED if self.ranker.fusion else MIN_CONFIDENCE_DENSE
+        refs = [_ref(s) for s in ranked[:3]]
+        if not ranked or ranked[0].score < threshold:
+            confidence = 1.0 - (ranked[0].score if ranked else 0.0)
+            return Answer(question, ABSTAIN, round(confidence, 3), True, refs)
+        return Answer(question, _answer_text(ranked[0]), round(ranked[0].score, 3), False, refs)
+
+    def turn(self, session_id: str, text: str) -> Any:
+        return self.dialog.turn(session_id, text)
+
+    def image_path(self, image_key: str) -> Path | None:
+        """The file of an item image, only ever under the catalog's image root."""
+        if self.image_root is None or not image_key:
+            return None
+        root = self.image_root.resolve()
+        path = (root / image_key).resolve()
+        if root not in path.parents or not path.is_file():
+            return None
+        return path
+
+
+def understanding(outcome: SearchOutcome) -> QueryUnderstanding:
+    parsed = outcome.parsed
+    return QueryUnderstanding(
+        entities=[
+            {"label": entry.label, "name": entry.name, "span": span}
+            for span, entry in parsed.entities
+        ],
+        constraints=parsed.constraints(),
+        negations=list(parsed.negations),
+    )
+
+
+def _attributes(record: CatalogRecord) -> dict[str, list[str]]:
+    return {
+        name: [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        for name, value in record.attributes.items()
+    }
+
+
+def _highlights(record: CatalogRecord, limit: int = 3) -> list[str]:
+    rated = sorted(record.reviews, key=lambda r: (-(r.rating or 0), len(r.text)))
+    return [review.text for review in rated[:limit]]
+
+
+def _ref(scored: ScoredEvidence) -> EvidenceRef:
+    item = scored.evidence
+    return EvidenceRef(item.text, item.source, item.ref, round(scored.score, 3))
+
+
+def _answer_text(best: ScoredEvidence) -> str:
+    item = best.evidence
+    if item.source == "qa":
+        return item.text.split(" Question: ")[0]
+    if item.source == "review":
+        return f"A reviewer says: “{item.text}”"
+    if item.source == "kg" and item.ref.startswith("attribute:"):
+        return item.text[0].upper() + item.text[1:] + "."
+    return item.text

@@ -1,0 +1,206 @@
+"""Hybrid search: keyword, dense text, graph constraints and boosts, fused and explained.
+
+Channels, each scored on its own and normalized to [0, 1] over the candidates:
+- ``bm25``: BM25 over item text;
+- ``dense``: the query (augmented with the glosses of the KG entries it names — DictBERT-style
+  input augmentation) against the item-text vectors;
+- ``graph``: items linked in the KG to the entries the query names (holding a matched value,
+  in a matched category, by a matched brand, mentioning a matched concept, suiting a matched
+  scene or crowd, or having a POI that solves a matched problem), with the path as a reason.
+Price constraints and negations filter the fused list. Every hit carries each channel's
+score and the KG reasons it was found for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from retrieval.evidence import tokens
+from retrieval.keyword import KeywordIndex
+from retrieval.query import DictionaryEntry, EntityDictionary, ParsedQuery, parse_query
+
+CANDIDATES = 200
+
+# the relation path from a matched entry's node to the items it implies, and how to say it
+GRAPH_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
+    "Value": (("HAS_VALUE",), "has {attribute} {name}"),
+    "Brand": (("HAS_BRAND",), "by {name}"),
+    "Category": (("IN_CATEGORY", "IS_A"), "in {name}"),
+    "Concept": (("MENTIONS", "IS_A"), "is a {name}"),
+    "Scene": (("SUITS",), "suits {name}"),
+    "Crowd": (("SUITS",), "for {name}"),
+    "POI": (("HAS_POI",), "{name}"),
+    "Problem": (("SOLVES", "HAS_POI"), "helps with {name}"),
+}
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """How much each channel counts: tuned by ``shopkg eval search --format epqa`` on the
+    tuning half of the ePQA questions (a grid over 0..1 per channel)."""
+
+    bm25: float = 0.6
+    dense: float = 0.8
+    graph: float = 0.2
+
+
+@dataclass
+class Candidate:
+    key: str
+    channels: dict[str, float] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    score: float = 0.0
+
+
+@dataclass
+class SearchOutcome:
+    parsed: ParsedQuery
+    candidates: list[Candidate]  # best first, after constraints
+
+
+class HybridSearcher:
+    """Search over one built catalog. Parts that are missing simply contribute nothing."""
+
+    def __init__(
+        self,
+        items: dict[str, dict[str, Any]],
+        keyword: KeywordIndex | None,
+        dense: Any = None,
+        text_encoder: Any = None,
+        store: Any = None,
+        dictionary: EntityDictionary | None = None,
+        weights: FusionWeights | None = None,
+    ) -> None:
+        self.items = items
+        self.keyword = keyword
+        self.dense = dense
+        self.text_encoder = text_encoder
+        self.store = store
+        self.dictionary = dictionary or EntityDictionary()
+        self.weights = weights or FusionWeights()
+
+    def search(
+        self, query: str, *, limit: int = 10, channels: Sequence[str] | None = None
+    ) -> SearchOutcome:
+        parsed = parse_query(query, self.dictionary)
+        wanted = set(channels or ("bm25", "dense", "graph"))
+        pool: dict[str, Candidate] = {}
+        text = parsed.text or query
+        if "bm25" in wanted and self.keyword is not None:
+            self._add_scores(pool, "bm25", self._bm25(text))
+        if "dense" in wanted and self.dense is not None and self.text_encoder is not None:
+            self._add_scores(pool, "dense", self._dense(self.augmented(parsed)))
+        if "graph" in wanted and self.store is not None and parsed.entities:
+            for key, (score, reasons) in self._graph(parsed).items():
+                candidate = pool.setdefault(key, Candidate(key))
+                candidate.channels["graph"] = score
+                candidate.reasons.extend(reasons)
+        weights = {
+            "bm25": self.weights.bm25,
+            "dense": self.weights.dense,
+            "graph": self.weights.graph,
+        }
+        for candidate in pool.values():
+            candidate.score = sum(weights[c] * s for c, s in candidate.channels.items())
+        kept = [c for c in pool.values() if self._allowed(c.key, parsed)]
+        kept.sort(key=lambda c: (-c.score, c.key))
+        return SearchOutcome(parsed, kept[: max(limit, 0)] if limit else kept)
+
+    def augmented(self, parsed: ParsedQuery) -> str:
+        """The query with the names of the KG entries it matched (input augmentation)."""
+        extra = [entry.name for _, entry in parsed.entities if entry.name not in parsed.text]
+        return " ".join([parsed.text, *extra]).strip()
+
+    # -- channels ---------------------------------------------------------------------------
+    def _bm25(self, text: str) -> dict[str, float]:
+        assert self.keyword is not None
+        scores = self.keyword.scores(text)
+        if not len(scores) or scores.max() <= 0:
+            return {}
+        top = np.argsort(-scores)[:CANDIDATES]
+        return {self.keyword.keys[i]: float(scores[i]) for i in top if scores[i] > 0}
+
+    def _dense(self, text: str) -> dict[str, float]:
+        if not text.strip():
+            return {}
+        vector = self.text_encoder.encode([text]).require_all()
+        hits = self.dense.search(vector, k=CANDIDATES, encoder_id=self.text_encoder.encoder_id)
+        return {hit.key: max(hit.score, 0.0) for hit in hits[0]}
+
+    def dense_vector(self, text: str) -> npt.NDArray[np.float32]:
+        return self.text_encoder.encode([text]).require_all()  # type: ignore[no-any-return]
+
+    def _graph(self, parsed: ParsedQuery) -> dict[str, tuple[float, list[str]]]:
+        found: dict[str, tuple[float, list[str]]] = {}
+        matched = _dedupe(parsed.entities)
+        for entry in matched:
+            linked = self._linked_items(entry)
+            phrase = GRAPH_PATHS[entry.label][1].format(
+                name=entry.name, attribute=entry.attribute or "value"
+            )
+            for key in linked:
+                score, reasons = found.get(key, (0.0, []))
+                found[key] = (score + 1.0 / len(matched), [*reasons, phrase])
+        return found
+
+    def _linked_items(self, entry: DictionaryEntry) -> list[str]:
+        from kg import NodeRef
+
+        relations, _ = GRAPH_PATHS[entry.label]
+        hops = 2 if entry.label in ("Problem", "Category", "Concept") else 1
+        neighbors = self.store.neighborhood(
+            NodeRef(entry.label, entry.key),
+            hops=hops,
+            limit=2000,
+            labels=["Item"],
+            relations=relations,
+        )
+        return [n.node.key for n in neighbors if n.node.key in self.items]
+
+    @staticmethod
+    def _add_scores(pool: dict[str, Candidate], channel: str, scores: dict[str, float]) -> None:
+        if not scores:
+            return
+        high = max(scores.values())
+        for key, score in scores.items():
+            candidate = pool.setdefault(key, Candidate(key))
+            candidate.channels[channel] = score / high if high > 0 else 0.0
+
+    def _allowed(self, key: str, parsed: ParsedQuery) -> bool:
+        item = self.items.get(key)
+        if item is None:
+            return False
+        price = item.get("price")
+        if parsed.price_max is not None and (price is None or price > parsed.price_max):
+            return False
+        if parsed.price_min is not None and (price is None or price < parsed.price_min):
+            return False
+        if parsed.negations:
+            words = set(tokens(item_words(item)))
+            for phrase in parsed.negations:
+                if set(tokens(phrase)) <= words:
+                    return False
+        return True
+
+
+def item_words(item: dict[str, Any]) -> str:
+    values = " ".join(f"{k} {v}" for k, v in (item.get("values") or {}).items())
+    return " ".join([item.get("title") or "", item.get("brand") or "", values])
+
+
+def _dedupe(entities: list[tuple[str, DictionaryEntry]]) -> list[DictionaryEntry]:
+    seen: dict[tuple[str, str], DictionaryEntry] = {}
+    by_span: dict[str, list[DictionaryEntry]] = defaultdict(list)
+    for span, entry in entities:
+        if entry.label in GRAPH_PATHS:
+            by_span[span].append(entry)
+    for entries in by_span.values():
+        for entry in entries:
+            seen.setdefault((entry.label, entry.key), entry)
+    return list(seen.values())

@@ -1,0 +1,78 @@
+"""``shopkg build``: the batch KG build (see :mod:`jobs.build`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from shopkg.cli import CliState, pass_state
+
+FORMATS = ("catalog", "grocery", "epqa", "hetpqa")
+
+
+@click.command("build")
+@click.option(
+    "--catalog",
+    required=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Catalog file (JSONL or CSV) or a directory of them.",
+)
+@click.option("--images", type=click.Path(path_type=Path, file_okay=False), help="Image root.")
+@click.option("--graph", "graph", metavar="URI", help="Graph store URI (overrides settings).")
+@click.option("--db", "db", metavar="URL", help="Metadata database URL (overrides settings).")
+@click.option("--name", help="Catalog name (default: the catalog file's stem).")
+@click.option(
+    "--format",
+    "data_format",
+    type=click.Choice(FORMATS),
+    default="catalog",
+    show_default=True,
+    help="`catalog` for ShopKG's record schema, or a public data set's layout.",
+)
+@click.option("--force", is_flag=True, help="Re-run extraction even when nothing changed.")
+@pass_state
+def build(
+    state: CliState,
+    catalog: Path,
+    images: Path | None,
+    graph: str | None,
+    db: str | None,
+    name: str | None,
+    data_format: str,
+    force: bool,
+) -> None:
+    """Batch KG build: ingest → extraction → KG → encoders → indexes.
+
+    Resumable (run it again after a crash or Ctrl-C) and incremental (unchanged records are
+    skipped). Prints one JSON summary on the last line; exits non-zero only when the job fails.
+    """
+    from jobs.build import BuildPlan, run_build
+
+    if graph or db:
+        state.overrides.update({k: v for k, v in {"graph": graph, "db": db}.items() if v})
+        state.reset()
+    default_name = data_format if data_format != "catalog" else catalog.stem
+    plan = BuildPlan(catalog, name or default_name, images, data_format)
+    result = run_build(state.settings, plan, stream=sys.stderr, force=force)
+    ingest = result.stages.get("ingest", {})
+    if ingest.get("quarantined"):
+        click.echo(
+            f"{ingest['quarantined']} record(s) quarantined: {ingest.get('reasons')}; "
+            f"see job {result.job_id} in the admin dashboard",
+            err=True,
+        )
+    summary = {
+        "job": result.job_id,
+        "status": str(result.status),
+        "resumed": result.resumed,
+        "seconds": round(result.seconds, 1),
+        "stages": result.stages,
+    }
+    click.echo(json.dumps(summary, default=str))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(build)

@@ -1,0 +1,137 @@
+"""The batch build end to end on a small generated catalog, and the assistant over it."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.loader import build_assistant
+from assistant.service import ABSTAIN, Assistant
+from jobs.build import BuildPlan, run_build
+from jobs.demo_catalog import write_catalog
+from kg import NodeRef, open_store
+from retrieval.vector_index import VectorIndex
+from shopkg.settings import Settings, load_settings
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
+    root = tmp_path_factory.mktemp("build")
+    write_catalog(root / "demo", 60, 0)
+    settings = load_settings(data_dir=root / "var")
+    plan = BuildPlan(root / "demo" / "catalog.jsonl", "demo", root / "demo" / "images")
+    result = run_build(settings, plan, stream=io.StringIO(), interactive=False)
+    assert result.status == "succeeded"
+    return settings, root
+
+
+def _plan(root: Path) -> BuildPlan:
+    return BuildPlan(root / "demo" / "catalog.jsonl", "demo", root / "demo" / "images")
+
+
+def test_the_build_fills_the_kg_and_the_indexes(built: tuple[Settings, Path]) -> None:
+    settings, _ = built
+    with open_store(settings) as store:
+        stats = store.stats()
+        assert stats.nodes["Item"] == 60
+        for label in ("Category", "Brand", "Value", "POI", "Problem", "Concept", "Entry"):
+            assert stats.nodes[label] > 0, label
+        for rel in ("IN_CATEGORY", "HAS_VALUE", "HAS_POI", "SOLVES", "SUITS", "MENTIONS"):
+            assert stats.relations[rel] > 0, rel
+    index = VectorIndex.load(settings.index_dir / "item_text")
+    assert len(index) == 60
+
+
+def test_a_rebuild_of_an_unchanged_catalog_does_no_work(built: tuple[Settings, Path]) -> None:
+    settings, root = built
+    result = run_build(settings, _plan(root), stream=io.StringIO(), interactive=False)
+    assert result.stages["ingest"]["unchanged"] == 60
+    assert result.stages["extract"] == {"records": 0, "note": "nothing changed"}
+    assert result.stages["text_index"]["encoded"] == 0
+
+
+@pytest.fixture(scope="module")
+def assistant(built: tuple[Settings, Path]) -> Assistant:
+    return build_assistant(built[0])
+
+
+def test_search_explains_hits_with_channels_and_kg_reasons(assistant: Assistant) -> None:
+    some_item = next(iter(assistant.searcher.items.values()))
+    result = assistant.search(some_item["title"], limit=5)
+    assert result.hits[0].key == some_item["key"]
+    assert {"bm25", "dense"} <= set(result.hits[0].channels)
+    problem = next(  # a problem some item's POI solves
+        entry
+        for entries in assistant.searcher.dictionary.phrases.values()
+        for entry in entries
+        if entry.label == "Problem" and assistant.searcher._linked_items(entry)
+    )
+    found = assistant.search(f"something for {problem.name}", limit=20)
+    assert found.understanding.entities
+    assert any(f"helps with {problem.name}" in hit.reasons for hit in found.hits)
+
+
+def test_price_constraints_and_negations_filter(assistant: Assistant) -> None:
+    result = assistant.search("jacket under $100", limit=50)
+    assert result.understanding.constraints["price_max"] == 100.0
+    assert all(hit.price is not None and hit.price <= 100 for hit in result.hits)
+    brand = next(row["brand"] for row in assistant.searcher.items.values() if row["brand"])
+    without = assistant.search(f"shoes not {brand}", limit=50)
+    assert all(brand.lower() not in hit.title.lower() for hit in without.hits)
+
+
+def test_item_cards_and_answers_with_evidence(assistant: Assistant) -> None:
+    key = next(iter(assistant.searcher.items))
+    card = assistant.item(key)
+    assert card is not None and card.title and card.attributes
+    colour_name = next((name for name in card.attributes if "col" in name), None)
+    if colour_name:
+        answer = assistant.ask(key, f"what {colour_name} is it?")
+        assert not answer.abstained
+        assert answer.evidence and answer.evidence[0].source in ("kg", "bullet", "description")
+    unrelated = assistant.ask(key, "does it come with a warranty for the moon landing?")
+    assert unrelated.abstained and unrelated.text == ABSTAIN
+    assert assistant.item("no-such-item") is None
+
+
+def test_a_conversation_refines_exhibits_and_answers(assistant: Assistant) -> None:
+    first = assistant.turn("s", "jacket")
+    assert first.intent == "search" and first.hits
+    shown = assistant.turn("s", "show me the first one")
+    assert shown.intent == "exhibit" and shown.card is not None
+    assert shown.card.key == first.hits[0].key
+    asked = assistant.turn("s", "what is it made of?")
+    assert asked.intent == "ask" and asked.answer is not None
+    cheaper = assistant.turn("s", "cheaper")
+    assert cheaper.intent == "refine"
+    assert json.dumps(cheaper.hits[0].__dict__ if cheaper.hits else {}, default=str)
+
+
+def test_image_paths_stay_under_the_image_root(assistant: Assistant) -> None:
+    key = next(k for k, row in assistant.searcher.items.items() if row["images"])
+    image = assistant.searcher.items[key]["images"][0]
+    assert assistant.image_path(image) is not None
+    assert assistant.image_path("../../etc/passwd") is None
+    assert assistant.image_path("/etc/passwd") is None
+
+
+def test_removed_records_leave_the_kg_and_the_index(built: tuple[Settings, Path]) -> None:
+    settings, root = built
+    catalog = root / "demo" / "catalog.jsonl"
+    lines = catalog.read_text(encoding="utf-8").splitlines()
+    gone = json.loads(lines[0])["id"]
+    changed = json.loads(lines[1])
+    changed["title"] = changed["title"] + " (new edition)"
+    catalog.write_text("\n".join([json.dumps(changed), *lines[2:]]) + "\n", encoding="utf-8")
+    result = run_build(settings, _plan(root), stream=io.StringIO(), interactive=False)
+    ingest = result.stages["ingest"]
+    assert (ingest["changed"], ingest["removed"], ingest["unchanged"]) == (1, 1, 58)
+    assert result.stages["extract"]["removed_from_kg"] == 1
+    with open_store(settings) as store:
+        assert store.get_node(NodeRef("Item", gone)) is None
+        assert store.stats().nodes["Item"] == 59
+    index = VectorIndex.load(settings.index_dir / "item_text")
+    assert len(index) == 59 and gone not in index
