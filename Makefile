@@ -1,5 +1,5 @@
 # The two commands of the README. Both create or reuse .venv and install what is needed.
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean constraints
 
 demo:
 	bash scripts/bootstrap.sh
@@ -15,3 +15,8 @@ lint:
 
 clean:
 	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache
+
+constraints:
+	bash scripts/bootstrap.sh
+	(sed -n 1,2p constraints.txt; .venv/bin/pip freeze --exclude-editable) > constraints.txt.new
+	mv constraints.txt.new constraints.txt

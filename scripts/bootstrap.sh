@@ -24,3 +24,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
     echo "$want" > "$stamp"
 fi
+
+# the web app's browser assets (cytoscape, chart.js) come from npm at build time, never a CDN
+assets_stamp=webapp/static/vendor/.built-from
+assets_want="$(sha256sum webapp/frontend/package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$assets_stamp" ] || [ "$(cat "$assets_stamp")" != "$assets_want" ]; then
+    echo "bootstrap: building the web app's browser assets with npm"
+    bash scripts/build_assets.sh
+    echo "$assets_want" > "$assets_stamp"
+fi

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/bootstrap.sh
 bash scripts/ensure_postgres.sh
+bash scripts/ensure_chromium.sh
 
 echo "== ruff"
 .venv/bin/ruff check .
@@ -13,5 +14,7 @@ echo "== ruff"
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
+# the PostgreSQL and browser tests must run here: missing servers fail them instead of skipping
 export SHOPKG_TEST_POSTGRES=require
+export SHOPKG_TEST_BROWSER=require
 .venv/bin/pytest "$@"

@@ -29,6 +29,10 @@ class CliState:
     debug: bool = False
     _settings: Settings | None = None
 
+    def reset(self) -> None:
+        """Forget loaded settings, e.g. after a command added overrides of its own."""
+        self._settings = None
+
     @property
     def settings(self) -> Settings:
         if self._settings is None:
@@ -38,12 +42,15 @@ class CliState:
                 format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             )
             if not self.debug:
-                # alembic narrates every plugin it loads at INFO; the commands say what happened
-                logging.getLogger("alembic").setLevel(logging.WARNING)
+                # libraries that narrate at INFO what the commands already say
+                for name in NOISY_LOGGERS:
+                    logging.getLogger(name).setLevel(logging.WARNING)
         return self._settings
 
 
 pass_state = click.make_pass_decorator(CliState)
+
+NOISY_LOGGERS = ("alembic", "faiss", "sentence_transformers", "transformers", "bm25s", "urllib3")
 
 
 class ShopKGGroup(click.Group):
@@ -98,9 +105,37 @@ def cli(
 
 
 def _register() -> None:
-    from shopkg.cli import admin, config, db, demo_catalog, extraction, ingest, planned, qa
+    from shopkg.cli import (
+        admin,
+        build,
+        config,
+        db,
+        demo,
+        demo_catalog,
+        extraction,
+        groups,
+        images,
+        ingest,
+        qa,
+        search,
+        web,
+    )
 
-    for module in (config, db, admin, ingest, planned, demo_catalog, qa, extraction):
+    for module in (
+        config,
+        db,
+        admin,
+        ingest,
+        build,
+        groups,
+        images,
+        demo_catalog,
+        qa,
+        extraction,
+        web,
+        demo,
+        search,
+    ):
         module.register(cli)
 
 

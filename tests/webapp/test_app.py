@@ -1,0 +1,205 @@
+"""The app factory: settings, the secret key, security headers, JSON errors, the lazy
+assistant, and `shopkg serve`."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+
+from kg import GraphStore
+from shopkg.cli import cli
+from shopkg.db import Database
+from shopkg.errors import VectorIndexError
+from shopkg.settings import Settings, load_settings
+from tests.webapp.fakes import FakeAssistant
+from webapp import create_app
+from webapp.security import secret_key
+
+
+def test_secret_key_is_generated_once_with_private_permissions(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data")
+    first = secret_key(settings)
+    path = tmp_path / "data" / "secret_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) >= 32
+    assert secret_key(settings) == first
+    assert secret_key(load_settings(data_dir=tmp_path / "data", secret_key="s" * 40)) == "s" * 40
+
+
+def test_creating_the_app_opens_nothing(tmp_path: Path) -> None:
+    app = create_app(settings=load_settings(data_dir=tmp_path / "data"))
+    assert app.config["MAX_CONTENT_LENGTH"] == 1 << 20
+    assert not (tmp_path / "data" / "graph").exists()
+    assert not (tmp_path / "data" / "shopkg.db").exists()
+
+
+def test_assistant_endpoints_answer_503_when_the_assistant_is_missing(
+    tmp_path: Path,
+    shared_store: GraphStore,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import assistant
+
+    monkeypatch.delattr(assistant, "build_assistant", raising=False)
+    app = create_app(
+        settings=load_settings(data_dir=tmp_path / "data"), store=shared_store, database=database
+    )
+    client = app.test_client()
+    response = client.get("/api/v1/search?q=boots")
+    assert response.status_code == 503
+    error = response.get_json()["error"]
+    assert error["code"] == "E1560"
+    assert "build_assistant" in error["message"]
+    assert client.get("/api/v1/graph/stats").status_code == 200  # the graph still works
+    assert "demo data" not in client.get("/").get_data(as_text=True)
+    app.config["SHOPKG_DEMO_CATALOG"] = True  # the flag for when no assistant says so
+    assert "generated demo data" in client.get("/").get_data(as_text=True)
+
+
+def test_the_real_assistant_is_built_lazily_once_from_the_settings(
+    tmp_path: Path,
+    shared_store: GraphStore,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    image_dir: Path,
+) -> None:
+    import assistant
+
+    built: list[Settings] = []
+
+    def build_assistant(settings: Settings) -> FakeAssistant:
+        built.append(settings)
+        return FakeAssistant(image_dir)
+
+    monkeypatch.setattr(assistant, "build_assistant", build_assistant, raising=False)
+    settings = load_settings(data_dir=tmp_path / "data")
+    app = create_app(settings=settings, store=shared_store, database=database)
+    assert built == []
+    client = app.test_client()
+    assert client.get("/api/v1/search?q=umbrella").get_json()["total"] == 1
+    assert client.get("/api/v1/items/sku-2").status_code == 200
+    assert built == [settings]
+
+
+def test_an_assistant_that_cannot_start_answers_503(
+    tmp_path: Path,
+    shared_store: GraphStore,
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import assistant
+
+    def build_assistant(settings: Settings) -> FakeAssistant:
+        raise VectorIndexError("no item index in var/indexes; run shopkg build")
+
+    monkeypatch.setattr(assistant, "build_assistant", build_assistant, raising=False)
+    app = create_app(
+        settings=load_settings(data_dir=tmp_path / "data"), store=shared_store, database=database
+    )
+    response = app.test_client().post("/api/v1/assistant/turns", json={"text": "hi"})
+    assert response.status_code == 503
+    assert "run shopkg build" in response.get_json()["error"]["message"]
+
+
+def test_security_headers_on_every_response(client: FlaskClient) -> None:
+    for path in ("/", "/api/v1/search?q=x", "/admin/login", "/nope"):
+        headers = client.get(path).headers
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_api_errors_are_json_with_codes(client: FlaskClient) -> None:
+    missing = client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"] == {
+        "status": 404,
+        "code": "E400",
+        "message": missing.get_json()["error"]["message"],
+        "details": [],
+    }
+    wrong_method = client.delete("/api/v1/search?q=x")
+    assert wrong_method.status_code == 405
+    assert wrong_method.get_json()["error"]["code"] == "E1540"
+    assert "GET" in wrong_method.headers["Allow"]
+
+
+def test_pages_answer_errors_as_html(client: FlaskClient) -> None:
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "E400" in response.get_data(as_text=True)
+
+
+def test_unexpected_errors_are_500_json_without_details(
+    client: FlaskClient, shared_store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(shared_store, "stats", broken)
+    response = client.get("/api/v1/graph/stats")
+    assert response.status_code == 500
+    body = response.get_json()
+    assert body["error"]["code"] == "E000"
+    assert "secret internals" not in response.get_data(as_text=True)
+
+
+def test_health(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_serve_is_registered_and_checks_the_database(tmp_path: Path) -> None:
+    runner = CliRunner()
+    help_text = runner.invoke(cli, ["serve", "--help"])
+    assert help_text.exit_code == 0
+    assert "--host" in help_text.output and "--port" in help_text.output
+    result = runner.invoke(cli, ["--data-dir", str(tmp_path / "data"), "serve", "--port", "8123"])
+    assert result.exit_code == 1
+    assert "shopkg db upgrade" in result.output
+
+
+def test_shopkg_serve_runs_the_app_under_waitress(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    data = tmp_path / "data"
+    Database(f"sqlite:///{data / 'shopkg.db'}").connect().upgrade()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    shopkg = Path(sys.executable).parent / "shopkg"  # the console script
+    command = [str(shopkg), "--data-dir", str(data), "serve"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200
+                    assert r.headers["Server"] == "shopkg"
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert f"serving on http://127.0.0.1:{port}/" in errors

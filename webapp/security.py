@@ -1,0 +1,95 @@
+"""Secret key, security headers, CSRF protection and rate limits, set up per app."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
+
+from shopkg.errors import ConfigError
+from shopkg.settings import Settings
+from webapp.errors import CsrfFailed, handle_shopkg_error
+
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "geolocation=(), microphone=(), payment=()",
+}
+
+
+def secret_key(settings: Settings) -> str:
+    """The configured secret key, else one generated once into ``data_dir/secret_key`` (0600)."""
+    configured = settings.secret_key.get_secret_value()
+    if configured:
+        return configured
+    path = Path(settings.data_dir) / SECRET_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            key = path.read_text(encoding="utf-8").strip()
+            if len(key) < 32:
+                raise ConfigError(
+                    f"{path} holds no usable secret key; delete it to generate a new one"
+                ) from None
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+            return key
+        key = secrets.token_urlsafe(48)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(key + "\n")
+        return key
+    except OSError as e:
+        raise ConfigError(f"cannot read or create the web secret key in {path}: {e}") from e
+
+
+def _add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path.startswith("/api/v1/admin") or request.path.startswith("/admin"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _csrf_error(error: CSRFError) -> Response:
+    return handle_shopkg_error(
+        CsrfFailed(f"CSRF check failed: {error.description}; reload the page and try again")
+    )
+
+
+def public_rate_limit() -> str:
+    """The limit on public endpoints per client address (``PUBLIC_RATE_LIMIT``)."""
+    limit: str = current_app.config["PUBLIC_RATE_LIMIT"]
+    return limit
+
+
+def init_security(app: Flask) -> tuple[CSRFProtect, Limiter]:
+    app.after_request(_add_security_headers)
+    csrf = CSRFProtect(app)
+    app.register_error_handler(CSRFError, _csrf_error)
+    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
+    return csrf, limiter

@@ -1,0 +1,1 @@
+"""The HTML pages: the shopper's assistant page and the admin browser."""

@@ -1,0 +1,56 @@
+"""The admin browser: login, the graph browser, the jobs dashboard and KG statistics."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from shopkg.db import accounts
+from webapp.auth import current_admin, log_in, log_out, login_required, safe_next
+from webapp.services import services
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    target = safe_next(request.values.get("next"))
+    if request.method == "POST":
+        username = request.form.get("username", "")[:80]
+        password = request.form.get("password", "")[:1000]
+        with services().database.session() as db:
+            user = accounts.authenticate(db, username, password) if username else None
+            if user is not None:
+                accounts.record_audit(db, user.username, "login", "admin_user", user.username)
+                log_in(user)
+        if user is not None:
+            return redirect(target)
+        flash("Wrong username or password.", "error")
+        return render_template("admin/login.html", next=target, username=username), 401
+    if current_admin() is not None:
+        return redirect(target)
+    return render_template("admin/login.html", next=target, username="")
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    log_out()
+    return redirect(url_for("admin.login"))
+
+
+@bp.get("/")
+@login_required
+def graph() -> str:
+    return render_template("admin/graph.html", page="graph")
+
+
+@bp.get("/jobs")
+@login_required
+def jobs_dashboard() -> str:
+    return render_template("admin/jobs.html", page="jobs")
+
+
+@bp.get("/stats")
+@login_required
+def stats() -> str:
+    return render_template("admin/stats.html", page="stats")
