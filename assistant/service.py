@@ -45,6 +45,11 @@ class Assistant:
 
         self.dialog = Dialog(self)
 
+    @property
+    def is_demo(self) -> bool:
+        """True over the generated demo catalog: the web app then says its data is generated."""
+        return self.generated_catalog
+
     # -- search ---------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResult:
         outcome = self.searcher.search(query, limit=0)

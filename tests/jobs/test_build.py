@@ -22,14 +22,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
     root = tmp_path_factory.mktemp("build")
     write_catalog(root / "demo", 60, 0)
     settings = load_settings(data_dir=root / "var")
-    plan = BuildPlan(root / "demo" / "catalog.jsonl", "demo", root / "demo" / "images")
+    plan = _plan(root)
     result = run_build(settings, plan, stream=io.StringIO(), interactive=False)
     assert result.status == "succeeded"
     return settings, root
 
 
 def _plan(root: Path) -> BuildPlan:
-    return BuildPlan(root / "demo" / "catalog.jsonl", "demo", root / "demo" / "images")
+    images = root / "demo" / "images"
+    return BuildPlan(root / "demo" / "catalog.jsonl", "demo", images, generated=True)
 
 
 def test_the_build_fills_the_kg_and_the_indexes(built: tuple[Settings, Path]) -> None:
@@ -108,6 +109,10 @@ def test_a_conversation_refines_exhibits_and_answers(assistant: Assistant) -> No
     cheaper = assistant.turn("s", "cheaper")
     assert cheaper.intent == "refine"
     assert json.dumps(cheaper.hits[0].__dict__ if cheaper.hits else {}, default=str)
+
+
+def test_the_assistant_knows_it_serves_the_generated_demo_catalog(assistant: Assistant) -> None:
+    assert assistant.is_demo
 
 
 def test_image_paths_stay_under_the_image_root(assistant: Assistant) -> None:
