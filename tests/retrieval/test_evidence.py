@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from click.testing import CliRunner
 
 from retrieval.evidence import (
     Bm25Scorer,
@@ -17,12 +16,12 @@ from retrieval.evidence import (
     EvidenceRanker,
     FusionModel,
     fit_fusion,
+    load_fusion,
     readable,
     tokens,
 )
 from retrieval.qa_data import is_dev, read_questions, split
 from retrieval.qa_train import evaluate, ranking_metrics, train_ranker
-from shopkg.cli import cli
 from shopkg.errors import RetrievalError
 
 
@@ -144,10 +143,10 @@ def test_malformed_qa_files_are_reported(tmp_path: Path, content: str, expected:
         read_questions(path, "hetpqa")
 
 
-def test_eval_qa_without_a_trained_ranker_says_how_to_train_one(tmp_path: Path) -> None:
-    data = _epqa_file(tmp_path / "e.csv")
-    result = CliRunner().invoke(
-        cli, ["--data-dir", str(tmp_path), "eval", "qa", "--data", str(data), "--format", "epqa"]
-    )
-    assert result.exit_code == 1
-    assert "shopkg train qa-ranker" in result.stderr
+def test_a_trained_ranker_takes_precedence_over_the_bundled_one(tmp_path: Path) -> None:
+    bundled = load_fusion(tmp_path)
+    assert set(bundled.meta["trained_on"]) == {"epqa", "hetpqa", "semipqa"}
+    assert all(len(entry["sha256"]) == 64 for entry in bundled.meta["trained_on"].values())
+    model = train_ranker(HashingEmbedder(), {"epqa": _epqa_file(tmp_path / "e.csv")})
+    model.save(tmp_path / "qa-ranker")
+    assert set(load_fusion(tmp_path).meta["trained_on"]) == {"epqa"}
