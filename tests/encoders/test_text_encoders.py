@@ -13,10 +13,10 @@ from encoders.sentence import (
     BUNDLED_SHA256,
     SentenceTransformerTextEncoder,
     bundled_model_dir,
-    file_sha256,
     verify_bundled_weights,
 )
 from shopkg.errors import EncoderError
+from shopkg.files import file_sha256
 
 
 def test_bundled_minilm_encodes_unit_vectors(minilm: SentenceTransformerTextEncoder) -> None:
