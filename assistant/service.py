@@ -22,6 +22,9 @@ from shopkg.errors import RetrievalError
 ABSTAIN = "The product information does not say."
 MIN_CONFIDENCE_FUSED = 0.5
 MIN_CONFIDENCE_DENSE = 0.45
+# the fusion learned from sets where most questions have an answer among their candidates;
+# evidence that barely resembles the question is no answer, however the source scores
+MIN_DENSE_SUPPORT = 0.35
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -130,7 +133,9 @@ class Assistant:
         ref = NodeRef("Item", key)
         if store.get_node(ref) is None:
             return found
-        for neighbor in store.neighborhood(ref, hops=2, limit=60):
+        # outgoing only: item → POI → problem, item → scene; following relations into shared
+        # values would reach every item holding them
+        for neighbor in store.neighborhood(ref, hops=2, limit=60, direction="out"):
             node = neighbor.node
             if node.label in ("POI", "Scene", "Crowd") and neighbor.distance == 1:
                 found[node.label].append(node.name)
@@ -186,7 +191,8 @@ class Assistant:
         ranked = self.ranker.rank(question, self.evidence(key))
         threshold = MIN_CONFIDENCE_FUSED if self.ranker.fusion else MIN_CONFIDENCE_DENSE
         refs = [_ref(s) for s in ranked[:3]]
-        if not ranked or ranked[0].score < threshold:
+        supported = bool(ranked) and ranked[0].channels.get("dense", 0.0) >= MIN_DENSE_SUPPORT
+        if not ranked or ranked[0].score < threshold or not supported:
             confidence = 1.0 - (ranked[0].score if ranked else 0.0)
             return Answer(question, ABSTAIN, round(confidence, 3), True, refs)
         return Answer(question, _answer_text(ranked[0]), round(ranked[0].score, 3), False, refs)

@@ -27,7 +27,7 @@ from kg import kuzu_queries as q
 from kg.kuzu_conn import KuzuSession, ReadWriteGate
 from kg.kuzu_write import KuzuWriteTx, fetch_by_keys, relation_record, relations_of
 from kg.ontology import SHOPKG_ONTOLOGY
-from kg.planning import WriteTx
+from kg.planning import WriteTx, node_record
 from kg.records import (
     GraphPath,
     GraphStats,
@@ -221,12 +221,7 @@ class KuzuStore(GraphStore):
 
     # -- reads ---------------------------------------------------------------------------
     def _to_record(self, label: str, raw: Mapping[str, Any]) -> NodeRecord:
-        props = self.ontology.node(label).all_properties
-        values = {
-            name: (raw.get(name) or []) if prop.type.is_list else raw.get(name)
-            for name, prop in props.items()
-        }
-        return NodeRecord(label, str(values["key"]), values)
+        return node_record(self.ontology, label, raw)
 
     def _get_nodes(self, label: str, keys: Sequence[str]) -> dict[str, NodeRecord]:
         self._require_open()

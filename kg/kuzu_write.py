@@ -42,7 +42,12 @@ class KuzuWriteTx:
         return list(self._ontology.node(label).all_properties)
 
     def fetch_nodes(self, label: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if len(keys) > LOOKUP_MAX_KEYS and self._empty(q.count_nodes(label)):
+            return {}  # a bulk load into an empty table: skip the join
         return fetch_by_keys(self._run, label, self._node_columns(label), keys)
+
+    def _empty(self, count_query: str) -> bool:
+        return int(self._run(count_query, None)[0][0]) == 0
 
     def existing_keys(self, label: str, keys: Sequence[str]) -> set[str]:
         return set(fetch_by_keys(self._run, label, [KEY], keys))
@@ -113,6 +118,8 @@ class KuzuWriteTx:
         rel_type, start, end = group
         columns = self._rel_columns(rel_type)
         result: dict[RelationKey, dict[str, Any]] = {}
+        if len(start_keys) > LOOKUP_MAX_KEYS and self._empty(q.count_relations(rel_type)):
+            return result
         if len(start_keys) <= LOOKUP_MAX_KEYS:
             one = q.fetch_relations(rel_type, start, end, columns, by_key=True)
             rows = [row for key in start_keys for row in self._run(one, {"key": key})]

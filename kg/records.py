@@ -140,7 +140,7 @@ class GraphPath:
 
 @dataclass(frozen=True)
 class LookupHit:
-    """A full-text match; ``exact`` when the query equals the name or an alias (folded)."""
+    """A full-text match; ``exact`` when the query has the same words as the name or an alias."""
 
     node: NodeRecord
     score: float

@@ -38,7 +38,7 @@ from kg.records import (
     SchemaReport,
     WriteReport,
 )
-from kg.schema import Ontology, fold
+from kg.schema import Ontology
 from kg.validation import EXTRACTOR, index_text, tokens, validate_nodes, validate_relations
 from shopkg.errors import GraphStoreError, NotFoundError, SchemaError
 
@@ -197,7 +197,9 @@ class GraphStore(ABC):
 
         ``relations`` limits which relation types are followed, ``labels`` which nodes are
         returned (paths may pass through others), ``direction`` follows relations out of,
-        into, or both ways from each node.
+        into, or both ways from each node. The order is exact, so the cost grows with every
+        node within reach: going "both" ways through a hub (a value 30k items share) is slow;
+        "out" from an item (its facts and theirs) is the cheap, common case.
         """
         self._require_open()
         self._check_hops(hops)
@@ -238,7 +240,11 @@ class GraphStore(ABC):
         self, text: str, *, labels: Iterable[str] | None = None, limit: int = 10
     ) -> list[LookupHit]:
         """Nodes whose name or an alias matches ``text`` through the full-text index; exact
-        (folded) name or alias matches first, then by score, label and key."""
+        matches (the same words as the name or an alias) first, then by score, label and key.
+
+        There is one index per label; their BM25 scores are merged as they are, so across
+        labels they order only roughly. Pass ``labels`` for the usual entity-linking case.
+        """
         self._require_open()
         if not isinstance(text, str):
             raise GraphStoreError("lookup text must be a string")
@@ -249,13 +255,13 @@ class GraphStore(ABC):
         words = tokens(text)
         if not words or limit < 1:
             return []
-        wanted = fold(text)
+        wanted = words  # "water-resistant" matches the alias "Water resistant" exactly
         hits: list[LookupHit] = []
         for node_type in searchable:
             for record, score in self._search(node_type.label, index_text(words), limit):
                 names = [record.properties.get(f) for f in ("name", "value")]
                 names += list(record.properties.get("aliases") or [])
-                exact = any(isinstance(n, str) and fold(n) == wanted for n in names)
+                exact = any(isinstance(n, str) and tokens(n) == wanted for n in names)
                 hits.append(LookupHit(record, score, exact))
         hits.sort(key=lambda h: (not h.exact, -h.score, h.node.label, h.node.key))
         return hits[:limit]
@@ -392,8 +398,3 @@ class GraphStore(ABC):
 
 def _rel_sig(path: GraphPath) -> list[tuple[str, str, str]]:
     return [(r.type, r.provenance.extractor, r.provenance.source) for r in path.relations]
-
-
-def node_record(label: str, values: dict[str, Any]) -> NodeRecord:
-    """A NodeRecord from a backend's property dict (internal keys already removed)."""
-    return NodeRecord(label, str(values["key"]), values)

@@ -65,10 +65,12 @@ class ValidRelation:
         self.end = end
         self.values = values
         self.row = row
-        self.identity = RelationKey(
-            rel_type, start, end, values.get("extractor") or "", values.get("source") or ""
+        # what MERGE matches on: (type, start, end, extractor, source); tuple.__new__ skips
+        # the NamedTuple constructor's Python frame, which shows at a million rows
+        self.identity: RelationKey = tuple.__new__(
+            RelationKey,
+            (rel_type, start, end, values.get("extractor") or "", values.get("source") or ""),
         )
-        """What MERGE matches on: (type, start, end, extractor, source)."""
 
     def __repr__(self) -> str:
         return f"ValidRelation({self.identity!r}, row={self.row})"
@@ -170,6 +172,11 @@ class _ProvenanceCache:
     def __init__(self) -> None:
         self._seen: dict[int, tuple[Provenance | None, dict[str, Any]]] = {}
 
+    def known(self, provenance: Provenance | None) -> dict[str, Any] | None:
+        """The checked values of a Provenance seen before, else None."""
+        hit = self._seen.get(id(provenance))
+        return hit[1] if hit is not None and hit[0] is provenance else None
+
     def __call__(self, provenance: Provenance | None, where: Callable[[], str]) -> dict[str, Any]:
         hit = self._seen.get(id(provenance))
         if hit is None or hit[0] is not provenance:
@@ -263,7 +270,10 @@ def validate_relations(
         values: dict[str, Any] = {}
         if row.properties:
             values = _relation_properties(rel_type, row, _where(index, row))
-        values.update(provenance(row.provenance, partial(_where, index, row)))
+        prov = provenance.known(row.provenance)
+        values.update(
+            prov if prov is not None else provenance(row.provenance, partial(_where, index, row))
+        )
         valid = ValidRelation(row.type, start, end, values, index)
         previous = merged.get(valid.identity)
         if previous is not None:

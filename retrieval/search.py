@@ -160,6 +160,7 @@ class HybridSearcher:
             limit=2000,
             labels=["Item"],
             relations=relations,
+            direction="in",  # items point at what they hold; follow those relations back
         )
         return [n.node.key for n in neighbors if n.node.key in self.items]
 

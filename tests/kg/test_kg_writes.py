@@ -49,6 +49,7 @@ def test_same_batch_twice_gives_the_same_graph(store: GraphStore) -> None:
     again = store.upsert(nodes=nodes, relations=rels)
     assert counts(store) == before == (301, 300)
     assert (again.nodes_created, again.nodes_updated, again.nodes_unchanged) == (0, 0, 301)
+    assert (first + again).to_dict()["relations_created"] == 300
     assert (again.relations_created, again.relations_updated, again.relations_unchanged) == (
         0,
         0,
