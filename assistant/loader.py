@@ -51,7 +51,27 @@ def build_assistant(settings: Settings) -> Assistant:
         ranker,
         image_root=Path(images) if images else None,
         generated_catalog=bool(parameters.get("generated")),
+        image_search=_image_search(settings),
     )
+
+
+def _image_search(settings: Settings) -> tuple[Any, Any] | None:
+    """The image encoder and item-image index, when the build made them."""
+    from retrieval.vector_index import VectorIndex
+
+    index_dir = settings.index_dir / "item_image"
+    if not (Path(settings.image_encoder) / "config.json").is_file():
+        return None
+    if not (index_dir / "manifest.json").is_file():
+        return None
+    from encoders.factory import image_encoder
+
+    encoder = image_encoder(settings)
+    try:
+        return encoder, VectorIndex.load(index_dir, encoder.encoder_id)
+    except ShopKGError as e:
+        log.warning("photo search is off: %s", e)
+        return None
 
 
 def _last_build(database: Database) -> dict[str, Any]:

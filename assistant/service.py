@@ -38,12 +38,14 @@ class Assistant:
         ranker: EvidenceRanker | None,
         image_root: Path | None = None,
         generated_catalog: bool = False,
+        image_search: tuple[Any, Any] | None = None,  # (image encoder, item_image index)
     ) -> None:
         self.searcher = searcher
         self.records = records
         self.ranker = ranker
         self.image_root = image_root
         self.generated_catalog = generated_catalog
+        self.image_search = image_search
         from assistant.dialog import Dialog
 
         self.dialog = Dialog(self)
@@ -62,10 +64,23 @@ class Assistant:
         )
 
     def search_image(self, image: bytes, *, limit: int = 10) -> SearchResult:
-        raise RetrievalError(
-            "photo search needs a trained image encoder and image index; "
-            "run `shopkg train image-encoder` and rebuild"
-        )
+        """Items whose images look most like the photo (the item-image index)."""
+        if self.image_search is None:
+            raise RetrievalError(
+                "photo search needs a trained image encoder and image index; "
+                "run `shopkg train image-encoder` and rebuild"
+            )
+        encoder, index = self.image_search
+        encoded = encoder.encode([image])
+        if not encoded.count:
+            raise RetrievalError(f"the photo cannot be read: {encoded.skipped[0].reason}")
+        hits = index.search(encoded.vectors, k=limit, encoder_id=encoder.encoder_id)[0]
+        found = [
+            self.hit(Candidate(h.key, {"image": h.score}, ["looks like your photo"], h.score))
+            for h in hits
+            if h.key in self.searcher.items
+        ]
+        return SearchResult("(photo)", found, len(found))
 
     def hit(self, candidate: Candidate) -> Hit:
         item = self.searcher.items[candidate.key]

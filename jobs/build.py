@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from extraction.catalog import CatalogRecord
 from extraction.facts import RecordFacts
+from jobs.images import ImageStage
 from jobs.runner import JobResult, JobRunner, Stage, StageContext
 from shopkg.db import Database, RecordStatus, SourceRecord
 from shopkg.settings import Settings
@@ -321,6 +322,7 @@ def run_build(
         IngestStage(build),
         ExtractStage(build),
         TextIndexStage(build),
+        ImageStage(build),
         KeywordStage(build),
     ]
     runner = JobRunner(database, settings.data_dir, stream=stream, interactive=interactive)

@@ -22,10 +22,21 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
     root = tmp_path_factory.mktemp("build")
     write_catalog(root / "demo", 60, 0)
     settings = load_settings(data_dir=root / "var")
+    _tiny_tower(Path(settings.image_encoder))
     plan = _plan(root)
     result = run_build(settings, plan, stream=io.StringIO(), interactive=False)
     assert result.status == "succeeded"
     return settings, root
+
+
+def _tiny_tower(directory: Path) -> None:
+    """A small random image tower: the build's image stage needs an encoder, not a good one."""
+    import torch
+
+    from encoders.tower import ImageTower, TowerConfig, save_tower
+
+    torch.manual_seed(0)
+    save_tower(ImageTower(TowerConfig(image_size=32, widths=(8, 16), embed_dim=16)), directory)
 
 
 def _plan(root: Path) -> BuildPlan:
@@ -44,6 +55,26 @@ def test_the_build_fills_the_kg_and_the_indexes(built: tuple[Settings, Path]) ->
             assert stats.relations[rel] > 0, rel
     index = VectorIndex.load(settings.index_dir / "item_text")
     assert len(index) == 60
+
+
+def test_images_become_nodes_vectors_and_concept_prototypes(
+    built: tuple[Settings, Path],
+) -> None:
+    settings, _ = built
+    with open_store(settings) as store:
+        stats = store.stats()
+        assert stats.nodes["Image"] > 0
+        assert stats.relations["HAS_IMAGE"] == stats.nodes["Image"]
+        assert stats.relations["DEPICTS"] > 0
+        concepts = [n for page in store.iter_nodes("Concept") for n in page]
+    with_prototype = [c for c in concepts if c.properties.get("image_count")]
+    assert with_prototype
+    concept = with_prototype[0].properties
+    assert len(concept["prototype"]) == 16
+    assert 0.0 <= concept["spread"] <= 2.0
+    assert concept["prototype_encoder"].startswith("shopkg-image-tower")
+    prototypes = VectorIndex.load(settings.index_dir / "concept_prototype")
+    assert len(prototypes) == len(with_prototype)
 
 
 def test_a_rebuild_of_an_unchanged_catalog_does_no_work(built: tuple[Settings, Path]) -> None:
@@ -113,6 +144,16 @@ def test_a_conversation_refines_exhibits_and_answers(assistant: Assistant) -> No
 
 def test_the_assistant_knows_it_serves_the_generated_demo_catalog(assistant: Assistant) -> None:
     assert assistant.is_demo
+
+
+def test_photo_search_finds_the_item_whose_image_it_is(
+    assistant: Assistant, built: tuple[Settings, Path]
+) -> None:
+    key, row = next((k, r) for k, r in assistant.searcher.items.items() if len(r["images"]) == 1)
+    photo = (built[1] / "demo" / "images" / row["images"][0]).read_bytes()
+    result = assistant.search_image(photo, limit=3)
+    assert result.hits[0].key == key
+    assert result.hits[0].reasons == ["looks like your photo"]
 
 
 def test_image_paths_stay_under_the_image_root(assistant: Assistant) -> None:

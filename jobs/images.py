@@ -1,0 +1,226 @@
+"""The build's image stage: the multimodal KG (AliMe MKG, FashionKLIP).
+
+Every item image becomes an ``Image`` node keyed by its content hash (path, width, height)
+with ``Item -HAS_IMAGE-> Image``. When an image encoder is configured (ShopKG's tower or a
+CLIP directory), images are encoded into the ``image`` index (key: content hash) and each
+item's mean image vector into ``item_image``; then each concept's visual prototype — the mean
+unit vector of the images of the items that mention it, with its count and spread — is kept on
+the ``Concept`` node and in the ``concept_prototype`` index, and ``Image -DEPICTS-> Concept``
+records how close each image is to it. Unreadable images are counted and skipped.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jobs.runner import StageContext
+from shopkg.errors import ShopKGError
+from shopkg.files import file_sha256
+
+EXTRACTOR = "shopkg.images@1"
+PROTOTYPES = "shopkg.prototypes@1"
+BATCH = 64
+
+
+class ImageStage:
+    name = "images"
+
+    def __init__(self, build: Any) -> None:
+        self.build = build
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        from kg import NodeRow, Provenance, RelationRow
+
+        root = self.build.plan.images
+        records = self.build.active_records()
+        wanted = {r.id: r.images for r in records if r.images}
+        context.progress.start(sum(len(v) for v in wanted.values()))
+        if root is None:
+            return {"images": 0, "note": "no image directory given"}
+        touched = set(self.build.keys_touched(context.job_id, _active()))
+        store = self.build.store()
+        hashes: dict[str, list[tuple[str, Path]]] = {}
+        failed: dict[str, int] = defaultdict(int)
+        try:
+            for key, paths in wanted.items():
+                nodes, relations = [], []
+                for relative in paths:
+                    path = root / relative
+                    try:
+                        digest, width, height = _describe(path)
+                    except (OSError, ValueError, SyntaxError) as e:
+                        failed[type(e).__name__] += 1
+                        context.progress.advance(failed=1)
+                        continue
+                    hashes.setdefault(key, []).append((digest, path))
+                    context.progress.advance(1)
+                    if key not in touched and context.parameters.get("force") is None:
+                        continue
+                    prov = Provenance(source=key, extractor=EXTRACTOR, confidence=1.0)
+                    nodes.append(
+                        NodeRow(
+                            "Image",
+                            {
+                                "content_hash": digest,
+                                "path": relative,
+                                "width": width,
+                                "height": height,
+                            },
+                            prov,
+                        )
+                    )
+                    relations.append(
+                        RelationRow(
+                            "HAS_IMAGE",
+                            store.ref("Item", key=key),
+                            store.ref("Image", content_hash=digest),
+                            provenance=prov,
+                        )
+                    )
+                if nodes:
+                    store.upsert(nodes=nodes, relations=relations)
+            summary: dict[str, Any] = {
+                "images": sum(len(v) for v in hashes.values()),
+                "unreadable": dict(failed),
+            }
+            summary.update(self._vectors(store, hashes))
+        finally:
+            store.close()
+        return summary
+
+    def _vectors(self, store: Any, hashes: dict[str, list[tuple[str, Path]]]) -> dict[str, Any]:
+        settings = self.build.settings
+        directory = Path(settings.image_encoder)
+        if not (directory / "config.json").is_file():
+            return {"encoded": 0, "note": f"no image encoder at {directory}; images not encoded"}
+        from encoders.factory import image_encoder
+        from retrieval.vector_index import VectorIndex
+
+        encoder = image_encoder(settings)
+        index_dir = settings.index_dir
+        image_index = _open(index_dir / "image", "image", encoder)
+        paths = {digest: path for pairs in hashes.values() for digest, path in pairs}
+        todo = [digest for digest in paths if digest not in image_index]
+        for start in range(0, len(todo), BATCH):
+            chunk = todo[start : start + BATCH]
+            encoded = encoder.encode([paths[d] for d in chunk])
+            if encoded.count:
+                keys = [chunk[i] for i in encoded.positions]
+                image_index.update(keys, encoded.vectors, encoder.encoder_id)
+        image_index.remove([k for k in image_index.vectors()[0] if k not in paths])
+        image_index.save(index_dir / "image")
+        keys, vectors = image_index.vectors()
+        vector_of = dict(zip(keys, vectors, strict=True))
+        item_index = VectorIndex("item_image", encoder.encoder_id, encoder.dimension)
+        item_vectors = {}
+        for item, pairs in hashes.items():
+            found = [vector_of[d] for d, _ in pairs if d in vector_of]
+            if found:
+                item_vectors[item] = _unit(np.mean(found, axis=0))
+        if item_vectors:
+            item_index.add(
+                list(item_vectors), np.stack(list(item_vectors.values())), encoder.encoder_id
+            )
+        item_index.save(index_dir / "item_image")
+        prototypes = self._prototypes(store, encoder, hashes, vector_of)
+        return {"encoded": len(todo), "item_vectors": len(item_vectors), **prototypes}
+
+    def _prototypes(
+        self,
+        store: Any,
+        encoder: Any,
+        hashes: dict[str, list[tuple[str, Path]]],
+        vector_of: dict[str, Any],
+    ) -> dict[str, Any]:
+        from kg import NodeRef, NodeRow, Provenance, RelationRow
+        from retrieval.vector_index import VectorIndex
+
+        members: dict[str, set[str]] = defaultdict(set)  # concept key → image hashes
+        for item, pairs in hashes.items():
+            ref = NodeRef("Item", item)
+            if store.get_node(ref) is None:
+                continue
+            for relation in store.relations_of(ref):
+                if relation.type == "MENTIONS" and relation.start == ref:
+                    members[relation.end.key].update(d for d, _ in pairs if d in vector_of)
+        index = VectorIndex("concept_prototype", encoder.encoder_id, encoder.dimension)
+        store.delete_facts(extractor=PROTOTYPES)
+        nodes, relations, keys, rows = [], [], [], []
+        prov = Provenance(source="prototypes", extractor=PROTOTYPES, confidence=1.0)
+        for concept, images in sorted(members.items()):
+            if not images:
+                continue
+            matrix = np.stack([vector_of[d] for d in sorted(images)])
+            prototype = _unit(matrix.mean(axis=0))
+            similarity = matrix @ prototype
+            node = store.get_node(NodeRef("Concept", concept))
+            if node is None:
+                continue
+            nodes.append(
+                NodeRow(
+                    "Concept",
+                    {
+                        "name": node.properties.get("name") or concept,
+                        "prototype": [float(x) for x in prototype],
+                        "image_count": len(images),
+                        "spread": float(np.mean(1.0 - similarity)),
+                        "prototype_encoder": encoder.encoder_id,
+                    },
+                    prov,
+                )
+            )
+            for digest, score in zip(sorted(images), similarity, strict=True):
+                relations.append(
+                    RelationRow(
+                        "DEPICTS",
+                        store.ref("Image", content_hash=digest),
+                        NodeRef("Concept", concept),
+                        {"score": float(score)},
+                        prov,
+                    )
+                )
+            keys.append(concept)
+            rows.append(prototype)
+        if nodes:
+            store.upsert(nodes=nodes, relations=relations)
+            index.add(keys, np.stack(rows), encoder.encoder_id)
+        index.save(self.build.settings.index_dir / "concept_prototype")
+        return {"prototypes": len(keys), "depicts": len(relations)}
+
+
+def _active() -> Any:
+    from shopkg.db import RecordStatus
+
+    return RecordStatus.ACTIVE
+
+
+def _describe(path: Path) -> tuple[str, int, int]:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            image.verify()
+    except UnidentifiedImageError as e:
+        raise ValueError(f"{path}: not an image") from e
+    return file_sha256(path), int(width), int(height)
+
+
+def _open(directory: Path, collection: str, encoder: Any) -> Any:
+    from retrieval.vector_index import VectorIndex
+
+    if (directory / "manifest.json").is_file():
+        try:
+            return VectorIndex.load(directory, encoder.encoder_id)
+        except ShopKGError:
+            pass  # made by another encoder: start over with this one
+    return VectorIndex(collection, encoder.encoder_id, encoder.dimension)
+
+
+def _unit(vector: Any) -> Any:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm if norm > 0 else vector).astype(np.float32)
