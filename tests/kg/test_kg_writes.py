@@ -139,6 +139,16 @@ def test_large_batch(store: GraphStore) -> None:
     assert store.upsert_relations(rels).relations_unchanged == 19_999
 
 
+def test_a_large_batch_with_gaps_in_a_number_property(store: GraphStore) -> None:
+    rows = [
+        NodeRow("Item", {"key": f"gap-{i}", "name": f"n{i}", **({"price": 2.5} if i % 7 else {})})
+        for i in range(2_000)
+    ]
+    assert store.upsert_nodes(rows).nodes_created == 2_000
+    assert store.get_node(NodeRef("Item", "gap-0")).properties.get("price") is None  # type: ignore[union-attr]
+    assert store.get_node(NodeRef("Item", "gap-1")).properties["price"] == 2.5  # type: ignore[union-attr]
+
+
 def test_a_bad_row_rejects_the_whole_batch_and_names_the_row(store: GraphStore) -> None:
     store.upsert_nodes(items(3))
     before = counts(store)
