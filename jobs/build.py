@@ -124,9 +124,7 @@ class IngestStage:
         context.progress.advance(
             report.new + report.changed, skipped=report.unchanged, failed=report.quarantined
         )
-        summary = report.summary()
-        summary.pop("reasons")
-        return {**summary, "reasons": dict(report.reasons)}
+        return report.summary()
 
 
 def _changed(context: StageContext) -> bool:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from retrieval.evidence import tokens
 from retrieval.keyword import KeywordIndex
@@ -132,9 +131,6 @@ class HybridSearcher:
         vector = self.text_encoder.encode([text]).require_all()
         hits = self.dense.search(vector, k=CANDIDATES, encoder_id=self.text_encoder.encoder_id)
         return {hit.key: max(hit.score, 0.0) for hit in hits[0]}
-
-    def dense_vector(self, text: str) -> npt.NDArray[np.float32]:
-        return self.text_encoder.encode([text]).require_all()  # type: ignore[no-any-return]
 
     def _graph(self, parsed: ParsedQuery) -> dict[str, tuple[float, list[str]]]:
         found: dict[str, tuple[float, list[str]]] = {}
