@@ -25,7 +25,7 @@ from typing import Any
 
 from kg import kuzu_queries as q
 from kg.kuzu_conn import KuzuSession, ReadWriteGate
-from kg.kuzu_write import KuzuWriteTx, fetch_by_keys, relation_record, relations_of
+from kg.kuzu_write import KuzuWriteTx, fetch_by_keys, relations_of
 from kg.ontology import SHOPKG_ONTOLOGY
 from kg.planning import WriteTx, node_record
 from kg.records import (
@@ -36,6 +36,7 @@ from kg.records import (
     NodeRef,
     RelationRecord,
     SchemaReport,
+    relation_record,
 )
 from kg.schema import Ontology
 from kg.store import Direction, GraphStore, T

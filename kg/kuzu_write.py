@@ -16,7 +16,7 @@ from typing import Any
 from kg import kuzu_queries as q
 from kg.kuzu_bulk import BULK_MIN_ROWS, prepare, write_csv
 from kg.planning import RelationGroup
-from kg.records import NodeRef, RelationKey, RelationRecord
+from kg.records import NodeRef, RelationKey, RelationRecord, relation_record
 from kg.schema import KEY, Ontology, Property
 from kg.validation import ValidRelation
 
@@ -222,13 +222,6 @@ class KuzuWriteTx:
             write_csv(path, table)
             self._run(statement(str(path)), None)
         self.copied = True
-
-
-def relation_record(
-    ontology: Ontology, rel_type: str, start: NodeRef, end: NodeRef, raw: Mapping[str, Any]
-) -> RelationRecord:
-    props = ontology.relation(rel_type).all_properties
-    return RelationRecord(rel_type, start, end, {name: raw.get(name) for name in props})
 
 
 def relations_of(run: Run, ontology: Ontology, ref: NodeRef) -> list[RelationRecord]:

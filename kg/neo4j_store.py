@@ -26,6 +26,7 @@ from kg.records import (
     RelationKey,
     RelationRecord,
     SchemaReport,
+    relation_record,
 )
 from kg.schema import KEY, SEARCH_TEXT, Ontology
 from kg.store import Direction, GraphStore, T
@@ -127,13 +128,6 @@ def label_of(ontology: Ontology, labels: Sequence[str]) -> str:
     if not known:
         raise GraphStoreError(f"a node with labels {list(labels)} is not in the ontology")
     return known[0]
-
-
-def relation_record(
-    ontology: Ontology, rel_type: str, start: NodeRef, end: NodeRef, props: Mapping[str, Any]
-) -> RelationRecord:
-    names = ontology.relation(rel_type).all_properties
-    return RelationRecord(rel_type, start, end, {n: props.get(n) for n in names})
 
 
 def relations_of(rows: Rows, ontology: Ontology, ref: NodeRef) -> list[RelationRecord]:

@@ -11,7 +11,10 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from kg.schema import Ontology
 
 MANUAL_EXTRACTOR = "manual@0"
 
@@ -236,3 +239,11 @@ class SchemaReport(_Report):
     version_before: int | None
     version_after: int
     applied: tuple[str, ...]
+
+
+def relation_record(
+    ontology: Ontology, rel_type: str, start: NodeRef, end: NodeRef, raw: Mapping[str, Any]
+) -> RelationRecord:
+    """A stored relation as a record with exactly its type's properties (missing ones None)."""
+    props = ontology.relation(rel_type).all_properties
+    return RelationRecord(rel_type, start, end, {name: raw.get(name) for name in props})
