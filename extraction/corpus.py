@@ -10,7 +10,7 @@ knowledge a DictBERT-style reader fetches.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,10 +43,25 @@ def extract_catalog(
     min_concept_items: int = 2,
 ) -> CatalogFacts:
     """Extract every record, then concepts, merges and entries across the catalog."""
+    return mine_catalog(list(pipeline.extract_many(records)), catalog, encoder, min_concept_items)
+
+
+def mine_catalog(
+    record_facts: Sequence[RecordFacts],
+    catalog: str = "catalog",
+    encoder: Encoder | None = None,
+    min_concept_items: int = 2,
+) -> CatalogFacts:
+    """Concepts, merges and entries across the catalog, from every record's pipeline facts.
+
+    ``record_facts`` are what the pipeline gave (from this run or a cache of earlier runs);
+    they are left as they are: the catalog-level facts go on rewritten copies.
+    """
     miner = ConceptMiner(min_items=min_concept_items)
-    all_facts = []
-    for facts in pipeline.extract_many(records):
-        all_facts.append(facts)
+    report = ExtractionReport()
+    all_facts = [replace(facts, relations=list(facts.relations)) for facts in record_facts]
+    for facts in all_facts:
+        report.count(facts)
         if facts.error is None:
             category = [str(n.properties.get("name", "")) for n in facts.nodes_of("Category")]
             miner.add(facts.source_record, facts.concept_candidates, category)
@@ -58,7 +73,7 @@ def extract_catalog(
     all_facts = [_rewritten(facts, rewrite) for facts in all_facts]
     corpus = _rewritten(corpus, rewrite)
     _add_entries(corpus, all_facts, merges)
-    return CatalogFacts(all_facts, corpus, merges, pipeline.report)
+    return CatalogFacts(all_facts, corpus, merges, report)
 
 
 def _add_concepts(concepts: ConceptSet, corpus: RecordFacts, records: list[RecordFacts]) -> None:

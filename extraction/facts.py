@@ -146,8 +146,60 @@ class RecordFacts:
         provenance = Provenance(self.source_record, extractor, confidence)
         self.relations.append(ExtractedRelation(rel_type, source, target, properties, provenance))
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form; :meth:`from_dict` reads it back to equal facts."""
+        return {
+            "source_record": self.source_record,
+            "nodes": [
+                [n.label, n.key, n.properties, *_provenance_list(n.provenance)] for n in self.nodes
+            ],
+            "relations": [
+                [
+                    r.type,
+                    list(r.source),
+                    list(r.target),
+                    r.properties,
+                    *_provenance_list(r.provenance),
+                ]
+                for r in self.relations
+            ],
+            "warnings": self.warnings,
+            "error": self.error,
+            "concept_candidates": self.concept_candidates,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RecordFacts:
+        source = data["source_record"]
+        return cls(
+            source,
+            nodes=[
+                ExtractedNode(label, key, properties, Provenance(origin, extractor, confidence))
+                for label, key, properties, origin, extractor, confidence in data["nodes"]
+            ],
+            relations=[
+                ExtractedRelation(
+                    rel_type,
+                    (start[0], start[1]),
+                    (end[0], end[1]),
+                    properties,
+                    Provenance(origin, extractor, confidence),
+                )
+                for rel_type, start, end, properties, origin, extractor, confidence in data[
+                    "relations"
+                ]
+            ],
+            warnings=list(data["warnings"]),
+            error=data["error"],
+            concept_candidates=list(data["concept_candidates"]),
+        )
+
     def nodes_of(self, label: str) -> list[ExtractedNode]:
         return [node for node in self.nodes if node.label == label]
 
     def relations_of(self, rel_type: str) -> list[ExtractedRelation]:
         return [rel for rel in self.relations if rel.type == rel_type]
+
+
+def _provenance_list(provenance: Provenance) -> list[Any]:
+    return [provenance.source_record, provenance.extractor, provenance.confidence]

@@ -12,18 +12,25 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from extraction.catalog import CatalogRecord
 from extraction.facts import RecordFacts
+from jobs.extract_cache import ExtractionCache, facts_digest, pipeline_fingerprint
 from jobs.images import ImageStage
 from jobs.runner import JobResult, JobRunner, Stage, StageContext
 from shopkg.db import Database, RecordStatus, SourceRecord
+from shopkg.errors import JobError
 from shopkg.settings import Settings
 
+if TYPE_CHECKING:
+    from extraction.corpus import CatalogFacts
+
 WRITE_BATCH = 200
+CACHE_BATCH = 100  # records extracted between two commits of the extraction cache
+CACHE_FILE = "extraction-cache.sqlite"
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,21 @@ class BuildPlan:
     images: Path | None = None
     data_format: str = "catalog"
     generated: bool = False  # the demo catalog: the UI says its data is generated
+
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, Any]) -> BuildPlan:
+        """The plan a job's parameters describe (the inverse of :meth:`parameters`)."""
+        try:
+            images = parameters.get("images")
+            return cls(
+                catalog=Path(parameters["catalog"]),
+                name=str(parameters["name"]),
+                images=Path(images) if images else None,
+                data_format=str(parameters.get("format", "catalog")),
+                generated=bool(parameters.get("generated", False)),
+            )
+        except KeyError as e:
+            raise JobError(f"build job parameters lack {e.args[0]!r}: {parameters}") from e
 
     def parameters(self) -> dict[str, Any]:
         return {
@@ -80,6 +102,35 @@ class BuildContext:
                 .order_by(SourceRecord.record_key)
             ).all()
         return [CatalogRecord.model_validate(raw) for raw in raws]
+
+    def active_hashes(self) -> dict[str, str]:
+        """Record key → content hash of the catalog's active records, in key order."""
+        with self.database.session() as session:
+            rows = session.execute(
+                select(SourceRecord.record_key, SourceRecord.content_hash)
+                .where(
+                    SourceRecord.catalog == self.plan.name,
+                    SourceRecord.status == RecordStatus.ACTIVE,
+                )
+                .order_by(SourceRecord.record_key)
+            ).all()
+        return dict(rows)
+
+    def records(self, keys: list[str]) -> list[CatalogRecord]:
+        """The stored records with these keys, in the order given."""
+        from extraction.ingest import load_records
+
+        found = {r.id: r for r in load_records(self.database, self.plan.name, keys)}
+        return [found[key] for key in keys]
+
+    def rewritten(self, job_id: int) -> set[str]:
+        """Records whose KG facts job ``job_id`` replaced (new, changed, or changed by
+        catalog-level mining): later stages put back what they add to those records."""
+        cache_file = self.settings.data_dir / CACHE_FILE
+        if not cache_file.is_file():
+            return set()
+        with ExtractionCache(cache_file, self.plan.name, self.settings.graph) as cache:
+            return cache.written_by(job_id)
 
     def keys_touched(self, job_id: int, status: RecordStatus) -> list[str]:
         """Records this job (re)loaded (``ACTIVE``) or found gone (``REMOVED``)."""
@@ -127,16 +178,14 @@ class IngestStage:
         return report.summary()
 
 
-def _changed(context: StageContext) -> bool:
-    ingest = context.results.get("ingest", {})
-    return bool(ingest.get("new") or ingest.get("changed") or ingest.get("removed"))
-
-
 class ExtractStage:
     """Extraction over the catalog, written to the KG; removed records leave the KG.
 
-    Catalog-level facts (concepts, entries, merges) need every record, so when anything
-    changed the whole catalog is re-extracted; the writes replace each record's old facts.
+    Incremental (see :mod:`jobs.extract_cache`): the pipeline runs on records that are new,
+    changed, or were extracted by another pipeline version; the others' facts come from the
+    cache. Catalog-level mining runs over all of them, and only records whose final facts
+    differ from what the graph holds are rewritten (their old facts replaced). A crash loses
+    at most the last uncommitted batch of either kind.
     """
 
     name = "extract"
@@ -145,63 +194,138 @@ class ExtractStage:
         self.build = build
 
     def run(self, context: StageContext) -> dict[str, Any]:
-        if not _changed(context) and "force" not in context.parameters:
-            context.progress.start(0)
-            return {"records": 0, "note": "nothing changed"}
-        from extraction.corpus import extract_catalog
-        from extraction.kg_writer import KGWriter
-        from extraction.pipeline import build_pipeline
+        from extraction.corpus import mine_catalog
 
-        records = self.build.active_records()
-        model_dir = self.build.settings.models_dir / "extractor"
-        pipeline = build_pipeline(model_dir=model_dir if model_dir.is_dir() else None)
-        context.progress.start(len(records))
-        facts = extract_catalog(records, pipeline, self.build.plan.name)
-        written_batches = int(context.checkpoint.get("batches", 0))
-        corpus = facts.corpus
-        # records' facts point at catalog-level nodes (concepts) and entries point at the
-        # records' nodes: corpus nodes first, then the records, then the corpus relations
-        corpus_nodes = RecordFacts(corpus.source_record, nodes=corpus.nodes)
-        corpus_relations = RecordFacts(corpus.source_record, relations=corpus.relations)
+        settings = self.build.settings
+        force = bool(context.parameters.get("force"))
+        model_dir = settings.models_dir / "extractor"
+        model = model_dir if model_dir.is_dir() else None
+        hashes = self.build.active_hashes()
+        removed = self.build.keys_touched(context.job_id, RecordStatus.REMOVED)
+        cache = ExtractionCache(
+            settings.data_dir / CACHE_FILE,
+            self.build.plan.name,
+            settings.graph,
+            pipeline_fingerprint(model),
+        )
         store = self.build.store()
         try:
-            writer = KGWriter(store)
-            writer.write([corpus_nodes], replace=[corpus.source_record])
-            batches = [
-                facts.records[start : start + WRITE_BATCH]
-                for start in range(0, len(facts.records), WRITE_BATCH)
-            ]
-            for number, batch in enumerate(batches):
-                if number < written_batches:  # written before a crash: the writes are known
-                    for item in batch:
-                        for node in item.nodes:
-                            writer.key_fields(node)
-                    continue
-                writer.write(batch, replace=[item.source_record for item in batch])
-                context.progress.advance(
-                    sum(1 for item in batch if item.error is None),
-                    failed=sum(1 for item in batch if item.error is not None),
-                    checkpoint={"batches": number + 1},
-                )
-            writer.write([corpus_relations])
-            removed = self.build.keys_touched(context.job_id, RecordStatus.REMOVED)
-            for key in removed:
-                store.delete_facts(source=key)
-                item_ref = store.ref("Item", key=key)
-                if store.get_node(item_ref) is not None:
-                    store.delete_node(item_ref)
+            if force:  # everything again, bar what this job did before a crash
+                fresh = {k: v for k, v in cache.fresh(hashes).items() if v[0] == context.job_id}
+                if not fresh:
+                    cache.forget_written()
+            else:
+                fresh = cache.fresh(hashes)
+                if cache.written() and not store.stats().nodes.get("Item"):
+                    cache.forget_written()  # the graph store was emptied or replaced
+            # records extracted by this job before a crash count as done, not skipped
+            mine = [failed for job, failed in fresh.values() if job == context.job_id]
+            context.progress.start(
+                len(hashes),
+                counts=(mine.count(False), len(fresh) - len(mine), mine.count(True)),
+            )
+            stale = [key for key in hashes if key not in fresh]
+            everything = {*hashes, _corpus_key(self.build.plan.name)}
+            if not stale and not removed and everything <= set(cache.written()):
+                return {"records": 0, "note": "nothing changed"}
+            self._extract(context, cache, stale, hashes)
+            cached = cache.load(hashes)
+            facts = mine_catalog([cached[key] for key in hashes], self.build.plan.name)
+            outcome = self._write(context, store, cache, facts, removed)
             stats = store.stats()
         finally:
             store.close()
+            cache.close()
         return {
-            "records": len(records),
+            "records": len(hashes),
+            "extracted": len(stale),
+            "reused": len(hashes) - len(stale),
             "failed": facts.report.failed,
             "reasons": dict(facts.report.reasons),
             "merges": len(facts.merges),
-            "removed_from_kg": len(removed),
+            **outcome,
             "nodes": dict(stats.nodes),
             "relations": dict(stats.relations),
         }
+
+    def _extract(
+        self,
+        context: StageContext,
+        cache: ExtractionCache,
+        keys: list[str],
+        hashes: dict[str, str],
+    ) -> None:
+        """Run the pipeline on ``keys`` and cache what it gives, a batch at a time."""
+        if not keys:
+            return
+        from extraction.pipeline import build_pipeline
+
+        model_dir = self.build.settings.models_dir / "extractor"
+        pipeline = build_pipeline(model_dir=model_dir if model_dir.is_dir() else None)
+        for start in range(0, len(keys), CACHE_BATCH):
+            records = self.build.records(keys[start : start + CACHE_BATCH])
+            extracted = list(pipeline.extract_many(records))
+            cache.store(
+                [(r.id, hashes[r.id], f) for r, f in zip(records, extracted, strict=True)],
+                context.job_id,
+            )
+            failed = sum(1 for f in extracted if f.error is not None)
+            context.progress.advance(len(extracted) - failed, failed=failed)
+
+    def _write(
+        self,
+        context: StageContext,
+        store: Any,
+        cache: ExtractionCache,
+        facts: CatalogFacts,
+        removed: list[str],
+    ) -> dict[str, int]:
+        """Write what differs from the graph: the catalog's facts, then changed records."""
+        from extraction.kg_writer import KGWriter
+
+        written = cache.written()
+        corpus = facts.corpus
+        corpus_key = _corpus_key(self.build.plan.name)
+        corpus_digest = facts_digest(corpus)
+        corpus_changed = written.get(corpus_key) != corpus_digest
+        digests = {f.source_record: facts_digest(f) for f in facts.records}
+        todo = [
+            f for f in facts.records if written.get(f.source_record) != digests[f.source_record]
+        ]
+        writer = KGWriter(store)
+        for item in facts.records:  # relations resolve nodes by the key fields seen so far
+            for node in item.nodes:
+                writer.key_fields(node)
+        # records' facts point at catalog-level nodes (concepts) and entries point at the
+        # records' nodes: corpus nodes first, then the records, then the corpus relations
+        if corpus_changed:
+            nodes_only = RecordFacts(corpus.source_record, nodes=corpus.nodes)
+            writer.write([nodes_only], replace=[corpus.source_record])
+        for start in range(0, len(todo), WRITE_BATCH):
+            batch = todo[start : start + WRITE_BATCH]
+            writer.write(batch, replace=[item.source_record for item in batch])
+            cache.mark_written(
+                {item.source_record: digests[item.source_record] for item in batch},
+                context.job_id,
+            )
+        if corpus_changed:
+            writer.write([RecordFacts(corpus.source_record, relations=corpus.relations)])
+            cache.mark_written({corpus_key: corpus_digest}, context.job_id)
+        for key in removed:
+            store.delete_facts(source=key)
+            item_ref = store.ref("Item", key=key)
+            if store.get_node(item_ref) is not None:
+                store.delete_node(item_ref)
+        cache.remove(removed)
+        return {
+            "written": len(todo),
+            "catalog_facts_written": int(corpus_changed),
+            "removed_from_kg": len(removed),
+        }
+
+
+def _corpus_key(catalog: str) -> str:
+    return f"catalog:{catalog}"
 
 
 def item_text(record: CatalogRecord) -> str:
@@ -311,8 +435,10 @@ def run_build(
     stream: Any = None,
     interactive: bool | None = None,
     force: bool = False,
+    job_id: int | None = None,
 ) -> JobResult:
-    """Run (or resume) the build of ``plan``; returns what each stage did."""
+    """Run (or resume) the build of ``plan``; returns what each stage did. ``job_id`` runs
+    that queued job (see :mod:`jobs.worker`)."""
     database = Database(settings.db).connect()
     database.upgrade()
     build = BuildContext(settings, database, plan)
@@ -328,6 +454,6 @@ def run_build(
     if force:
         parameters["force"] = True
     try:
-        return runner.run("build", parameters, stages)
+        return runner.run("build", parameters, stages, job_id=job_id)
     finally:
         database.close()

@@ -24,6 +24,7 @@ from shopkg.files import file_sha256
 EXTRACTOR = "shopkg.images@1"
 PROTOTYPES = "shopkg.prototypes@1"
 BATCH = 64
+PROTOTYPE_PROPERTIES = ("prototype", "image_count", "spread", "prototype_encoder")
 
 
 class ImageStage:
@@ -41,10 +42,13 @@ class ImageStage:
         context.progress.start(sum(len(v) for v in wanted.values()))
         if root is None:
             return {"images": 0, "note": "no image directory given"}
+        # the extract stage replaced these records' facts, HAS_IMAGE included: put them back
         touched = set(self.build.keys_touched(context.job_id, _active()))
+        touched |= self.build.rewritten(context.job_id)
         store = self.build.store()
         hashes: dict[str, list[tuple[str, Path]]] = {}
         failed: dict[str, int] = defaultdict(int)
+        missing = 0
         try:
             for key, paths in wanted.items():
                 nodes, relations = [], []
@@ -52,9 +56,15 @@ class ImageStage:
                     path = root / relative
                     try:
                         digest, width, height = _describe(path)
+                    except FileNotFoundError:  # ingestion quarantined it already
+                        missing += 1
+                        context.progress.advance(failed=1)
+                        continue
                     except (OSError, ValueError, SyntaxError) as e:
                         failed[type(e).__name__] += 1
                         context.progress.advance(failed=1)
+                        reason = f"unreadable image ({type(e).__name__}): {e}"
+                        self._quarantine(context.job_id, key, path, reason)
                         continue
                     hashes.setdefault(key, []).append((digest, path))
                     context.progress.advance(1)
@@ -86,13 +96,42 @@ class ImageStage:
             summary: dict[str, Any] = {
                 "images": sum(len(v) for v in hashes.values()),
                 "unreadable": dict(failed),
+                "missing": missing,
             }
-            summary.update(self._vectors(store, hashes))
+            summary.update(self._vectors(store, hashes, context.job_id))
         finally:
             store.close()
         return summary
 
-    def _vectors(self, store: Any, hashes: dict[str, list[tuple[str, Path]]]) -> dict[str, Any]:
+    def _quarantine(self, job_id: int, key: str, path: Path, reason: str) -> None:
+        """Put an unreadable image aside (once per job: a resumed stage meets it again)."""
+        from sqlalchemy import select
+
+        from shopkg.db import QuarantinedRecord, jobs
+
+        with self.build.database.session() as session:
+            seen = session.scalars(
+                select(QuarantinedRecord.id).where(
+                    QuarantinedRecord.job_id == job_id,
+                    QuarantinedRecord.stage == self.name,
+                    QuarantinedRecord.location == str(path),
+                )
+            ).first()
+            if seen is None:
+                jobs.quarantine(
+                    session,
+                    job_id=job_id,
+                    catalog=self.build.plan.name,
+                    location=str(path),
+                    stage_name=self.name,
+                    reason=reason,
+                    raw=str(path.name),
+                    record_key=key,
+                )
+
+    def _vectors(
+        self, store: Any, hashes: dict[str, list[tuple[str, Path]]], job_id: int
+    ) -> dict[str, Any]:
         settings = self.build.settings
         directory = Path(settings.image_encoder)
         if not (directory / "config.json").is_file():
@@ -105,12 +144,18 @@ class ImageStage:
         image_index = _open(index_dir / "image", "image", encoder)
         paths = {digest: path for pairs in hashes.values() for digest, path in pairs}
         todo = [digest for digest in paths if digest not in image_index]
+        owner = {digest: key for key, pairs in hashes.items() for digest, _ in pairs}
+        not_encoded = 0
         for start in range(0, len(todo), BATCH):
             chunk = todo[start : start + BATCH]
             encoded = encoder.encode([paths[d] for d in chunk])
             if encoded.count:
                 keys = [chunk[i] for i in encoded.positions]
                 image_index.update(keys, encoded.vectors, encoder.encoder_id)
+            for skipped in encoded.skipped:  # readable headers, broken pixels (truncated)
+                digest = chunk[skipped.position]
+                not_encoded += 1
+                self._quarantine(job_id, owner[digest], paths[digest], skipped.reason)
         image_index.remove([k for k in image_index.vectors()[0] if k not in paths])
         image_index.save(index_dir / "image")
         keys, vectors = image_index.vectors()
@@ -127,7 +172,12 @@ class ImageStage:
             )
         item_index.save(index_dir / "item_image")
         prototypes = self._prototypes(store, encoder, hashes, vector_of)
-        return {"encoded": len(todo), "item_vectors": len(item_vectors), **prototypes}
+        return {
+            "encoded": len(todo) - not_encoded,
+            "not_encoded": not_encoded,
+            "item_vectors": len(item_vectors),
+            **prototypes,
+        }
 
     def _prototypes(
         self,
@@ -185,8 +235,18 @@ class ImageStage:
                 )
             keys.append(concept)
             rows.append(prototype)
+        # concepts that had a prototype and have no images now lose it
+        for page in store.iter_nodes("Concept"):
+            for concept_node in page:
+                if concept_node.properties.get("prototype_encoder") and (
+                    concept_node.key not in members or not members[concept_node.key]
+                ):
+                    cleared = dict.fromkeys(PROTOTYPE_PROPERTIES)
+                    cleared["name"] = concept_node.properties.get("name") or concept_node.key
+                    nodes.append(NodeRow("Concept", cleared, prov))
         if nodes:
             store.upsert(nodes=nodes, relations=relations)
+        if keys:
             index.add(keys, np.stack(rows), encoder.encoder_id)
         index.save(self.build.settings.index_dir / "concept_prototype")
         return {"prototypes": len(keys), "depicts": len(relations)}

@@ -95,14 +95,25 @@ class Progress:
         # a resumed stage starts from the counts saved with its checkpoint
         self.done, self.skipped, self.failed = counts
 
-    def start(self, total: int | None) -> None:
+    def start(self, total: int | None, *, counts: tuple[int, int, int] | None = None) -> None:
+        """Say how much work there is. A stage that can tell what is already done (rather
+        than trusting the counts saved before a crash) passes ``counts`` to set them."""
         self.total = total
+        if counts is not None:
+            self.done, self.skipped, self.failed = counts
+            self._pending = {"done": 0, "skipped": 0, "failed": 0}
         with self._database.session() as session:
-            jobs.start_stage(jobs.get_job(session, self._job_id), self._stage, total)
+            jobs.start_stage(jobs.get_job(session, self._job_id), self._stage, total, counts)
         if self._interactive:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=self._stage, unit="rec", file=self._stream)
+            self._bar = tqdm(
+                total=total,
+                initial=self.done + self.skipped + self.failed,
+                desc=self._stage,
+                unit="rec",
+                file=self._stream,
+            )
 
     def advance(
         self,
@@ -188,11 +199,23 @@ class JobRunner:
         self.stream = stream if stream is not None else sys.stderr
         self.interactive = self.stream.isatty() if interactive is None else interactive
 
-    def run(self, kind: str, parameters: dict[str, Any], stages: Sequence[Stage]) -> JobResult:
+    def run(
+        self,
+        kind: str,
+        parameters: dict[str, Any],
+        stages: Sequence[Stage],
+        *,
+        job_id: int | None = None,
+    ) -> JobResult:
+        """Run the job; ``job_id`` names a queued (pending) job to run, whose own parameters
+        are then used, instead of finding or creating one for ``parameters``."""
         names = [stage.name for stage in stages]
         started = time.monotonic()
         with self._lock(kind), _stop_on_sigterm():
-            job_id, resumed = self._job_to_run(kind, parameters, names)
+            if job_id is None:
+                job_id, resumed = self._job_to_run(kind, parameters, names)
+            else:
+                parameters, resumed = self._queued(job_id, kind, names)
             result = JobResult(job_id, JobStatus.RUNNING, resumed)
             try:
                 for stage in stages:
@@ -273,6 +296,23 @@ class JobRunner:
             job = jobs.create_job(session, kind, json.loads(key), names)
             jobs.start_job(job)
             return job.id, False
+
+    def _queued(self, job_id: int, kind: str, names: list[str]) -> tuple[dict[str, Any], bool]:
+        with self.database.session() as session:
+            job = jobs.get_job(session, job_id)
+            if job.kind != kind or [s.name for s in job.stages] != names:
+                raise JobError(
+                    f"job {job_id} is a {job.kind!r} job with stages "
+                    f"{[s.name for s in job.stages]}, not {kind!r} with {names}"
+                )
+            # a queued job that was started and died (we hold the lock) resumes
+            resumable = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.INTERRUPTED)
+            if job.status not in resumable:
+                raise JobError(f"job {job_id} is {job.status}; only queued jobs can be started")
+            resumed = job.status != JobStatus.PENDING
+            jobs.start_job(job)
+            self.stream.write(f"{'resuming' if resumed else 'running'} job {job_id} ({kind})\n")
+            return dict(job.parameters), resumed
 
     def _fail(self, job_id: int, error: str, interrupted: bool) -> None:
         with self.database.session() as session:

@@ -7,6 +7,7 @@ category, key values, images), one JSON line per item, written by the build.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,14 @@ from shopkg.errors import VectorIndexError
 KEY_VALUES = 4
 
 
+def quiet_bm25s() -> Any:
+    """The ``bm25s`` module, with the DEBUG level it sets on its logger at import undone."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 class KeywordIndex:
     """BM25 over ``(key, text)`` documents; scores come back per key."""
 
@@ -30,12 +39,18 @@ class KeywordIndex:
 
     @classmethod
     def build(cls, documents: Sequence[tuple[str, str]]) -> KeywordIndex:
-        import bm25s
+        from bm25s.tokenization import Tokenized
+
+        bm25s = quiet_bm25s()
 
         model = bm25s.BM25()
         corpus = [tokens(text) or ["∅"] for _, text in documents]
         if corpus:
-            model.index(corpus, show_progress=False)
+            # word ids in sorted order: bm25s numbers them in set order, which changes with
+            # each process's string hashing; this way the same documents give the same files
+            vocab = {word: i for i, word in enumerate(sorted({w for doc in corpus for w in doc}))}
+            ids = [[vocab[word] for word in doc] for doc in corpus]
+            model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
         return cls([key for key, _ in documents], model)
 
     def __len__(self) -> int:
@@ -58,7 +73,7 @@ class KeywordIndex:
 
     @classmethod
     def load(cls, directory: Path) -> KeywordIndex:
-        import bm25s
+        bm25s = quiet_bm25s()
 
         keys_file = directory / "keys.json"
         if not keys_file.is_file():

@@ -119,6 +119,7 @@ def _register() -> None:
         qa,
         search,
         web,
+        worker,
     )
 
     for module in (
@@ -135,6 +136,7 @@ def _register() -> None:
         web,
         demo,
         search,
+        worker,
     ):
         module.register(cli)
 

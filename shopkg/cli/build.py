@@ -50,6 +50,8 @@ def build(
     skipped). Prints one JSON summary on the last line; exits non-zero only when the job fails.
     """
     from jobs.build import BuildPlan, run_build
+    from jobs.report import build_report
+    from shopkg.db import Database
 
     if graph or db:
         state.overrides.update({k: v for k, v in {"graph": graph, "db": db}.items() if v})
@@ -57,13 +59,11 @@ def build(
     default_name = data_format if data_format != "catalog" else catalog.stem
     plan = BuildPlan(catalog, name or default_name, images, data_format)
     result = run_build(state.settings, plan, stream=sys.stderr, force=force)
-    ingest = result.stages.get("ingest", {})
-    if ingest.get("quarantined"):
-        click.echo(
-            f"{ingest['quarantined']} record(s) quarantined: {ingest.get('reasons')}; "
-            f"see job {result.job_id} in the admin dashboard",
-            err=True,
-        )
+    database = Database(state.settings.db).connect()
+    try:
+        click.echo(build_report(database, result.job_id, result.stages), err=True)
+    finally:
+        database.close()
     summary = {
         "job": result.job_id,
         "status": str(result.status),

@@ -64,12 +64,20 @@ def stage(job: BuildJob, name: str) -> JobStage:
     raise JobError(f"job {job.id} has no stage {name!r}; stages: {[s.name for s in job.stages]}")
 
 
-def start_stage(job: BuildJob, name: str, total: int | None = None) -> JobStage:
+def start_stage(
+    job: BuildJob,
+    name: str,
+    total: int | None = None,
+    counts: tuple[int, int, int] | None = None,
+) -> JobStage:
+    """Mark a stage running; ``counts`` (done, skipped, failed) replace its counters."""
     current = stage(job, name)
     current.status = JobStatus.RUNNING
     current.started_at = current.started_at or utcnow()
     if total is not None:
         current.total = total
+    if counts is not None:
+        current.done, current.skipped, current.failed = counts
     job.heartbeat_at = utcnow()
     return current
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,25 +19,17 @@ from shopkg.settings import Settings, load_settings
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
+def built(
+    tmp_path_factory: pytest.TempPathFactory, tiny_tower: Callable[[Path], None]
+) -> tuple[Settings, Path]:
     root = tmp_path_factory.mktemp("build")
     write_catalog(root / "demo", 60, 0)
     settings = load_settings(data_dir=root / "var")
-    _tiny_tower(Path(settings.image_encoder))
+    tiny_tower(Path(settings.image_encoder))
     plan = _plan(root)
     result = run_build(settings, plan, stream=io.StringIO(), interactive=False)
     assert result.status == "succeeded"
     return settings, root
-
-
-def _tiny_tower(directory: Path) -> None:
-    """A small random image tower: the build's image stage needs an encoder, not a good one."""
-    import torch
-
-    from encoders.tower import ImageTower, TowerConfig, save_tower
-
-    torch.manual_seed(0)
-    save_tower(ImageTower(TowerConfig(image_size=32, widths=(8, 16), embed_dim=16)), directory)
 
 
 def _plan(root: Path) -> BuildPlan:
