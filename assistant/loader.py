@@ -23,6 +23,7 @@ def build_assistant(settings: Settings) -> Assistant:
     from encoders.sentence import SentenceTransformerTextEncoder
     from kg import open_store
     from retrieval.evidence import EvidenceRanker, FusionModel, load_fusion
+    from retrieval.injection import EntryGlossary
     from retrieval.keyword import KeywordIndex, load_items
     from retrieval.qa_train import CachedEmbedder
     from retrieval.query import EntityDictionary
@@ -41,7 +42,16 @@ def build_assistant(settings: Settings) -> Assistant:
     except ShopKGError as e:
         log.warning("question answering ranks by dense similarity only: %s", e)
         fusion = None
-    searcher = HybridSearcher(items, keyword, dense, encoder, store, dictionary)
+    searcher = HybridSearcher(
+        items,
+        keyword,
+        dense,
+        encoder,
+        store,
+        dictionary,
+        injector=_injector(settings, encoder.encoder_id),
+        glossary=EntryGlossary(store),
+    )
     ranker = EvidenceRanker(CachedEmbedder(encoder), fusion)
     parameters = _last_build(database)
     images = parameters.get("images")
@@ -53,6 +63,17 @@ def build_assistant(settings: Settings) -> Assistant:
         generated_catalog=bool(parameters.get("generated")),
         image_search=_image_search(settings),
     )
+
+
+def _injector(settings: Settings, encoder_id: str) -> Any:
+    """The trained knowledge-injection module, else None (search appends entry names)."""
+    from retrieval.injection import load_injector
+
+    try:
+        return load_injector(settings.models_dir, encoder_id)
+    except ShopKGError as e:
+        log.warning("search appends KG entry names instead of the trained injection: %s", e)
+        return None
 
 
 def _image_search(settings: Settings) -> tuple[Any, Any] | None:

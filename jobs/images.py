@@ -190,13 +190,11 @@ class ImageStage:
         from retrieval.vector_index import VectorIndex
 
         members: dict[str, set[str]] = defaultdict(set)  # concept key → image hashes
-        for item, pairs in hashes.items():
-            ref = NodeRef("Item", item)
-            if store.get_node(ref) is None:
-                continue
-            for relation in store.relations_of(ref):
-                if relation.type == "MENTIONS" and relation.start == ref:
-                    members[relation.end.key].update(d for d, _ in pairs if d in vector_of)
+        # every Item -MENTIONS-> Concept in one read (not two queries per item)
+        mentions = store.export_networkx(labels=("Item", "Concept"), relations=("MENTIONS",))
+        for (start_label, item), (end_label, concept) in mentions.edges():
+            if start_label == "Item" and end_label == "Concept" and item in hashes:
+                members[concept].update(d for d, _ in hashes[item] if d in vector_of)
         index = VectorIndex("concept_prototype", encoder.encoder_id, encoder.dimension)
         store.delete_facts(extractor=PROTOTYPES)
         nodes, relations, keys, rows = [], [], [], []

@@ -2,8 +2,10 @@
 
 Channels, each scored on its own and normalized to [0, 1] over the candidates:
 - ``bm25``: BM25 over item text;
-- ``dense``: the query (augmented with the glosses of the KG entries it names — DictBERT-style
-  input augmentation) against the item-text vectors;
+- ``dense``: the query against the item-text vectors, with DictBERT-style knowledge from the KG
+  entries it names: fused into the query vector by the trained injection module
+  (:mod:`retrieval.injection`) when one is loaded, else appended to the query text by name
+  (input augmentation); :attr:`SearchOutcome.knowledge` says which entries went in and how;
 - ``graph``: items linked in the KG to the entries the query names (holding a matched value,
   in a matched category, by a matched brand, mentioning a matched concept, suiting a matched
   scene or crowd, or having a POI that solves a matched problem), with the path as a reason.
@@ -21,10 +23,13 @@ from typing import Any
 import numpy as np
 
 from retrieval.evidence import tokens
+from retrieval.injection import EntryGlossary, KnowledgeInjector, distinct_entries
 from retrieval.keyword import KeywordIndex
 from retrieval.query import DictionaryEntry, EntityDictionary, ParsedQuery, parse_query
 
 CANDIDATES = 200
+# how the dense channel uses the KG entries a query names
+KNOWLEDGE_MODES = ("none", "augment", "fusion")
 
 # the relation path from a matched entry's node to the items it implies, and how to say it
 GRAPH_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -57,10 +62,20 @@ class Candidate:
     score: float = 0.0
 
 
+@dataclass(frozen=True)
+class KnowledgeUse:
+    """One KG entry the dense channel read: its text and, for the fusion, its weight."""
+
+    text: str
+    weight: float  # attention x gate for the fusion; 1.0 for input augmentation
+
+
 @dataclass
 class SearchOutcome:
     parsed: ParsedQuery
     candidates: list[Candidate]  # best first, after constraints
+    knowledge_mode: str = "none"  # how the dense channel used the matched entries
+    knowledge: list[KnowledgeUse] = field(default_factory=list)
 
 
 class HybridSearcher:
@@ -75,6 +90,8 @@ class HybridSearcher:
         store: Any = None,
         dictionary: EntityDictionary | None = None,
         weights: FusionWeights | None = None,
+        injector: KnowledgeInjector | None = None,
+        glossary: EntryGlossary | None = None,
     ) -> None:
         self.items = items
         self.keyword = keyword
@@ -83,6 +100,19 @@ class HybridSearcher:
         self.store = store
         self.dictionary = dictionary or EntityDictionary()
         self.weights = weights or FusionWeights()
+        self.glossary = glossary or EntryGlossary()
+        self.injector: KnowledgeInjector | None = None
+        self.knowledge_mode = "augment"
+        if injector is not None:
+            self.use_injector(injector)
+        self._entry_vectors: dict[str, Any] = {}
+
+    def use_injector(self, injector: KnowledgeInjector | None) -> None:
+        """Fuse entries with ``injector`` from now on (None: back to input augmentation)."""
+        if injector is not None and self.text_encoder is not None:
+            injector.check_encoder(self.text_encoder.encoder_id)
+        self.injector = injector
+        self.knowledge_mode = "fusion" if injector is not None else "augment"
 
     def search(
         self, query: str, *, limit: int = 10, channels: Sequence[str] | None = None
@@ -91,10 +121,12 @@ class HybridSearcher:
         wanted = set(channels or ("bm25", "dense", "graph"))
         pool: dict[str, Candidate] = {}
         text = parsed.text or query
+        knowledge: list[KnowledgeUse] = []
         if "bm25" in wanted and self.keyword is not None:
             self._add_scores(pool, "bm25", self._bm25(text))
         if "dense" in wanted and self.dense is not None and self.text_encoder is not None:
-            self._add_scores(pool, "dense", self._dense(self.augmented(parsed)))
+            vector, knowledge = self.dense_query(parsed)
+            self._add_scores(pool, "dense", self._dense(vector))
         if "graph" in wanted and self.store is not None and parsed.entities:
             for key, (score, reasons) in self._graph(parsed).items():
                 candidate = pool.setdefault(key, Candidate(key))
@@ -109,12 +141,55 @@ class HybridSearcher:
             candidate.score = sum(weights[c] * s for c, s in candidate.channels.items())
         kept = [c for c in pool.values() if self._allowed(c.key, parsed)]
         kept.sort(key=lambda c: (-c.score, c.key))
-        return SearchOutcome(parsed, kept[: max(limit, 0)] if limit else kept)
+        chosen = kept[: max(limit, 0)] if limit else kept
+        return SearchOutcome(parsed, chosen, self.knowledge_mode, knowledge)
 
     def augmented(self, parsed: ParsedQuery) -> str:
         """The query with the names of the KG entries it matched (input augmentation)."""
         extra = [entry.name for _, entry in parsed.entities if entry.name not in parsed.text]
         return " ".join([parsed.text, *extra]).strip()
+
+    def dense_query(self, parsed: ParsedQuery) -> tuple[Any, list[KnowledgeUse]]:
+        """The dense channel's query vector (None for an empty query) and the knowledge in it.
+
+        ``knowledge_mode`` picks the use of the matched entries: ``none`` (the bare query),
+        ``augment`` (their names appended to the text) or ``fusion`` (the trained module).
+        """
+        mode = self.knowledge_mode
+        if mode not in KNOWLEDGE_MODES:
+            raise ValueError(f"knowledge_mode {mode!r}; use one of {KNOWLEDGE_MODES}")
+        if mode == "augment":
+            text = self.augmented(parsed)
+            added = [e.name for _, e in parsed.entities if e.name not in parsed.text]
+            used = [KnowledgeUse(name, 1.0) for name in dict.fromkeys(added)]
+            return (self._encode_one(text), used) if text else (None, [])
+        if not parsed.text.strip():
+            return None, []
+        query = self._encode_one(parsed.text)
+        if mode == "none" or self.injector is None:
+            return query, []
+        texts = self.glossary.texts(
+            distinct_entries(parsed.entities), self.injector.config.max_entries
+        )
+        if not texts:
+            return query, []
+        injected = self.injector.inject(query[0], self.entry_vectors(texts))
+        used = [
+            KnowledgeUse(t, round(a * injected.gate, 4))
+            for t, a in zip(texts, injected.attention, strict=True)
+        ]
+        return injected.vector[None, :], used
+
+    def entry_vectors(self, texts: Sequence[str]) -> Any:
+        """Vectors of entry texts (remembered: the dictionary is finite)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._entry_vectors]
+        if missing:
+            vectors = self.text_encoder.encode(missing).full(len(missing))
+            self._entry_vectors.update(zip(missing, vectors, strict=True))
+        return np.stack([self._entry_vectors[t] for t in texts])
+
+    def _encode_one(self, text: str) -> Any:
+        return self.text_encoder.encode([text]).require_all()
 
     # -- channels ---------------------------------------------------------------------------
     def _bm25(self, text: str) -> dict[str, float]:
@@ -125,10 +200,9 @@ class HybridSearcher:
         top = np.argsort(-scores)[:CANDIDATES]
         return {self.keyword.keys[i]: float(scores[i]) for i in top if scores[i] > 0}
 
-    def _dense(self, text: str) -> dict[str, float]:
-        if not text.strip():
+    def _dense(self, vector: Any) -> dict[str, float]:
+        if vector is None:
             return {}
-        vector = self.text_encoder.encode([text]).require_all()
         hits = self.dense.search(vector, k=CANDIDATES, encoder_id=self.text_encoder.encoder_id)
         return {hit.key: max(hit.score, 0.0) for hit in hits[0]}
 

@@ -8,6 +8,11 @@
 The catalog is built with the real build (:func:`jobs.build.run_build`) into a scratch data
 directory. Fusion weights are tuned on half of the queries (a stable hash split) and every
 figure is reported on the other half, the dev half.
+
+The knowledge-injection ablation reruns the dense channel, in the same run, without the KG
+entries (``none``), with their names appended (``augment``) and with the trained fusion module
+(``fusion``, when one is given), and reports each mode's dense channel and fused result (fusion
+weights tuned per mode on the tuning half), on all dev queries and on those naming an entry.
 """
 
 from __future__ import annotations
@@ -20,12 +25,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retrieval.qa_data import is_dev
+from retrieval.query import parse_query
 from retrieval.search import FusionWeights, HybridSearcher
 from shopkg.errors import RetrievalError
 from shopkg.settings import Settings
+
+if TYPE_CHECKING:
+    from assistant.service import Assistant
+    from retrieval.injection import KnowledgeInjector
 
 CHANNELS = ("bm25", "dense", "graph")
 GRID = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -92,8 +102,10 @@ def _metrics(runs: dict[str, list[str]], queries: Sequence[Judgment]) -> dict[st
     return {"ndcg@10": round(ndcg, 4), "recall@10": round(recall, 4), "queries": len(queries)}
 
 
-def evaluate(settings: Settings, data: Path, data_format: str) -> dict[str, Any]:
-    """Build the catalog into ``settings.data_dir`` and measure every channel and the fusion."""
+def build_catalog(
+    settings: Settings, data: Path, data_format: str
+) -> tuple[Assistant, list[Judgment]]:
+    """Build the data set's catalog into ``settings.data_dir``; the assistant and judgments."""
     from assistant.loader import build_assistant
     from jobs.build import BuildPlan, run_build
 
@@ -105,19 +117,74 @@ def evaluate(settings: Settings, data: Path, data_format: str) -> dict[str, Any]
         stream=io.StringIO(),
         interactive=False,
     )
-    searcher = build_assistant(settings).searcher
+    return build_assistant(settings), queries
+
+
+def evaluate(
+    settings: Settings,
+    data: Path,
+    data_format: str,
+    injector: KnowledgeInjector | None = None,
+) -> dict[str, Any]:
+    """Build the catalog into ``settings.data_dir`` and measure every channel and the fusion.
+
+    ``injector`` (a trained knowledge-injection module) is what the dense channel uses; without
+    one it appends entry names, as the assistant does when no module was trained.
+    """
+    assistant, queries = build_catalog(settings, data, data_format)
+    searcher = assistant.searcher
+    searcher.use_injector(injector)
     tune = [q for q in queries if not is_dev(q.qid)]
     dev = [q for q in queries if is_dev(q.qid)]
-    channel_scores = {q.qid: _channel_scores(searcher, q.query) for q in queries}
+    base = {q.qid: _channel_scores(searcher, q.query, ("bm25", "graph")) for q in queries}
+    modes = ["none", "augment"] + (["fusion"] if injector is not None else [])
+    dense: dict[str, dict[str, dict[str, float]]] = {}
+    for mode in modes:
+        searcher.knowledge_mode = mode
+        dense[mode] = {q.qid: _dense_scores(searcher, q.query) for q in queries}
+    searcher.use_injector(injector)
+    served = searcher.knowledge_mode
+    channel_scores = _merged(base, dense[served])
     result: dict[str, Any] = {
         "format": data_format,
         "items": len(searcher.items),
         "queries": len(queries),
         "dev_queries": len(dev),
+        "knowledge_mode": served,
     }
     for channel in CHANNELS:
         runs = {qid: _rank(scores, {channel: 1.0}) for qid, scores in channel_scores.items()}
         result[channel] = _metrics(runs, dev)
+    result.update(_fused(channel_scores, tune, dev))
+    named = [q for q in dev if parse_query(q.query, searcher.dictionary).entities]
+    ablation: dict[str, Any] = {"dev_queries_naming_entries": len(named)}
+    for mode in modes:
+        scores = _merged(base, dense[mode])
+        dense_runs = {qid: _rank(s, {"dense": 1.0}) for qid, s in scores.items()}
+        fused = _fused(scores, tune, dev)
+        ablation[mode] = {
+            "dense": _metrics(dense_runs, dev),
+            "dense_naming_entries": _metrics(dense_runs, named),
+            "fused": fused["fused"],
+            "fused_default_weights": fused["fused_default_weights"],
+        }
+    if injector is None:
+        ablation["fusion"] = "no trained module: run `shopkg train injection` first"
+    else:
+        ablation["module"] = {
+            "text_encoder_id": injector.text_encoder_id,
+            **{k: injector.config.meta.get(k) for k in ("counts", "best_epoch", "trained_on")},
+        }
+    result["injection"] = ablation
+    return result
+
+
+def _fused(
+    channel_scores: dict[str, dict[str, dict[str, float]]],
+    tune: Sequence[Judgment],
+    dev: Sequence[Judgment],
+) -> dict[str, Any]:
+    """The fusion with weights tuned on ``tune`` and with the defaults, measured on ``dev``."""
     best, best_score = FusionWeights(), -1.0
     for bm25, dense, graph in product(GRID, GRID, GRID):
         if bm25 + dense + graph == 0:
@@ -127,6 +194,7 @@ def evaluate(settings: Settings, data: Path, data_format: str) -> dict[str, Any]
         score = _metrics(runs, tune)["ndcg@10"]
         if score > best_score + 1e-9:
             best, best_score = FusionWeights(bm25, dense, graph), score
+    result: dict[str, Any] = {}
     weights = {"bm25": best.bm25, "dense": best.dense, "graph": best.graph}
     runs = {qid: _rank(scores, weights) for qid, scores in channel_scores.items()}
     result["fused"] = {**_metrics(runs, dev), "weights": weights}
@@ -137,8 +205,27 @@ def evaluate(settings: Settings, data: Path, data_format: str) -> dict[str, Any]
     return result
 
 
-def _channel_scores(searcher: HybridSearcher, query: str) -> dict[str, dict[str, float]]:
-    outcome = searcher.search(query, limit=0)
+def _dense_scores(searcher: HybridSearcher, query: str) -> dict[str, float]:
+    return {k: s["dense"] for k, s in _channel_scores(searcher, query, ("dense",)).items()}
+
+
+def _merged(
+    base: dict[str, dict[str, dict[str, float]]], dense: dict[str, dict[str, float]]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per query, each candidate's bm25/graph scores with one mode's dense score added."""
+    merged: dict[str, dict[str, dict[str, float]]] = {}
+    for qid, scores in base.items():
+        candidates = {key: dict(channels) for key, channels in scores.items()}
+        for key, value in dense.get(qid, {}).items():
+            candidates.setdefault(key, {})["dense"] = value
+        merged[qid] = candidates
+    return merged
+
+
+def _channel_scores(
+    searcher: HybridSearcher, query: str, channels: Sequence[str] = CHANNELS
+) -> dict[str, dict[str, float]]:
+    outcome = searcher.search(query, limit=0, channels=channels)
     return {c.key: dict(c.channels) for c in outcome.candidates}
 
 
