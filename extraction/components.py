@@ -8,22 +8,24 @@ optional input is written only later), before any text runs through it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spacy.attrs import IDX
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from extraction.lexicons import NeedLexicon
 from extraction.needs import NeedFinder
-from extraction.textnorm import normalize_text
+from extraction.textnorm import CachedTokenizer, normalize_text
 from extraction.values import normalize_value
 from shopkg.errors import ExtractionError
 
 EXTENSIONS = (
     "record_id",
+    "plain_text",
     "sections",
     "normalized",
     "warnings",
@@ -82,6 +84,13 @@ class ValueMention:
     method: str
 
 
+def doc_text(doc: Doc) -> str:
+    """The Doc's text: kept as a string by the steps that make Docs (spaCy rebuilds
+    ``doc.text`` from the tokens on every access)."""
+    text = doc._.plain_text
+    return str(text) if text is not None else str(doc.text)
+
+
 def section_of(doc: Doc, char: int) -> str:
     for name, start, end in doc._.sections or ():
         if start <= char < end:
@@ -91,7 +100,7 @@ def section_of(doc: Doc, char: int) -> str:
 
 @Language.factory(
     "shopkg_normalizer_v1",
-    assigns=["doc._.normalized", "doc._.sections", "doc._.warnings"],
+    assigns=["doc._.normalized", "doc._.sections", "doc._.warnings", "doc._.plain_text"],
     default_config={"max_section_chars": 20_000},
 )
 def make_normalizer(nlp: Language, name: str, max_section_chars: int) -> TextNormalizer:
@@ -104,13 +113,15 @@ class TextNormalizer:
     def __init__(self, nlp: Language, max_section_chars: int) -> None:
         self.nlp = nlp
         self.max_section_chars = max_section_chars
+        self.tokenize = CachedTokenizer(nlp.tokenizer)
 
     def __call__(self, doc: Doc) -> Doc:
-        sections = doc._.sections or [("text", 0, len(doc.text))]
+        source = doc_text(doc)
+        sections = doc._.sections or [("text", 0, len(source))]
         warnings = list(doc._.warnings or [])
         parts: list[tuple[str, str]] = []
         for section, start, end in sections:
-            raw = doc.text[start:end]
+            raw = source[start:end]
             if len(raw) > self.max_section_chars * 4:
                 raw = raw[: self.max_section_chars * 4]
             text = normalize_text(raw)
@@ -119,7 +130,9 @@ class TextNormalizer:
                 text = text[: self.max_section_chars]
             if text:
                 parts.append((section, text))
-        new = self.nlp.make_doc("\n\n".join(text for _, text in parts))
+        text = "\n\n".join(text for _, text in parts)
+        new: Doc = self.tokenize(text)
+        new._.plain_text = text
         offset, new_sections = 0, []
         for section, text in parts:
             new_sections.append((section, offset, offset + len(text)))
@@ -162,12 +175,13 @@ class DictionaryMatcher:
     def __call__(self, doc: Doc) -> Doc:
         from spacy.util import filter_spans
 
-        spans = filter_spans(
-            [doc[start:end] for _, start, end in self.matcher(doc, as_spans=False)]
-        )
-        kept = {(span.start, span.end) for span in spans}
+        found = self.matcher(doc, as_spans=False) if self.entries else []
+        if not found:
+            doc._.entry_matches = []
+            return doc
+        kept = {(span.start, span.end) for span in filter_spans([doc[s:e] for _, s, e in found])}
         matches = []
-        for match_id, start, end in self.matcher(doc):
+        for match_id, start, end in found:
             if (start, end) in kept:
                 entry = self.entries[self.nlp.vocab.strings[match_id]]
                 span = doc[start:end]
@@ -201,24 +215,58 @@ def make_attribute_tagger(
         )
     from extraction.tagger import AttributeTagger
 
-    return AttributeTaggerComponent(AttributeTagger.load(Path(model_dir)), max_chars)
+    return AttributeTaggerComponent(nlp, AttributeTagger.load(Path(model_dir)), max_chars)
 
 
 class AttributeTaggerComponent:
-    """Runs the trained tagger over the title, description and bullets (first ``max_chars``)."""
+    """Runs the trained tagger over the title, description and bullets (first ``max_chars``).
 
-    def __init__(self, tagger: Any, max_chars: int) -> None:
+    When the model's tokenizer equals the pipeline's (the usual case: both are ShopKG's), the
+    tagger reads the pipeline's own tokens instead of tokenizing the text again; a batch of
+    Docs is tagged in one model call.
+    """
+
+    def __init__(self, nlp: Language, tagger: Any, max_chars: int) -> None:
+        self.nlp = nlp
         self.tagger = tagger
         self.max_chars = max_chars
+        self.shares_tokens = bool(tagger.shares_tokenizer(nlp))
 
     def __call__(self, doc: Doc) -> Doc:
+        return next(self.pipe([doc]))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterator[Doc]:
+        from itertools import islice
+
+        iterator = iter(docs)
+        while batch := list(islice(iterator, batch_size)):
+            inputs = [self._tagged_part(doc) for doc in batch]
+            found = iter(self.tagger.mentions([part for part in inputs if part is not None]))
+            for doc, part in zip(batch, inputs, strict=True):
+                doc._.attribute_mentions = next(found) if part is not None else []
+                doc._.tagger_version = self.tagger.extractor
+                yield doc
+
+    def _tagged_part(self, doc: Doc) -> Any:
+        """The tokens of the text the tagger reads (``None``: nothing to read)."""
         sections = [s for s in doc._.sections or () if s[0] in ("title", "description", "bullets")]
         limit = min((end for _, _, end in sections[-1:]), default=0)
         if sections:
             limit = min(limit, sections[0][2] + self.max_chars)
-        doc._.attribute_mentions = self.tagger.predict(doc.text[:limit]) if limit else []
-        doc._.tagger_version = self.tagger.extractor
-        return doc
+        if not limit:
+            return None
+        text = doc_text(doc)
+        if not self.shares_tokens:
+            return self.tagger.nlp.make_doc(text[:limit])
+        if limit >= len(text):
+            return doc
+        if text[limit - 1].isspace() == text[limit].isspace():
+            # the limit cuts a word (or a run of spaces): tokenize that prefix as it reads
+            return self.nlp.make_doc(text[:limit])
+        # a clean cut: the tokens before it are the ones text[:limit] would give
+        from extraction.tagger import DocPrefix
+
+        return DocPrefix(doc, int(doc.to_array(IDX).searchsorted(limit)))
 
 
 @Language.factory(
@@ -350,8 +398,10 @@ def check_order(nlp: Language) -> None:
 def sections_doc(nlp: Language, record_id: str, sections: Sequence[tuple[str, str]]) -> Doc:
     """A raw Doc of a record's text fields with their offsets, for the normalizer to read."""
     parts = [(name, text) for name, text in sections if text]
-    # one raw token: the normalizer tokenizes the cleaned text, so tokenizing here is waste
-    doc = Doc(nlp.vocab, words=["\n\n".join(text for _, text in parts)], spaces=[False])
+    # no tokens, the text as a string: the normalizer tokenizes the cleaned text, so
+    # tokenizing here (or making the whole text one vocabulary entry) is waste
+    doc = Doc(nlp.vocab)
+    doc._.plain_text = "\n\n".join(text for _, text in parts)
     offset, spans = 0, []
     for name, text in parts:
         spans.append((name, offset, offset + len(text)))

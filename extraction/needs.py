@@ -25,6 +25,8 @@ from extraction.lexicons import (
 
 SENTENCE_ENDS = frozenset({".", "!", "?", ";", "\n", "•", "|"})
 POSSESSIVES = ["your", "you", "the", "their", "his", "her", "my", "our", "its"]
+KEEP_VERBS = ("keep", "keeps", "keeping")
+SUIT_WORDS = ("for", "on", "during")
 
 
 @dataclass(frozen=True)
@@ -51,50 +53,63 @@ class Solves:
 
 
 class NeedFinder:
-    """Finds needs in a tokenized Doc; built once per pipeline (patterns compiled here)."""
+    """Finds needs in a tokenized Doc; built once per pipeline (patterns compiled here).
+
+    Triggers are found by lowercase ``PhraseMatcher`` s; what follows a trigger is read from
+    the Doc's attribute arrays (``Doc.to_array``), so no step walks the Doc token by token.
+    """
 
     def __init__(self, vocab: Any, lexicon: NeedLexicon) -> None:
-        from spacy.matcher import Matcher, PhraseMatcher
+        from spacy.matcher import PhraseMatcher
 
         self.lexicon = lexicon
-        self.matcher = Matcher(vocab)
-        state = {"LOWER": {"IN": sorted(STATE_ANTONYMS)}}
-        keep = {"LOWER": {"IN": ["keep", "keeps", "keeping"]}}
-        owner = {"LOWER": {"IN": POSSESSIVES}}
-        alpha = {"IS_ALPHA": True, "LOWER": {"NOT_IN": sorted(STOPWORDS)}}
-        self.matcher.add("KEEP", [[keep, owner, alpha, state], [keep, owner, alpha, alpha, state]])
-        self.matcher.add(
+        self.vocab = vocab
+        strings = vocab.strings
+        self.triggers = PhraseMatcher(vocab, attr="LOWER")
+        self._add(self.triggers, "KEEP", [[k, o] for k in KEEP_VERBS for o in POSSESSIVES])
+        self._add(
+            self.triggers,
             "PROBLEM",
             [
-                [{"LOWER": {"IN": TRIGGERS_PROBLEM}}],
-                [{"LOWER": "no"}, {"LOWER": "more"}],
-                [{"LOWER": {"IN": ["protects", "protect", "protection"]}}, {"LOWER": "against"}],
-                [{"LOWER": "say"}, {"LOWER": "goodbye"}, {"LOWER": "to"}],
-                [{"LOWER": {"IN": ["relief", "helps"]}}, {"LOWER": {"IN": ["from", "with"]}}],
+                *([t] for t in TRIGGERS_PROBLEM),
+                ["no", "more"],
+                *([p, "against"] for p in ("protects", "protect", "protection")),
+                ["say", "goodbye", "to"],
+                *([r, w] for r in ("relief", "helps") for w in ("from", "with")),
             ],
         )
-        self.matcher.add(
-            "SUIT_STRONG",
-            [[{"LOWER": {"IN": TRIGGERS_SUIT}}, {"LOWER": {"IN": ["for", "on", "during"]}}]],
-        )
-        self.matcher.add("SUIT", [[{"LOWER": {"IN": ["for", "on", "during", "while"]}}]])
+        self._add(self.triggers, "SUIT_STRONG", [[t, w] for t in TRIGGERS_SUIT for w in SUIT_WORDS])
+        self._add(self.triggers, "SUIT", [[w] for w in (*SUIT_WORDS, "while")])
         self.poi_matcher = PhraseMatcher(vocab, attr="LOWER")
-        self.vocab = vocab
-        self._add_pois(sorted(lexicon.poi))
+        self._add(
+            self.poi_matcher, "POI", [n.replace("-", " - ").split() for n in sorted(lexicon.poi)]
+        )
+        self._states = {strings.add(word): word for word in STATE_ANTONYMS}
+        self._stopwords = frozenset(strings.add(word) for word in STOPWORDS)
+        self._owners = frozenset(strings.add(word) for word in POSSESSIVES)
+        self._suffixes = {strings.add(word): word for word in POI_SUFFIXES}
+        self._strict_suffixes = frozenset(
+            strings.add(w) for w in ("proof", "resistant", "repellent")
+        )
+        self._sentence_ends = frozenset(strings.add(word) for word in SENTENCE_ENDS)
+        self._hyphen = strings.add("-")
 
-    def _add_pois(self, names: list[str]) -> None:
+    def _add(self, matcher: Any, rule: str, phrases: list[list[str]]) -> None:
         from spacy.tokens import Doc
 
-        patterns = []
-        for name in names:
-            words = name.replace("-", " - ").split()
-            patterns.append(Doc(self.vocab, words=words))
+        patterns = [Doc(self.vocab, words=words) for words in phrases if words]
         if patterns:
-            self.poi_matcher.add("POI", patterns)
+            matcher.add(rule, patterns)
 
     def find(self, doc: Any) -> tuple[list[NeedMention], list[Solves]]:
         """Needs in ``doc`` and the SOLVES links between POIs and problems."""
-        sentence_of = _sentences(doc)
+        from spacy.attrs import IDX, IS_ALPHA, IS_SPACE, LENGTH, LOWER, ORTH
+
+        if not len(doc):
+            return [], []
+        tokens = _Tokens(doc, doc.to_array([LOWER, IS_ALPHA, ORTH, IDX, LENGTH, IS_SPACE]))
+        strings = self.vocab.strings
+        sentence_of = self._sentences(tokens)
         found: dict[tuple[str, str, int], NeedMention] = {}
 
         def add(kind: str, name: str, start: int, end: int, conf: float, pattern: str) -> None:
@@ -103,26 +118,26 @@ class NeedFinder:
                 return
             key = (kind, name, sentence_of[start])
             if key not in found or found[key].confidence < conf:
-                span = doc[start:end]
-                mention = NeedMention(
-                    kind, name, span.start_char, span.end_char, sentence_of[start], conf, pattern
-                )
-                found[key] = mention
+                begin, stop = tokens.idx[start], tokens.end_char(end - 1)
+                found[key] = NeedMention(kind, name, begin, stop, sentence_of[start], conf, pattern)
 
         for _, start, end in self.poi_matcher(doc):
-            add("POI", doc[start:end].text.replace(" - ", "-"), start, end, 0.9, "poi-lexicon")
-        for start, end in _suffix_pois(doc):
-            words = [t.lower_ for t in doc[start:end] if t.text != "-"]
+            add("POI", tokens.text(start, end).replace(" - ", "-"), start, end, 0.9, "poi-lexicon")
+        for start, end in self._suffix_pois(tokens):
+            words = [
+                strings[tokens.lower[i]]
+                for i in range(start, end)
+                if tokens.orth[i] != self._hyphen
+            ]
             add("POI", "-".join(words), start, end, 0.75, "poi-suffix")
         strong_ends: set[int] = set()
-        for match_id, start, end in sorted(self.matcher(doc), key=lambda m: (m[1], -m[2])):
-            rule = self.vocab.strings[match_id]
+        for rule, start, end in sorted(self._matches(doc, tokens), key=lambda m: (m[1], -m[2])):
             if rule == "KEEP":
-                state = doc[end - 1].lower_
-                thing = doc[start + 2 : end - 1].text.lower()
+                state = self._states[tokens.lower[end - 1]]
+                thing = tokens.text(start + 2, end - 1).lower()
                 add("Problem", f"{STATE_ANTONYMS[state]} {thing}", start, end, 0.8, "keep-state")
             elif rule == "PROBLEM":
-                phrase, phrase_end = _phrase(doc, end)
+                phrase, phrase_end = self._phrase(tokens, end)
                 if phrase:
                     known = singular_phrase(phrase) in self.lexicon.problems or any(
                         word in self.lexicon.problem_heads for word in phrase.split()
@@ -133,7 +148,7 @@ class NeedFinder:
                     continue
                 if rule == "SUIT_STRONG":
                     strong_ends.add(end - 1)
-                phrase, phrase_end = _phrase(doc, end)
+                phrase, phrase_end = self._phrase(tokens, end)
                 kind = self.lexicon.kind_of(phrase) if phrase else None
                 if kind:
                     conf = 0.8 if rule == "SUIT_STRONG" else 0.6
@@ -141,45 +156,83 @@ class NeedFinder:
         mentions = sorted(found.values(), key=lambda m: (m.start_char, m.kind))
         return mentions, _solves(mentions)
 
+    def _matches(self, doc: Any, tokens: _Tokens) -> list[tuple[str, int, int]]:
+        """``(rule, start, end)`` of every trigger; a KEEP match runs to its state word:
+        "keep(s) <owner> <word> [<word>] <state>", the words alphabetic and no stopwords."""
+        strings = self.vocab.strings
+        matches = []
+        for match_id, start, end in self.triggers(doc):
+            rule = strings[match_id]
+            if rule != "KEEP":
+                matches.append((rule, start, end))
+                continue
+            for words in (2, 1):  # longer first, as sorting by (start, -end) will want
+                state = end + words
+                if (
+                    state < len(tokens.lower)
+                    and tokens.lower[state] in self._states
+                    and all(self._is_word(tokens, i) for i in range(end, state))
+                ):
+                    matches.append((rule, start, state + 1))
+        return matches
 
-def _suffix_pois(doc: Any) -> list[tuple[int, int]]:
-    """``water-resistant``, ``odor proof``: a word, an optional hyphen, a POI suffix."""
-    found = []
-    for i, token in enumerate(doc):
-        if i == 0 or token.lower_ not in POI_SUFFIXES:
-            continue
-        hyphen = doc[i - 1].text == "-"
-        j = i - 2 if hyphen else i - 1
-        if j < 0 or not (hyphen or token.lower_ in ("proof", "resistant", "repellent")):
-            continue
-        word = doc[j]
-        if word.is_alpha and len(word) > 2 and word.lower_ not in STOPWORDS:
-            found.append((j, i + 1))
-    return found
+    def _is_word(self, tokens: _Tokens, i: int) -> bool:
+        return bool(tokens.alpha[i]) and tokens.lower[i] not in self._stopwords
+
+    def _sentences(self, tokens: _Tokens) -> list[int]:
+        """Each token's sentence number: sentences end at ``. ! ? ; • |`` and line breaks."""
+        strings = self.vocab.strings
+        sentence, numbers = 0, []
+        for orth, space in zip(tokens.orth, tokens.space, strict=True):
+            numbers.append(sentence)
+            if orth in self._sentence_ends or (space and "\n" in strings[orth]):
+                sentence += 1
+        return numbers
+
+    def _suffix_pois(self, tokens: _Tokens) -> list[tuple[int, int]]:
+        """``water-resistant``, ``odor proof``: a word, an optional hyphen, a POI suffix."""
+        found = []
+        lower = tokens.lower
+        for i in range(1, len(lower)):
+            if lower[i] not in self._suffixes:
+                continue
+            hyphen = tokens.orth[i - 1] == self._hyphen
+            j = i - 2 if hyphen else i - 1
+            if j < 0 or not (hyphen or lower[i] in self._strict_suffixes):
+                continue
+            if tokens.alpha[j] and tokens.length[j] > 2 and lower[j] not in self._stopwords:
+                found.append((j, i + 1))
+        return found
+
+    def _phrase(self, tokens: _Tokens, start: int, max_words: int = 3) -> tuple[str, int]:
+        """The words after a trigger up to a stopword or punctuation; leading owners skipped."""
+        strings, lower = self.vocab.strings, tokens.lower
+        i = start
+        while i < len(lower) and lower[i] in self._owners:
+            i += 1
+        words: list[str] = []
+        while i < len(lower) and len(words) < max_words:
+            if not self._is_word(tokens, i):
+                break
+            words.append(strings[lower[i]])
+            i += 1
+        return " ".join(words), i
 
 
-def _sentences(doc: Any) -> list[int]:
-    sentence, numbers = 0, []
-    for token in doc:
-        numbers.append(sentence)
-        if token.text in SENTENCE_ENDS or "\n" in token.text:
-            sentence += 1
-    return numbers
+class _Tokens:
+    """A Doc's token attributes as Python lists (one ``to_array`` call, no Token objects)."""
 
+    def __init__(self, doc: Any, array: Any) -> None:
+        self.doc = doc
+        columns = array.T.tolist()
+        self.lower, self.alpha, self.orth, self.idx, self.length, self.space = columns
 
-def _phrase(doc: Any, start: int, max_words: int = 3) -> tuple[str, int]:
-    """The words after a trigger up to a stopword or punctuation; leading owners skipped."""
-    i = start
-    while i < len(doc) and doc[i].lower_ in POSSESSIVES:
-        i += 1
-    words: list[str] = []
-    while i < len(doc) and len(words) < max_words:
-        token = doc[i]
-        if not token.is_alpha or token.lower_ in STOPWORDS:
-            break
-        words.append(token.lower_)
-        i += 1
-    return " ".join(words), i
+    def end_char(self, i: int) -> int:
+        return int(self.idx[i] + self.length[i])
+
+    def text(self, start: int, end: int) -> str:
+        """The text of tokens ``start:end`` with the spaces between them."""
+        return str(self.doc[start:end].text)
 
 
 def _solves(mentions: list[NeedMention]) -> list[Solves]:

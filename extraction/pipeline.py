@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -108,31 +109,82 @@ class ExtractionPipeline:
 
     def doc(self, record: CatalogRecord) -> Any:
         """The processed Doc of one record (raises on failure; :meth:`extract` does not)."""
+        return self.nlp(self._raw_doc(record))
+
+    def _raw_doc(self, record: CatalogRecord) -> Any:
         fields = record.text_fields()
-        raw = components.sections_doc(
+        return components.sections_doc(
             self.nlp, record.id, [(name, fields[name]) for name in SECTION_ORDER]
         )
-        return self.nlp(raw)
 
     def extract(self, record: CatalogRecord | Mapping[str, Any]) -> RecordFacts:
         """Facts of one record; a record that fails gets ``error`` set, never an exception."""
-        if not isinstance(record, CatalogRecord):
-            record_id = str(record.get("id", "?")) if isinstance(record, Mapping) else "?"
+        checked = self._checked(record)
+        if isinstance(checked, RecordFacts):
+            facts = checked
+        else:
             try:
-                record = CatalogRecord.model_validate(record)
-            except ValidationError as e:
-                facts = RecordFacts(record_id, error=f"invalid record: {explain(e)}")
-                self.report.count(facts)
-                return facts
-        try:
-            facts = facts_from_doc(record, self.doc(record))
-        except Exception as e:  # one bad record must not stop a catalog
-            facts = RecordFacts(record.id, error=f"extraction failed: {type(e).__name__}: {e}")
+                facts = facts_from_doc(checked, self.doc(checked))
+            except Exception as e:  # one bad record must not stop a catalog
+                facts = _failed(checked, e)
         self.report.count(facts)
         return facts
 
     def extract_many(
-        self, records: Iterable[CatalogRecord | Mapping[str, Any]]
+        self, records: Iterable[CatalogRecord | Mapping[str, Any]], batch_size: int = 64
     ) -> Iterator[RecordFacts]:
-        for record in records:
-            yield self.extract(record)
+        """Facts of each record, in order, as :meth:`extract` gives them.
+
+        Records go through spaCy in batches (``nlp.pipe``: the tagger tags a batch in one
+        model call); a batch in which a step raises is redone record by record, so only the
+        record at fault fails.
+        """
+        iterator = iter(records)
+        while batch := list(islice(iterator, batch_size)):
+            yield from self._extract_batch(batch)
+
+    def _extract_batch(self, batch: list[CatalogRecord | Mapping[str, Any]]) -> list[RecordFacts]:
+        checked = [self._checked(record) for record in batch]
+        valid = [record for record in checked if isinstance(record, CatalogRecord)]
+        try:
+            docs = iter(
+                self.nlp.pipe((self._raw_doc(r) for r in valid), batch_size=max(1, len(valid)))
+            )
+            results: list[RecordFacts] = []
+            for record in checked:
+                if isinstance(record, RecordFacts):
+                    results.append(record)
+                    continue
+                doc = next(docs)
+                try:
+                    results.append(facts_from_doc(record, doc))
+                except Exception as e:  # one bad record must not stop a catalog
+                    results.append(_failed(record, e))
+        except Exception:  # a step failed on some record of the batch: find which, alone
+            results = []
+            for record in checked:
+                if isinstance(record, RecordFacts):
+                    results.append(record)
+                    continue
+                try:
+                    results.append(facts_from_doc(record, self.doc(record)))
+                except Exception as e:
+                    results.append(_failed(record, e))
+        for facts in results:
+            self.report.count(facts)
+        return results
+
+    @staticmethod
+    def _checked(record: CatalogRecord | Mapping[str, Any]) -> CatalogRecord | RecordFacts:
+        """The record validated, or the facts of an invalid record (with ``error`` set)."""
+        if isinstance(record, CatalogRecord):
+            return record
+        record_id = str(record.get("id", "?")) if isinstance(record, Mapping) else "?"
+        try:
+            return CatalogRecord.model_validate(record)
+        except ValidationError as e:
+            return RecordFacts(record_id, error=f"invalid record: {explain(e)}")
+
+
+def _failed(record: CatalogRecord, error: Exception) -> RecordFacts:
+    return RecordFacts(record.id, error=f"extraction failed: {type(error).__name__}: {error}")

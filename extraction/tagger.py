@@ -11,7 +11,7 @@ tagger gave its tags.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,8 @@ class AttributeTagger:
         self.nlp = nlp
         self.manifest = manifest
         self.precision: dict[str, float] = dict(manifest.get("label_precision", {}))
+        self._tags: list[tuple[str, str]] | None = None  # (B/I/O, attribute) per tag id
+        self._embedder: TokenEmbeddings | None = None
 
     @classmethod
     def load(cls, model_dir: Path) -> AttributeTagger:
@@ -84,12 +86,50 @@ class AttributeTagger:
         self, texts: Iterable[str], allowed: Collection[str] | None = None, batch_size: int = 64
     ) -> Iterator[list[AttributeMention]]:
         """Values found in each text, in order."""
-        for doc in self.tag(texts, batch_size):
-            yield [
-                AttributeMention(span.label_, span.text, span.start_char, span.end_char, confidence)
-                for span, confidence in decode_bio(doc)
-                if allowed is None or span.label_ in allowed
+        from itertools import islice
+
+        iterator = iter(texts)
+        while batch := list(islice(iterator, batch_size)):
+            for mentions in self.mentions(list(self.nlp.tokenizer.pipe(batch))):
+                yield [m for m in mentions if allowed is None or m.attribute in allowed]
+
+    def mentions(self, docs: Sequence[Any]) -> list[list[AttributeMention]]:
+        """Values in tokenized Docs (or :class:`DocPrefix` es), one model call for all.
+
+        The Docs must come from this model's tokenizer or one equal to it (see
+        :meth:`shares_tokenizer`); character offsets are those of each Doc's text.
+        """
+        tagger = self.nlp.get_pipe("tagger")
+        if self._tags is None:
+            self._tags = [
+                (kind, label) for kind, _, label in (t.partition("-") for t in tagger.labels)
             ]
+        found: list[list[AttributeMention]] = [[] for _ in docs]
+        nonempty = [i for i, doc in enumerate(docs) if len(doc)]
+        if nonempty:
+            if self._embedder is None:
+                self._embedder = TokenEmbeddings(tagger.model)
+            scores = self._embedder.predict([docs[i] for i in nonempty])
+            for i, doc_scores in zip(nonempty, scores, strict=True):
+                found[i] = _decode(
+                    docs[i],
+                    doc_scores.argmax(axis=1).tolist(),
+                    _top_probability(doc_scores),
+                    self._tags,
+                )
+        return found
+
+    def shares_tokenizer(self, nlp: Any) -> bool:
+        """Whether ``nlp`` splits text into the same tokens with the same features as this
+        model's own pipeline, so its Docs can be tagged without tokenizing them again."""
+        ours, theirs = self.nlp, nlp
+        return bool(
+            ours.lang == theirs.lang
+            and not ours.vocab.lookups.tables
+            and not theirs.vocab.lookups.tables
+            and ours.tokenizer.to_bytes(exclude=["vocab"])
+            == theirs.tokenizer.to_bytes(exclude=["vocab"])
+        )
 
     def tag(self, texts: Iterable[str], batch_size: int = 64) -> Iterator[Any]:
         """Docs with BIO tags set and each tag's probability in ``user_data``."""
@@ -118,6 +158,75 @@ class AttributeTagger:
         return set(by_format) if by_format else None
 
 
+class TokenEmbeddings:
+    """The tagger's model with its first stage remembered per token.
+
+    spaCy's ``HashEmbedCNN`` tagger first embeds every token from its own features alone
+    (NORM, PREFIX, SUFFIX, SHAPE → hash embeddings → maxout → layer norm), then mixes
+    neighbours in the CNN. That first stage is a function of the four feature hashes, so it
+    is computed once per distinct feature tuple and looked up after; the CNN and the softmax
+    run as before. A model of any other shape is run as it is.
+    """
+
+    EMBED = "extract_features>>list2ragged>>with_array(", ")>>ragged2list"
+
+    def __init__(self, model: Any, max_entries: int = 100_000) -> None:
+        self.model = model
+        self.cache: dict[tuple[int, ...], Any] = {}
+        self.max_entries = max_entries
+        self.staged = False
+        try:
+            tok2vec, self.output = model.layers
+            embed, self.encode = tok2vec.layers
+            extract, _, self.features, self.mix, _ = embed.layers
+            self.columns = extract.attrs["columns"]
+            self.features, self.mix = self.features.layers[0], self.mix.layers[0]
+            self.staged = embed.name.startswith(self.EMBED[0]) and embed.name.endswith(
+                self.EMBED[1]
+            )
+        except (ValueError, KeyError, IndexError, AttributeError):
+            self.staged = False
+
+    def predict(self, docs: Sequence[Any]) -> list[Any]:
+        """The model's scores for each Doc (or :class:`DocPrefix`)."""
+        if not self.staged:
+            return list(self.model.predict(docs))
+        import numpy as np
+
+        features = [doc.to_array(self.columns) for doc in docs]
+        keys = [tuple(row) for array in features for row in array.tolist()]
+        cache = self.cache
+        missing = list(dict.fromkeys(key for key in keys if key not in cache))
+        if missing:
+            if len(cache) + len(missing) > self.max_entries:
+                cache.clear()
+            rows = self.features.ops.asarray2i(np.asarray(missing, dtype="uint64"), dtype="uint64")
+            vectors = self.mix.predict(self.features.predict(rows))
+            cache.update(zip(missing, vectors, strict=True))
+        stacked = np.stack([cache[key] for key in keys])
+        lengths = [len(array) for array in features]
+        embedded = np.split(stacked, np.cumsum(lengths)[:-1])
+        return list(self.output.predict(self.encode.predict(embedded)))
+
+
+class DocPrefix:
+    """The first ``length`` tokens of a Doc, as the tagger's feature extractor reads them.
+
+    Tagging a prefix this way copies nothing (spaCy's ``Span.to_array`` would do, but it
+    takes attribute IDs only and the feature extractor passes names).
+    """
+
+    def __init__(self, doc: Any, length: int) -> None:
+        self.doc = doc
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def to_array(self, columns: Any) -> Any:
+        return self.doc.to_array(columns)[: self.length]
+
+
 def _top_probability(scores: Any) -> list[float]:
     """Softmax probability of each row's best tag (spaCy's tagger outputs raw scores)."""
     import numpy as np
@@ -126,6 +235,35 @@ def _top_probability(scores: Any) -> list[float]:
     shifted = np.exp(array - array.max(axis=1, keepdims=True))
     top: list[float] = (1.0 / shifted.sum(axis=1)).tolist()
     return top
+
+
+def _decode(
+    doc: Any, guesses: list[int], probabilities: list[float], tags: list[tuple[str, str]]
+) -> list[AttributeMention]:
+    """Mentions from one Doc's (or prefix's) tag ids, read as :func:`decode_bio` does."""
+    from spacy.attrs import IDX, LENGTH
+
+    base = doc.doc if isinstance(doc, DocPrefix) else doc
+    offsets = base.to_array([IDX, LENGTH]).tolist()
+    mentions: list[AttributeMention] = []
+    start, label = -1, ""
+
+    def close(end: int) -> None:
+        if start >= 0:
+            confidence = float(sum(probabilities[start:end]) / (end - start))
+            begin, last = offsets[start][0], offsets[end - 1]
+            text = base[start:end].text
+            stop = last[0] + last[1]
+            mentions.append(AttributeMention(label, text, begin, stop, round(confidence, 4)))
+
+    for i, tag_id in enumerate(guesses):
+        kind, tag_label = tags[tag_id]
+        if kind == "I" and start >= 0 and tag_label == label:
+            continue
+        close(i)
+        start, label = (i, tag_label) if kind in ("B", "I") and tag_label else (-1, "")
+    close(len(guesses))
+    return mentions
 
 
 def decode_bio(doc: Any) -> list[tuple[Any, float]]:

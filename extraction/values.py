@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # unit spelling → (canonical unit, factor to it, dimension)
 _UNITS: dict[str, tuple[str, float, str]] = {}
@@ -127,8 +128,12 @@ def _format_number(number: float) -> str:
     return str(int(rounded)) if rounded == int(rounded) else f"{rounded:g}"
 
 
+@lru_cache(maxsize=65536)
 def normalize_value(value: str, attribute: str = "") -> NormalizedValue:
-    """The canonical form of ``value`` for ``attribute`` (lowercased; may be empty)."""
+    """The canonical form of ``value`` for ``attribute`` (lowercased; may be empty).
+
+    Cached: catalogs repeat the same few values (colours, sizes, quantities) across items.
+    """
     text = " ".join(value.strip().split()).lower()
     attribute = attribute.strip().lower()
     quantity = _QUANTITY.match(text)
