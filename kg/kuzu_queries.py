@@ -117,6 +117,11 @@ def existing_keys(label: str) -> str:
     return f"UNWIND $keys AS k MATCH (n:{ident(label)} {{key: k}}) RETURN n.key"
 
 
+def count_existing(label: str) -> str:
+    """How many of the (distinct) keys in ``$keys`` have a ``label`` node."""
+    return f"UNWIND $keys AS k MATCH (n:{ident(label)} {{key: k}}) RETURN count(*)"
+
+
 def _get(name: str, index: int, positional: bool) -> str:
     """A field of an UNWIND row: ``row[i]`` of a list of strings, or ``row.name`` of a map.
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 from kg import kuzu_queries as q
-from kg.kuzu_bulk import BULK_MIN_ROWS, prepare, write_csv
+from kg.kuzu_bulk import BULK_MIN_ROWS, prepare, relation_lines, write_csv, write_lines
 from kg.planning import RelationGroup
 from kg.records import NodeRef, RelationKey, RelationRecord, relation_record
 from kg.schema import KEY, Ontology, Property
@@ -23,8 +25,10 @@ from kg.validation import ValidRelation
 Run = Callable[[str, Mapping[str, Any] | None], list[list[Any]]]
 IDENTITY = ("extractor", "source")
 CHUNK = 20_000
+COUNT_CHUNK = 500_000
 LOOKUP_MAX_KEYS = 16
 COPY_MIN_FRACTION = 1
+_VALUES = attrgetter("values")
 
 
 class KuzuWriteTx:
@@ -50,7 +54,19 @@ class KuzuWriteTx:
         return int(self._run(count_query, None)[0][0]) == 0
 
     def existing_keys(self, label: str, keys: Sequence[str]) -> set[str]:
-        return set(fetch_by_keys(self._run, label, [KEY], keys))
+        unique = list(dict.fromkeys(keys))
+        if len(unique) > LOOKUP_MAX_KEYS:
+            # the usual case is that all exist: count them in Kùzu instead of shipping every
+            # key back; keys are unique and so are stored keys, so equal counts mean all found
+            # (each statement scans the table once, so chunks are large)
+            query = q.count_existing(label)
+            found = sum(
+                int(self._run(query, {"keys": chunk})[0][0])
+                for chunk in _chunks(unique, COUNT_CHUNK)
+            )
+            if found == len(unique):
+                return set(unique)
+        return set(fetch_by_keys(self._run, label, [KEY], unique))
 
     def create_nodes(self, label: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
@@ -63,7 +79,7 @@ class KuzuWriteTx:
         bulk = self._worth_copying(len(rows), q.count_nodes(label))
         ready = prepare([[row.get(c) for c in scalars] for row in rows]) if bulk else None
         if ready is not None:
-            self._copy(lambda path: q.copy_nodes(label, scalars, path), ready)
+            self._copy(partial(q.copy_nodes, label, scalars), partial(write_csv, rows=ready))
             with_lists = [row for row in rows if any(row.get(c) for c in lists)]
             self.update_nodes(
                 label, [{KEY: r[KEY], **{c: r.get(c) or [] for c in lists}} for r in with_lists]
@@ -120,6 +136,7 @@ class KuzuWriteTx:
         result: dict[RelationKey, dict[str, Any]] = {}
         if len(start_keys) > LOOKUP_MAX_KEYS and self._empty(q.count_relations(rel_type)):
             return result
+        start_keys = list(dict.fromkeys(start_keys))
         if len(start_keys) <= LOOKUP_MAX_KEYS:
             one = q.fetch_relations(rel_type, start, end, columns, by_key=True)
             rows = [row for key in start_keys for row in self._run(one, {"key": key})]
@@ -145,21 +162,23 @@ class KuzuWriteTx:
             return
         rel_type, start, end = group
         props = self._ontology.relation(rel_type).all_properties
-        present = {c for row in rows for c in row.values}
+        values = list(map(_VALUES, rows))
+        distinct = dict(zip(map(id, values), values, strict=True))  # rows share values
+        present = set().union(*distinct.values())
         columns = [c for c in props if c in present]
-        table = [[r.start.key, r.end.key] + [r.values.get(c) for c in columns] for r in rows]
         bulk = not any(props[c].type.is_list for c in columns) and self._worth_copying(
             len(rows), q.count_relations(rel_type)
         )
-        ready = prepare(table) if bulk else None
-        if ready is not None:
-            self._copy(lambda path: q.copy_relations(rel_type, start, end, columns, path), ready)
+        lines = relation_lines(rows, values, distinct, columns) if bulk else None
+        if lines is not None:
+            statement = partial(q.copy_relations, rel_type, start, end, columns)
+            self._copy(statement, partial(write_lines, lines=lines))
             return
         typed = [props[c] for c in columns]
         positional = _positional(typed)
         params = [
-            _row([r.start.key, r.end.key], t[2:], typed, positional)
-            for r, t in zip(rows, table, strict=True)
+            _row([r.start.key, r.end.key], [r.values.get(c) for c in columns], typed, positional)
+            for r in rows
         ]
         query = q.create_relations(rel_type, start, end, typed, positional)
         for chunk in _chunks(params):
@@ -216,10 +235,11 @@ class KuzuWriteTx:
             return False
         return fresh * COPY_MIN_FRACTION >= int(self._run(count_query, None)[0][0])
 
-    def _copy(self, statement: Callable[[str], str], table: Sequence[Sequence[Any]]) -> None:
+    def _copy(self, statement: Callable[[str], str], write: Callable[[Path], None]) -> None:
+        """Write the rows with ``write`` into a temporary CSV file and run the COPY of it."""
         with tempfile.TemporaryDirectory(prefix="shopkg-copy-", dir=self._temp_dir) as tmp:
             path = Path(tmp) / "rows.csv"
-            write_csv(path, table)
+            write(path)
             self._run(statement(str(path)), None)
         self.copied = True
 
@@ -294,6 +314,6 @@ def _provenance_params(extractor: str | None, source: str | None) -> dict[str, A
     return params
 
 
-def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> list[Sequence[Any]]:
     items = list(items)
-    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)] if items else []
+    return [items[i : i + size] for i in range(0, len(items), size)] if items else []

@@ -79,7 +79,8 @@ class Neo4jWriteTx:
     ) -> dict[RelationKey, dict[str, Any]]:
         rel_type, start, end = group
         result: dict[RelationKey, dict[str, Any]] = {}
-        for r in self._rows(q.fetch_relations(rel_type, start, end), keys=list(start_keys)):
+        keys = list(dict.fromkeys(start_keys))
+        for r in self._rows(q.fetch_relations(rel_type, start, end), keys=keys):
             props = r["props"]
             key = RelationKey(
                 rel_type,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
 from kg.records import (
@@ -23,7 +24,7 @@ from kg.records import (
     WriteReport,
 )
 from kg.schema import KEY, PROVENANCE_FIELDS, SEARCH_TEXT, Ontology, fold
-from kg.validation import ValidNode, ValidRelation, search_text
+from kg.validation import ValidNode, ValidRelation, search_text, valid_relation
 from shopkg.errors import NotFoundError
 
 RelationGroup = tuple[str, str, str]
@@ -45,7 +46,9 @@ class WriteTx(Protocol):
 
     def fetch_relations(
         self, group: RelationGroup, start_keys: Sequence[str]
-    ) -> dict[RelationKey, dict[str, Any]]: ...
+    ) -> dict[RelationKey, dict[str, Any]]:
+        """The stored relations of ``group`` out of these nodes (keys may repeat)."""
+        ...
 
     def create_relations(self, group: RelationGroup, rows: Sequence[ValidRelation]) -> None: ...
 
@@ -112,13 +115,15 @@ def apply_changes(tx: WriteTx, ontology: Ontology, changes: ChangeSet) -> WriteR
         created += len(creates)
         updated += len(updates)
 
-    _check_endpoints(tx, changes.relations)
+    groups = _group_relations(changes.relations)
+    starts = {group: list(map(_KEY, map(_START, rels))) for group, rels in groups.items()}
+    _check_endpoints(tx, groups, starts)
     rel_created = rel_updated = rel_unchanged = 0
-    for group_key, rels in _group_relations(changes.relations).items():
-        stored = tx.fetch_relations(group_key, sorted({r.start.key for r in rels}))
-        fresh: list[ValidRelation] = []
+    for group_key, rels in groups.items():
+        stored = tx.fetch_relations(group_key, starts[group_key])
+        fresh: list[ValidRelation] = rels if not stored else []
         changed_rels: list[ValidRelation] = []
-        for rel in rels:
+        for rel in rels if stored else ():
             old = stored.get(rel.identity)
             if old is None:
                 fresh.append(rel)
@@ -152,25 +157,38 @@ def apply_changes(tx: WriteTx, ontology: Ontology, changes: ChangeSet) -> WriteR
     )
 
 
+_START, _END, _KEY = attrgetter("start"), attrgetter("end"), itemgetter(1)
+
+
 def _group_relations(rels: Iterable[ValidRelation]) -> dict[RelationGroup, list[ValidRelation]]:
-    groups: dict[RelationGroup, list[ValidRelation]] = defaultdict(list)
+    groups: dict[RelationGroup, list[ValidRelation]] = {}
     for rel in rels:
-        groups[(rel.type, rel.start.label, rel.end.label)].append(rel)
+        group = groups.get(rel.group)
+        if group is None:
+            groups[rel.group] = [rel]
+        else:
+            group.append(rel)
     return groups
 
 
-def _check_endpoints(tx: WriteTx, rels: Sequence[ValidRelation]) -> None:
+def _check_endpoints(
+    tx: WriteTx,
+    groups: Mapping[RelationGroup, list[ValidRelation]],
+    starts: Mapping[RelationGroup, list[str]],
+) -> None:
+    """A NotFoundError naming the first row whose start or end node does not exist."""
     wanted: dict[str, set[str]] = defaultdict(set)
-    for rel in rels:
-        wanted[rel.start.label].add(rel.start.key)
-        wanted[rel.end.label].add(rel.end.key)
+    for group, rels in groups.items():
+        wanted[group[1]].update(starts[group])
+        wanted[group[2]].update(map(_KEY, map(_END, rels)))
     missing: set[NodeRef] = set()
     for label, keys in wanted.items():
-        found = tx.existing_keys(label, sorted(keys))
+        found = tx.existing_keys(label, list(keys))
         missing.update(NodeRef(label, k) for k in keys - found)
     if not missing:
         return
-    for rel in sorted(rels, key=lambda r: r.row):
+    rels = sorted((r for group in groups.values() for r in group), key=lambda r: r.row)
+    for rel in rels:
         for end_name, ref in (("start", rel.start), ("end", rel.end)):
             if ref in missing:
                 raise NotFoundError(
@@ -238,13 +256,13 @@ def plan_merge(
             dropped.append(f"{where}: would loop on {kept.ref}")
             continue
         values = dict(rel.properties)
-        moved_rel = ValidRelation(rel.type, start, end, values, row=len(changes.relations))
+        moved_rel = valid_relation(rel.type, start, end, values, len(changes.relations))
         twin = kept_ids.get(moved_rel.identity)
         if twin is not None:
             dropped.append(f"{where}: {kept.ref} already has it")
             best = max(rel.provenance.confidence, twin.provenance.confidence)
             if best != twin.provenance.confidence:
-                raised = ValidRelation(
+                raised = valid_relation(
                     rel.type, start, end, {**twin.properties, "confidence": best}, 0
                 )
                 changes.relations.append(raised)

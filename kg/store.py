@@ -9,6 +9,8 @@ the store as a context manager.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
@@ -125,10 +127,12 @@ class GraphStore(ABC):
         naming it, a relation to a missing node a NotFoundError. Re-running a batch is a no-op.
         """
         self._require_open()
-        node_rows, node_dups = validate_nodes(self.ontology, nodes)
-        rel_rows, rel_dups = validate_relations(self.ontology, relations)
-        changes = ChangeSet(nodes=node_rows, relations=rel_rows, duplicates=node_dups + rel_dups)
-        return self._transact(lambda tx: apply_changes(tx, self.ontology, changes))
+        with gc_paused():
+            node_rows, node_dups = validate_nodes(self.ontology, nodes)
+            rel_rows, rel_dups = validate_relations(self.ontology, relations)
+            dups = node_dups + rel_dups
+            changes = ChangeSet(nodes=node_rows, relations=rel_rows, duplicates=dups)
+            return self._transact(lambda tx: apply_changes(tx, self.ontology, changes))
 
     def upsert_nodes(self, rows: Iterable[NodeRow]) -> WriteReport:
         return self.upsert(nodes=rows)
@@ -394,6 +398,23 @@ class GraphStore(ABC):
         self, nodes: set[tuple[str, str]], relations: tuple[str, ...] | None
     ) -> Iterable[RelationRecord]:
         """Relations whose two ends are both in ``nodes`` (a superset is fine)."""
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the duration (and back on after, if it was on).
+
+    A batch of a million rows makes millions of small tuples and dicts that all live until
+    the batch is written; every full collection would walk all of them again, which cost a
+    third of the Python time of a large upsert. Reference counting still frees everything.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _rel_sig(path: GraphPath) -> list[tuple[str, str, str]]:

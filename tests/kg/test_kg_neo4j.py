@@ -16,7 +16,7 @@ import pytest
 from kg import SHOPKG_ONTOLOGY, NodeRef, Provenance, store_from_uri
 from kg import neo4j_queries as nq
 from kg.neo4j_store import Neo4jStore, Neo4jWriteTx
-from kg.validation import ValidRelation
+from kg.validation import valid_relation
 from shopkg.errors import GraphStoreError, SchemaError
 
 
@@ -120,7 +120,7 @@ def test_write_primitives_send_the_parameters_their_queries_read() -> None:
     tx = FakeTx()
     writer = Neo4jWriteTx(tx, SHOPKG_ONTOLOGY)
     writer.update_nodes("POI", [{"key": "warm", "description": None, "aliases": ["cosy"]}])
-    rel = ValidRelation(
+    rel = valid_relation(
         "HAS_POI",
         NodeRef("Item", "a"),
         NodeRef("POI", "warm"),

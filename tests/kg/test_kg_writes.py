@@ -250,3 +250,109 @@ def test_bad_relation_rows_are_rejected(store: GraphStore, row: RelationRow, mes
 def test_rows_must_be_rows(store: GraphStore) -> None:
     with pytest.raises(SchemaError, match=r"node batch row 0: expected a kg\.NodeRow, got dict"):
         store.upsert_nodes([{"label": "Item", "key": "x"}])  # type: ignore[list-item]
+
+
+def test_bulk_relations_keep_odd_keys_sources_and_properties(store: GraphStore) -> None:
+    # enough fresh rows for Kùzu's COPY path; keys with CSV-special characters, odd sources
+    # (NUL and Kùzu's NULL marker send a batch down the parameterized path: tested above)
+    odd = [t for t in NASTY if t and t != "__shopkg_null__" and "\x00" not in t and len(t) < 999]
+    keys = [f"{i}|{t}" for i, t in enumerate(odd)] + [" lead", "trail ", "NULL", "a\\N"]
+    keys += [f"plain-{i}" for i in range(300)]
+    store.upsert_nodes([NodeRow("Item", {"key": k}) for k in keys])
+    store.upsert_nodes([NodeRow("Value", {"attribute": "color", "value": "red"})])
+    red = store.ref("Value", attribute="color", value="red", unit="")
+    provs = [Provenance(source=s, extractor="odd@1", confidence=0.25) for s in ["", *odd]]
+    rows = [
+        RelationRow("HAS_VALUE", NodeRef("Item", k), red, provenance=provs[i % len(provs)])
+        for i, k in enumerate(keys)
+    ]
+    rows += [
+        RelationRow("HAS_VALUE", NodeRef("Item", k), red, {"raw": odd[i % len(odd)]})
+        for i, k in enumerate(keys[:50])
+    ]
+    # keys that need no quotes in CSV: tabs, spaces, backslashes, non-ASCII, "NULL"
+    plain = [k for k in keys if not any(ch in k for ch in ',"\n\r')]
+    assert len(plain) > 300
+    store.upsert_nodes([NodeRow("Brand", {"name": "Acme"})])
+    brand = NodeRef("Brand", "acme")
+    rows += [RelationRow("HAS_BRAND", NodeRef("Item", k), brand) for k in plain]
+    report = store.upsert_relations(rows)
+    assert report.relations_created == len(rows)
+    assert {r.start.key for r in store.relations_of(brand)} == set(plain)
+    for i, key in enumerate(keys):
+        found = {
+            (r.provenance.source, r.properties.get("raw"))
+            for r in store.relations_of(NodeRef("Item", key))
+            if r.type == "HAS_VALUE"
+        }
+        expected: set[tuple[str, str | None]] = {(provs[i % len(provs)].source, None)}
+        if i < 50:
+            expected.add(("", odd[i % len(odd)]))
+        assert found == expected, key
+    assert store.upsert_relations(rows).relations_unchanged == len(rows)
+
+
+def test_bulk_relations_with_gaps_in_a_number_property(store: GraphStore) -> None:
+    store.upsert_nodes(
+        [NodeRow("Concept", {"name": "boot"})]
+        + [NodeRow("Image", {"content_hash": f"h{i}"}) for i in range(400)]
+    )
+    boot = NodeRef("Concept", "boot")
+    rows = [
+        RelationRow("DEPICTS", NodeRef("Image", f"h{i}"), boot, {"score": 0.5} if i % 3 else {})
+        for i in range(400)
+    ]
+    assert store.upsert_relations(rows).relations_created == 400
+    scores = {
+        r.start.key: r.properties["score"] for r in store.relations_of(boot) if r.type == "DEPICTS"
+    }
+    assert scores["h0"] is None and scores["h1"] == 0.5 and len(scores) == 400
+
+
+def test_a_bad_row_deep_in_a_large_relation_batch_is_named(store: GraphStore) -> None:
+    store.upsert_nodes(
+        [*items(600), NodeRow("POI", {"name": "warm"}), NodeRow("Problem", {"name": "cold"})]
+    )
+    before = counts(store)
+    warm = NodeRef("POI", "warm")
+    good = [RelationRow("HAS_POI", NodeRef("Item", f"item-{i}"), warm) for i in range(600)]
+    bad: list[tuple[RelationRow, type[Exception], str]] = [
+        (
+            RelationRow("HAS_POI", NodeRef("Item", "item-1"), NodeRef("Problem", "cold")),
+            SchemaError,
+            r"relation batch row 400 \(HAS_POI\): HAS_POI cannot go from Item to Problem",
+        ),
+        (
+            RelationRow("HAS_POI", NodeRef("Item", 7), warm),  # type: ignore[arg-type]
+            SchemaError,
+            r"relation batch row 400 \(HAS_POI\): start must be a NodeRef with a non-empty key",
+        ),
+        (
+            RelationRow("HAS_POI", NodeRef("Item", "item-1"), NodeRef("POI", "")),
+            SchemaError,
+            r"relation batch row 400 \(HAS_POI\): end must be a NodeRef",
+        ),
+        (
+            RelationRow("HAS_POI", NodeRef("Item", "item-1"), warm, {"raw": "x"}),
+            SchemaError,
+            r"relation batch row 400 \(HAS_POI\): unknown property 'raw'",
+        ),
+        (
+            RelationRow(
+                "HAS_POI", NodeRef("Item", "item-1"), warm, provenance=Provenance(confidence=2)
+            ),
+            SchemaError,
+            r"relation batch row 400 \(HAS_POI\): confidence must be a number in \[0, 1\]",
+        ),
+        (
+            RelationRow("HAS_POI", NodeRef("Item", "ghost"), warm),
+            NotFoundError,
+            r"relation batch row 400 \(HAS_POI\): start node Item:ghost does not exist",
+        ),
+    ]
+    for row, error, message in bad:
+        rows = [*good[:400], row, *good[400:]]
+        with pytest.raises(error, match=message):
+            store.upsert(nodes=[NodeRow("Item", {"key": "new"})], relations=rows)
+        assert counts(store) == before
+        assert store.get_node(NodeRef("Item", "new")) is None
