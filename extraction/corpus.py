@@ -119,6 +119,12 @@ def _names(all_facts: list[RecordFacts]) -> dict[str, Counter[str]]:
 
 
 def _rewritten(facts: RecordFacts, rewrite: dict[tuple[str, str], str]) -> RecordFacts:
+    touched = any(node.ref in rewrite for node in facts.nodes) or any(
+        rel.source in rewrite or rel.target in rewrite for rel in facts.relations
+    )
+    if not touched:  # most records name nothing that was merged
+        return facts
+
     def ref(node: NodeRef) -> NodeRef:
         return (node[0], rewrite.get(node, node[1]))
 

@@ -113,15 +113,44 @@ class RecordFacts:
     error: str | None = None
     concept_candidates: list[str] = field(default_factory=list)
 
+    # where each (label, key, extractor) node and (type, source, target, extractor) relation
+    # sits in its list: adding is then constant time, not a scan (a catalog's corpus facts
+    # hold thousands). Rebuilt whenever the lists were replaced or changed from outside.
+    _node_at: dict[tuple[str, str, str], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _relation_at: dict[tuple[str, NodeRef, NodeRef, str], int] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _indexed: tuple[int, int, int, int] = field(
+        default=(0, -1, 0, -1), init=False, repr=False, compare=False
+    )
+
+    def _index(self) -> None:
+        state = (id(self.nodes), len(self.nodes), id(self.relations), len(self.relations))
+        if state != self._indexed:
+            self._node_at = {
+                (n.label, n.key, n.provenance.extractor): i for i, n in enumerate(self.nodes)
+            }
+            self._relation_at = {
+                (r.type, r.source, r.target, r.provenance.extractor): i
+                for i, r in enumerate(self.relations)
+            }
+            self._indexed = state
+
+    def _reindexed(self) -> None:
+        self._indexed = (id(self.nodes), len(self.nodes), id(self.relations), len(self.relations))
+
     def add_node(
         self, label: str, key: str, extractor: str, confidence: float, **properties: Any
     ) -> NodeRef:
         """Add a node (once per label, key and extractor) and return its reference."""
-        for node in self.nodes:
-            if node.ref == (label, key) and node.provenance.extractor == extractor:
-                return node.ref
-        provenance = Provenance(self.source_record, extractor, confidence)
-        self.nodes.append(ExtractedNode(label, key, properties, provenance))
+        self._index()
+        if (label, key, extractor) not in self._node_at:
+            provenance = Provenance(self.source_record, extractor, confidence)
+            self._node_at[(label, key, extractor)] = len(self.nodes)
+            self.nodes.append(ExtractedNode(label, key, properties, provenance))
+            self._reindexed()
         return (label, key)
 
     def add_relation(
@@ -134,17 +163,20 @@ class RecordFacts:
         **properties: Any,
     ) -> None:
         """Add a relation; a repeat keeps the higher confidence."""
-        for i, rel in enumerate(self.relations):
-            same = (rel.type, rel.source, rel.target) == (rel_type, source, target)
-            if same and rel.provenance.extractor == extractor:
-                if confidence > rel.provenance.confidence:
-                    provenance = Provenance(self.source_record, extractor, confidence)
-                    self.relations[i] = ExtractedRelation(
-                        rel_type, source, target, {**rel.properties, **properties}, provenance
-                    )
-                return
+        self._index()
+        at = self._relation_at.get((rel_type, source, target, extractor))
+        if at is not None:
+            rel = self.relations[at]
+            if confidence > rel.provenance.confidence:
+                provenance = Provenance(self.source_record, extractor, confidence)
+                self.relations[at] = ExtractedRelation(
+                    rel_type, source, target, {**rel.properties, **properties}, provenance
+                )
+            return
         provenance = Provenance(self.source_record, extractor, confidence)
+        self._relation_at[(rel_type, source, target, extractor)] = len(self.relations)
         self.relations.append(ExtractedRelation(rel_type, source, target, properties, provenance))
+        self._reindexed()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form; :meth:`from_dict` reads it back to equal facts."""
