@@ -99,8 +99,9 @@ class KGWriter:
         replace: Iterable[str] = (),
     ) -> WriteReport:
         """Delete the facts of the ``replace`` sources, then upsert ``batch`` in one write."""
-        for source in replace:
-            self.store.delete_facts(source=source)
+        sources = list(replace)
+        if sources:  # one pass over the graph for the whole batch, not one per record
+            self.store.delete_facts(sources=sources)
         usable = [facts for facts in batch if facts.error is None]
         nodes = [self.node_row(node) for facts in usable for node in facts.nodes]
         relations = [self.relation_row(rel) for facts in usable for rel in facts.relations]

@@ -292,6 +292,10 @@ class ExtractStage:
         todo = [
             f for f in facts.records if written.get(f.source_record) != digests[f.source_record]
         ]
+        # a record the graph never got has nothing to replace: deleting "its" facts would
+        # cost a scan of the graph for nothing. Without any record of what was written (a
+        # deleted cache beside a filled graph) every record is replaced, to be safe.
+        unknown = not written and bool(store.stats().nodes.get("Item"))
         writer = KGWriter(store)
         for item in facts.records:  # relations resolve nodes by the key fields seen so far
             for node in item.nodes:
@@ -303,7 +307,8 @@ class ExtractStage:
             writer.write([nodes_only], replace=[corpus.source_record])
         for start in range(0, len(todo), WRITE_BATCH):
             batch = todo[start : start + WRITE_BATCH]
-            writer.write(batch, replace=[item.source_record for item in batch])
+            replace = [i.source_record for i in batch if unknown or i.source_record in written]
+            writer.write(batch, replace=replace)
             cache.mark_written(
                 {item.source_record: digests[item.source_record] for item in batch},
                 context.job_id,
@@ -311,8 +316,8 @@ class ExtractStage:
         if corpus_changed:
             writer.write([RecordFacts(corpus.source_record, relations=corpus.relations)])
             cache.mark_written({corpus_key: corpus_digest}, context.job_id)
+        store.delete_facts(sources=removed)
         for key in removed:
-            store.delete_facts(source=key)
             item_ref = store.ref("Item", key=key)
             if store.get_node(item_ref) is not None:
                 store.delete_node(item_ref)

@@ -197,7 +197,7 @@ _CSV_OPTIONS = f"HEADER=false, QUOTE='\"', ESCAPE='\"', NULL_STRINGS=['{NULL_MAR
 
 def _where(var: str, extractor: bool, source: bool) -> str:
     parts = [f"{var}.extractor = $extractor"] if extractor else []
-    parts += [f"{var}.source = $source"] if source else []
+    parts += [f"{var}.source IN $sources"] if source else []
     if not parts:
         raise SchemaError("a provenance filter needs an extractor or a source")
     return " AND ".join(parts)

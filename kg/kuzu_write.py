@@ -111,9 +111,11 @@ class KuzuWriteTx:
         for chunk in _chunks(keys):
             self._run(q.delete_nodes(label), {"keys": chunk})
 
-    def node_keys_where(self, label: str, extractor: str | None, source: str | None) -> list[str]:
-        query = q.node_keys_where(label, extractor is not None, source is not None)
-        return [r[0] for r in self._run(query, _provenance_params(extractor, source))]
+    def node_keys_where(
+        self, label: str, extractor: str | None, sources: Sequence[str] | None
+    ) -> list[str]:
+        query = q.node_keys_where(label, extractor is not None, sources is not None)
+        return [r[0] for r in self._run(query, _provenance_params(extractor, sources))]
 
     def orphan_keys(self, label: str, keys: Sequence[str]) -> list[str]:
         found: list[str] = []
@@ -213,10 +215,10 @@ class KuzuWriteTx:
             self._run(q.delete_relations(rel_type, start, end), {"rows": chunk})
 
     def delete_relations_where(
-        self, rel_type: str, extractor: str | None, source: str | None
+        self, rel_type: str, extractor: str | None, sources: Sequence[str] | None
     ) -> int:
-        has_x, has_s = extractor is not None, source is not None
-        params = _provenance_params(extractor, source)
+        has_x, has_s = extractor is not None, sources is not None
+        params = _provenance_params(extractor, sources)
         count = int(self._run(q.count_relations_where(rel_type, has_x, has_s), params)[0][0])
         if count:
             self._run(q.delete_relations_where(rel_type, has_x, has_s), params)
@@ -305,12 +307,12 @@ def _row(
     return row
 
 
-def _provenance_params(extractor: str | None, source: str | None) -> dict[str, Any]:
+def _provenance_params(extractor: str | None, sources: Sequence[str] | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if extractor is not None:
         params["extractor"] = extractor
-    if source is not None:
-        params["source"] = source
+    if sources is not None:
+        params["sources"] = list(sources)
     return params
 
 

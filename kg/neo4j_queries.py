@@ -113,7 +113,7 @@ def delete_nodes(label: str) -> LiteralString:
 
 def _where(var: str, extractor: bool, source: bool) -> str:
     parts = [f"{var}.extractor = $extractor"] if extractor else []
-    parts += [f"{var}.source = $source"] if source else []
+    parts += [f"{var}.source IN $sources"] if source else []
     if not parts:
         raise SchemaError("a provenance filter needs an extractor or a source")
     return " AND ".join(parts)

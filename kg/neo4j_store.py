@@ -67,9 +67,11 @@ class Neo4jWriteTx:
         if keys:
             self._tx.run(q.delete_nodes(label), {"keys": list(keys)}).consume()
 
-    def node_keys_where(self, label: str, extractor: str | None, source: str | None) -> list[str]:
-        query = q.node_keys_where(label, extractor is not None, source is not None)
-        return [r["key"] for r in self._rows(query, **_provenance(extractor, source))]
+    def node_keys_where(
+        self, label: str, extractor: str | None, sources: Sequence[str] | None
+    ) -> list[str]:
+        query = q.node_keys_where(label, extractor is not None, sources is not None)
+        return [r["key"] for r in self._rows(query, **_provenance(extractor, sources))]
 
     def orphan_keys(self, label: str, keys: Sequence[str]) -> list[str]:
         return [r["key"] for r in self._rows(q.orphan_keys(label), keys=list(keys))]
@@ -111,10 +113,10 @@ class Neo4jWriteTx:
             self._tx.run(q.delete_relations(rel_type, start, end), {"rows": params}).consume()
 
     def delete_relations_where(
-        self, rel_type: str, extractor: str | None, source: str | None
+        self, rel_type: str, extractor: str | None, sources: Sequence[str] | None
     ) -> int:
-        query = q.delete_relations_where(rel_type, extractor is not None, source is not None)
-        return int(self._rows(query, **_provenance(extractor, source))[0]["n"])
+        query = q.delete_relations_where(rel_type, extractor is not None, sources is not None)
+        return int(self._rows(query, **_provenance(extractor, sources))[0]["n"])
 
     def relations_of(self, ref: NodeRef) -> list[RelationRecord]:
         return relations_of(self._rows, self._ontology, ref)
@@ -151,12 +153,12 @@ def _identity_row(key: RelationKey) -> dict[str, Any]:
     }
 
 
-def _provenance(extractor: str | None, source: str | None) -> dict[str, Any]:
+def _provenance(extractor: str | None, sources: Sequence[str] | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     if extractor is not None:
         params["extractor"] = extractor
-    if source is not None:
-        params["source"] = source
+    if sources is not None:
+        params["sources"] = list(sources)
     return params
 
 

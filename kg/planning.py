@@ -57,11 +57,11 @@ class WriteTx(Protocol):
     def delete_relations(self, group: RelationGroup, keys: Sequence[RelationKey]) -> None: ...
 
     def delete_relations_where(
-        self, rel_type: str, extractor: str | None, source: str | None
+        self, rel_type: str, extractor: str | None, sources: Sequence[str] | None
     ) -> int: ...
 
     def node_keys_where(
-        self, label: str, extractor: str | None, source: str | None
+        self, label: str, extractor: str | None, sources: Sequence[str] | None
     ) -> list[str]: ...
 
     def orphan_keys(self, label: str, keys: Sequence[str]) -> list[str]: ...
@@ -304,18 +304,18 @@ def plan_merge(
 
 
 def delete_facts(
-    tx: WriteTx, ontology: Ontology, extractor: str | None, source: str | None
+    tx: WriteTx, ontology: Ontology, extractor: str | None, sources: Sequence[str] | None
 ) -> DeleteReport:
-    """Delete the relations asserted by ``extractor`` and/or from ``source``, then the nodes
-    last written by them that have no relations left. Everything else stays."""
+    """Delete the relations asserted by ``extractor`` and/or from any of ``sources``, then the
+    nodes last written by them that have no relations left. Everything else stays."""
     counts: dict[str, int] = {}
     for rel in ontology.relations():
-        n = tx.delete_relations_where(rel.type, extractor, source)
+        n = tx.delete_relations_where(rel.type, extractor, sources)
         if n:
             counts[rel.type] = n
     deleted: list[NodeRef] = []
     for label in ontology.labels:
-        candidates = tx.node_keys_where(label, extractor, source)
+        candidates = tx.node_keys_where(label, extractor, sources)
         orphans = tx.orphan_keys(label, candidates) if candidates else []
         if orphans:
             tx.delete_nodes(label, orphans)

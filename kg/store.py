@@ -158,16 +158,26 @@ class GraphStore(ABC):
         return self._transact(lambda tx: delete_node(tx, self.ontology, ref))
 
     def delete_facts(
-        self, *, extractor: str | None = None, source: str | None = None
+        self,
+        *,
+        extractor: str | None = None,
+        source: str | None = None,
+        sources: Iterable[str] | None = None,
     ) -> DeleteReport:
-        """Delete what ``extractor`` (``name@version``) and/or ``source`` asserted, so a re-run
-        replaces its own facts and nothing else. Nodes go only when they are left unconnected."""
+        """Delete what ``extractor`` (``name@version``) and/or ``source`` (or any of
+        ``sources``: one pass for many records) asserted, so a re-run replaces its own facts
+        and nothing else. Nodes go only when they are left unconnected."""
         self._require_open()
-        if extractor is None and source is None:
+        chosen: list[str] | None = None
+        if source is not None or sources is not None:
+            chosen = ([source] if source is not None else []) + list(sources or ())
+            if not chosen:
+                return DeleteReport(nodes_deleted=(), relations_deleted={})
+        if extractor is None and chosen is None:
             raise GraphStoreError("delete_facts needs an extractor, a source or both")
         if extractor is not None and not EXTRACTOR.match(extractor):
             raise GraphStoreError(f"extractor {extractor!r} must look like name@version")
-        return self._transact(lambda tx: delete_facts(tx, self.ontology, extractor, source))
+        return self._transact(lambda tx: delete_facts(tx, self.ontology, extractor, chosen))
 
     # -- reads ---------------------------------------------------------------------------
     def get_node(self, ref: NodeRef) -> NodeRecord | None:

@@ -120,6 +120,34 @@ def test_delete_facts_replaces_only_that_extractors_facts(store: GraphStore, sho
         store.delete_facts()
 
 
+def test_delete_facts_of_many_sources_in_one_call(store: GraphStore) -> None:
+    def prov(source: str) -> Provenance:
+        return Provenance(source=source, extractor="catalog@1", confidence=1.0)
+
+    shared = NodeRef("POI", "waterproof")
+    rows, relations = [NodeRow("POI", {"name": "waterproof"}, prov("s0"))], []
+    for n in (1, 2, 3):
+        item, own = NodeRef("Item", f"i{n}"), NodeRef("POI", f"only {n}")
+        rows += [
+            NodeRow("Item", {"key": f"i{n}", "name": f"item {n}"}, prov("items")),
+            NodeRow("POI", {"name": f"only {n}"}, prov(f"s{n}")),
+        ]
+        relations += [
+            RelationRow("HAS_POI", item, shared, provenance=prov(f"s{n}")),
+            RelationRow("HAS_POI", item, own, provenance=prov(f"s{n}")),
+        ]
+    store.upsert(nodes=rows, relations=relations)
+    assert store.delete_facts(sources=[]).relations_deleted == {}
+    report = store.delete_facts(sources=["s1", "s2"])
+    assert report.relations_deleted == {"HAS_POI": 4}
+    assert sorted(map(str, report.nodes_deleted)) == ["POI:only 1", "POI:only 2"]
+    left = {(str(r.start), str(r.end)) for r in store.relations_of(shared)}
+    assert left == {("Item:i3", "POI:waterproof")}
+    assert store.get_node(NodeRef("POI", "only 3")) is not None
+    same = store.delete_facts(source="s3", sources=["nothing"])  # both forms together
+    assert same.relations_deleted == {"HAS_POI": 2}
+
+
 def test_data_survives_reopening(store_factory: StoreFactory) -> None:
     with store_factory() as first:
         first.upsert_nodes([NodeRow("Item", {"key": f"i{n}", "name": 'ä"\\'}) for n in range(400)])
