@@ -29,8 +29,10 @@ def build_assistant(settings: Settings) -> Assistant:
     from retrieval.query import EntityDictionary
     from retrieval.search import HybridSearcher
     from retrieval.vector_index import VectorIndex
+    from retrieval.visual import load_image_space
 
     items = load_items(settings.index_dir / "items.jsonl")
+    serve_queries_single_threaded()
     keyword = KeywordIndex.load(settings.index_dir / "keyword")
     encoder = SentenceTransformerTextEncoder(settings.text_encoder, device=settings.device).load()
     dense = VectorIndex.load(settings.index_dir / "item_text", encoder.encoder_id)
@@ -42,6 +44,7 @@ def build_assistant(settings: Settings) -> Assistant:
     except ShopKGError as e:
         log.warning("question answering ranks by dense similarity only: %s", e)
         fusion = None
+    image_encoder = _image_encoder(settings)
     searcher = HybridSearcher(
         items,
         keyword,
@@ -51,6 +54,11 @@ def build_assistant(settings: Settings) -> Assistant:
         dictionary,
         injector=_injector(settings, encoder.encoder_id),
         glossary=EntryGlossary(store),
+        images=(
+            load_image_space(image_encoder, settings.index_dir)
+            if image_encoder is not None
+            else None
+        ),
     )
     ranker = EvidenceRanker(CachedEmbedder(encoder), fusion)
     parameters = _last_build(database)
@@ -61,8 +69,18 @@ def build_assistant(settings: Settings) -> Assistant:
         ranker,
         image_root=Path(images) if images else None,
         generated_catalog=bool(parameters.get("generated")),
-        image_search=_image_search(settings),
+        image_search=_image_search(settings, image_encoder),
     )
+
+
+def serve_queries_single_threaded() -> None:
+    """One torch thread per encoding: the assistant encodes one short query at a time, where
+    intra-op threads gain little and, on a busy machine, spin against each other (MiniLM,
+    one query, 2 shared cores at load 5: median 525 ms with 2 threads, 39 ms with 1;
+    bench/search_bench.py). Concurrent requests still run in parallel, one per thread."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _injector(settings: Settings, encoder_id: str) -> Any:
@@ -76,18 +94,28 @@ def _injector(settings: Settings, encoder_id: str) -> Any:
         return None
 
 
-def _image_search(settings: Settings) -> tuple[Any, Any] | None:
-    """The image encoder and item-image index, when the build made them."""
-    from retrieval.vector_index import VectorIndex
-
-    index_dir = settings.index_dir / "item_image"
+def _image_encoder(settings: Settings) -> Any:
+    """The configured image encoder when there is one and the build made an index with it."""
     if not (Path(settings.image_encoder) / "config.json").is_file():
         return None
-    if not (index_dir / "manifest.json").is_file():
+    if not (settings.index_dir / "item_image" / "manifest.json").is_file():
         return None
     from encoders.factory import image_encoder
 
-    encoder = image_encoder(settings)
+    try:
+        return image_encoder(settings)
+    except ShopKGError as e:
+        log.warning("photo search and the image search channels are off: %s", e)
+        return None
+
+
+def _image_search(settings: Settings, encoder: Any) -> tuple[Any, Any] | None:
+    """The image encoder and item-image index (photo search), when the build made them."""
+    from retrieval.vector_index import VectorIndex
+
+    if encoder is None:
+        return None
+    index_dir = settings.index_dir / "item_image"
     try:
         return encoder, VectorIndex.load(index_dir, encoder.encoder_id)
     except ShopKGError as e:

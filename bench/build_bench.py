@@ -65,7 +65,7 @@ def _edit(catalog: Path, share: float, seed: int) -> int:
     chosen = rng.sample(range(len(lines)), max(1, int(len(lines) * share)))
     for i in chosen:
         record = json.loads(lines[i])
-        record["description"] += " Now with a reinforced toe and a longer warranty."
+        record["description"] = (record.get("description") or "") + " Now reinforced."
         lines[i] = json.dumps(record, ensure_ascii=False)
     catalog.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(chosen)

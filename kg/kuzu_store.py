@@ -227,7 +227,7 @@ class KuzuStore(GraphStore):
     def _get_nodes(self, label: str, keys: Sequence[str]) -> dict[str, NodeRecord]:
         self._require_open()
         columns = list(self.ontology.node(label).all_properties)
-        rows = fetch_by_keys(self._reader().run, label, columns, keys)
+        rows = fetch_by_keys(self._read, label, columns, keys)  # through the gate
         return {key: self._to_record(label, values) for key, values in rows.items()}
 
     def _relations_of(self, ref: NodeRef) -> list[RelationRecord]:

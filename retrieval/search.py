@@ -8,16 +8,26 @@ Channels, each scored on its own and normalized to [0, 1] over the candidates:
   (input augmentation); :attr:`SearchOutcome.knowledge` says which entries went in and how;
 - ``graph``: items linked in the KG to the entries the query names (holding a matched value,
   in a matched category, by a matched brand, mentioning a matched concept, suiting a matched
-  scene or crowd, or having a POI that solves a matched problem), with the path as a reason.
+  scene or crowd, or having a POI that solves a matched problem), with the path as a reason;
+- ``image``: the query's text vector against the item-image index (each item's mean image
+  vector), when the image encoder was aligned with the searcher's text encoder
+  (:mod:`retrieval.visual`);
+- ``prototype``: the query's text vector against the concepts' visual prototypes
+  (FashionKLIP); the items that mention one of the closest concepts get its similarity,
+  with "looks like a <concept>" as the reason. Same condition as ``image``.
+The image channels read the bare query (without the constraint phrases), encoded once per
+search and shared with the dense channel when that encodes the same text.
 Price constraints and negations filter the fused list. Every hit carries each channel's
 score and the KG reasons it was found for.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,8 +36,17 @@ from retrieval.evidence import tokens
 from retrieval.injection import EntryGlossary, KnowledgeInjector, distinct_entries
 from retrieval.keyword import KeywordIndex
 from retrieval.query import DictionaryEntry, EntityDictionary, ParsedQuery, parse_query
+from retrieval.visual import ImageSpace
+
+log = logging.getLogger(__name__)
 
 CANDIDATES = 200
+CHANNELS = ("bm25", "dense", "graph", "image", "prototype")
+PROTOTYPE_CONCEPTS = 3  # the closest concepts whose items the prototype channel returns
+# KG reads per entry/concept are remembered this long (admin edits show up after it) and for
+# at most this many entries: queries keep naming the same colours, categories and brands
+KG_CACHE_SECONDS = 60.0
+KG_CACHE_ENTRIES = 4096
 # how the dense channel uses the KG entries a query names
 KNOWLEDGE_MODES = ("none", "augment", "fusion")
 
@@ -46,12 +65,16 @@ GRAPH_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """How much each channel counts: tuned by ``shopkg eval search --format epqa`` on the
-    tuning half of the ePQA questions (a grid over 0..1 per channel)."""
+    """How much each channel counts: bm25, dense and graph tuned by ``shopkg eval search
+    --format epqa`` on the tuning half of the ePQA questions (a grid over 0..1 per channel);
+    image and prototype, which ePQA has no images for, by ``--format grocery`` (see
+    ARCHITECTURE.md for the figures)."""
 
     bm25: float = 0.6
     dense: float = 0.8
     graph: float = 0.2
+    image: float = 0.2
+    prototype: float = 0.2
 
 
 @dataclass
@@ -92,6 +115,7 @@ class HybridSearcher:
         weights: FusionWeights | None = None,
         injector: KnowledgeInjector | None = None,
         glossary: EntryGlossary | None = None,
+        images: ImageSpace | None = None,
     ) -> None:
         self.items = items
         self.keyword = keyword
@@ -106,6 +130,24 @@ class HybridSearcher:
         if injector is not None:
             self.use_injector(injector)
         self._entry_vectors: dict[str, Any] = {}
+        self._kg_reads: dict[tuple[str, str], tuple[float, Any]] = {}  # -> (read at, value)
+        self.images: ImageSpace | None = None
+        if images is not None:
+            if images.aligned_with(text_encoder):
+                self.images = images
+            else:
+                log.info("image and prototype channels are off: %s", images.why_not(text_encoder))
+
+    @property
+    def image_channels(self) -> tuple[str, ...]:
+        """The image channels this searcher serves (none without an aligned image encoder)."""
+        if self.images is None:
+            return ()
+        found = (
+            ("image", self.images.item_image),
+            ("prototype", self.images.concept_prototype),
+        )
+        return tuple(name for name, index in found if index is not None and len(index))
 
     def use_injector(self, injector: KnowledgeInjector | None) -> None:
         """Fuse entries with ``injector`` from now on (None: back to input augmentation)."""
@@ -118,25 +160,37 @@ class HybridSearcher:
         self, query: str, *, limit: int = 10, channels: Sequence[str] | None = None
     ) -> SearchOutcome:
         parsed = parse_query(query, self.dictionary)
-        wanted = set(channels or ("bm25", "dense", "graph"))
+        wanted = set(channels or CHANNELS)
         pool: dict[str, Candidate] = {}
         text = parsed.text or query
         knowledge: list[KnowledgeUse] = []
+        encoded: dict[str, Any] = {}  # text -> vector, so one text is encoded once per search
+
+        def encode(words: str) -> Any:
+            if words not in encoded:
+                encoded[words] = self._encode_one(words)
+            return encoded[words]
+
         if "bm25" in wanted and self.keyword is not None:
             self._add_scores(pool, "bm25", self._bm25(text))
         if "dense" in wanted and self.dense is not None and self.text_encoder is not None:
-            vector, knowledge = self.dense_query(parsed)
+            vector, knowledge = self._dense_query(parsed, encode)
             self._add_scores(pool, "dense", self._dense(vector))
         if "graph" in wanted and self.store is not None and parsed.entities:
             for key, (score, reasons) in self._graph(parsed).items():
                 candidate = pool.setdefault(key, Candidate(key))
                 candidate.channels["graph"] = score
                 candidate.reasons.extend(reasons)
-        weights = {
-            "bm25": self.weights.bm25,
-            "dense": self.weights.dense,
-            "graph": self.weights.graph,
-        }
+        visual = [c for c in self.image_channels if c in wanted]
+        if visual and parsed.text.strip():
+            vector = encode(parsed.text)
+            if "image" in visual:
+                reason = f"looks like “{parsed.text}” in its photos"
+                found = {key: (score, [reason]) for key, score in self._image(vector).items()}
+                self._add_explained(pool, "image", found)
+            if "prototype" in visual:
+                self._add_explained(pool, "prototype", self._prototype(vector))
+        weights = asdict(self.weights)
         for candidate in pool.values():
             candidate.score = sum(weights[c] * s for c, s in candidate.channels.items())
         kept = [c for c in pool.values() if self._allowed(c.key, parsed)]
@@ -155,6 +209,9 @@ class HybridSearcher:
         ``knowledge_mode`` picks the use of the matched entries: ``none`` (the bare query),
         ``augment`` (their names appended to the text) or ``fusion`` (the trained module).
         """
+        return self._dense_query(parsed, self._encode_one)
+
+    def _dense_query(self, parsed: ParsedQuery, encode: Any) -> tuple[Any, list[KnowledgeUse]]:
         mode = self.knowledge_mode
         if mode not in KNOWLEDGE_MODES:
             raise ValueError(f"knowledge_mode {mode!r}; use one of {KNOWLEDGE_MODES}")
@@ -162,10 +219,10 @@ class HybridSearcher:
             text = self.augmented(parsed)
             added = [e.name for _, e in parsed.entities if e.name not in parsed.text]
             used = [KnowledgeUse(name, 1.0) for name in dict.fromkeys(added)]
-            return (self._encode_one(text), used) if text else (None, [])
+            return (encode(text), used) if text else (None, [])
         if not parsed.text.strip():
             return None, []
-        query = self._encode_one(parsed.text)
+        query = encode(parsed.text)
         if mode == "none" or self.injector is None:
             return query, []
         texts = self.glossary.texts(
@@ -206,6 +263,65 @@ class HybridSearcher:
         hits = self.dense.search(vector, k=CANDIDATES, encoder_id=self.text_encoder.encoder_id)
         return {hit.key: max(hit.score, 0.0) for hit in hits[0]}
 
+    def _image(self, vector: Any) -> dict[str, float]:
+        assert self.images is not None and self.images.item_image is not None
+        index = self.images.item_image
+        hits = index.search(vector, k=CANDIDATES, encoder_id=self.images.encoder_id)[0]
+        return {hit.key: hit.score for hit in hits if hit.score > 0 and hit.key in self.items}
+
+    def _prototype(self, vector: Any) -> dict[str, tuple[float, list[str]]]:
+        """Items mentioning the concepts whose prototypes are closest to the query."""
+        assert self.images is not None and self.images.concept_prototype is not None
+        index = self.images.concept_prototype
+        hits = index.search(vector, k=PROTOTYPE_CONCEPTS, encoder_id=self.images.encoder_id)[0]
+        found: dict[str, tuple[float, list[str]]] = {}
+        for hit in hits:  # best first: an item keeps its closest concept's similarity
+            if hit.score <= 0:
+                continue
+            name, keys = self.concept_items(hit.key)
+            for key in keys:
+                if key not in found:
+                    found[key] = (hit.score, [f"looks like a {name}"])
+        return found
+
+    def _remembered(self, kind: str, key: str, read: Any) -> Any:
+        """``read()``, remembered for :data:`KG_CACHE_SECONDS` (the KG changes with builds
+        and admin edits only); thread-safe enough: a race reads the KG twice."""
+        now = time.monotonic()
+        found = self._kg_reads.get((kind, key))
+        if found is not None and now - found[0] < KG_CACHE_SECONDS:
+            return found[1]
+        value = read()
+        if len(self._kg_reads) >= KG_CACHE_ENTRIES:
+            self._kg_reads.clear()
+        self._kg_reads[(kind, key)] = (now, value)
+        return value
+
+    def concept_items(self, concept: str) -> tuple[str, tuple[str, ...]]:
+        """A concept's name and the items that mention it."""
+        found: tuple[str, tuple[str, ...]] = self._remembered(
+            "concept", concept, lambda: self._read_concept_items(concept)
+        )
+        return found
+
+    def _read_concept_items(self, concept: str) -> tuple[str, tuple[str, ...]]:
+        from kg import NodeRef
+
+        ref = NodeRef("Concept", concept)
+        node = self.store.get_node(ref) if self.store is not None else None
+        if node is None:
+            return concept, ()
+        neighbors = self.store.neighborhood(
+            ref,
+            hops=1,
+            limit=CANDIDATES * 10,
+            labels=["Item"],
+            relations=["MENTIONS"],
+            direction="in",
+        )
+        keys = tuple(sorted(n.node.key for n in neighbors if n.node.key in self.items))
+        return node.name or concept, keys
+
     def _graph(self, parsed: ParsedQuery) -> dict[str, tuple[float, list[str]]]:
         found: dict[str, tuple[float, list[str]]] = {}
         matched = _dedupe(parsed.entities)
@@ -220,6 +336,12 @@ class HybridSearcher:
         return found
 
     def _linked_items(self, entry: DictionaryEntry) -> list[str]:
+        linked: list[str] = self._remembered(
+            entry.label, entry.key, lambda: self._read_linked_items(entry)
+        )
+        return linked
+
+    def _read_linked_items(self, entry: DictionaryEntry) -> list[str]:
         from kg import NodeRef
 
         relations, _ = GRAPH_PATHS[entry.label]
@@ -242,6 +364,15 @@ class HybridSearcher:
         for key, score in scores.items():
             candidate = pool.setdefault(key, Candidate(key))
             candidate.channels[channel] = score / high if high > 0 else 0.0
+
+    @classmethod
+    def _add_explained(
+        cls, pool: dict[str, Candidate], channel: str, found: dict[str, tuple[float, list[str]]]
+    ) -> None:
+        """Scores normalized like :meth:`_add_scores`, and each candidate's reasons."""
+        cls._add_scores(pool, channel, {key: score for key, (score, _) in found.items()})
+        for key, (_, reasons) in found.items():
+            pool[key].reasons.extend(reasons)
 
     def _allowed(self, key: str, parsed: ParsedQuery) -> bool:
         item = self.items.get(key)

@@ -22,14 +22,14 @@ import io
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from retrieval.qa_data import is_dev
 from retrieval.query import parse_query
-from retrieval.search import FusionWeights, HybridSearcher
+from retrieval.search import CHANNELS, FusionWeights, HybridSearcher
 from shopkg.errors import RetrievalError
 from shopkg.settings import Settings
 
@@ -37,8 +37,10 @@ if TYPE_CHECKING:
     from assistant.service import Assistant
     from retrieval.injection import KnowledgeInjector
 
-CHANNELS = ("bm25", "dense", "graph")
 GRID = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+# the image channels (only where the build has an aligned image encoder) on a coarser grid
+IMAGE_GRID = (0.0, 0.2, 0.4, 0.6)
+IMAGE_CHANNELS = ("image", "prototype")
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,8 @@ def evaluate(
     searcher.use_injector(injector)
     tune = [q for q in queries if not is_dev(q.qid)]
     dev = [q for q in queries if is_dev(q.qid)]
-    base = {q.qid: _channel_scores(searcher, q.query, ("bm25", "graph")) for q in queries}
+    others = ("bm25", "graph", *searcher.image_channels)
+    base = {q.qid: _channel_scores(searcher, q.query, others) for q in queries}
     modes = ["none", "augment"] + (["fusion"] if injector is not None else [])
     dense: dict[str, dict[str, dict[str, float]]] = {}
     for mode in modes:
@@ -151,8 +154,9 @@ def evaluate(
         "queries": len(queries),
         "dev_queries": len(dev),
         "knowledge_mode": served,
+        "image_channels": list(searcher.image_channels),
     }
-    for channel in CHANNELS:
+    for channel in ("bm25", "dense", "graph", *searcher.image_channels):
         runs = {qid: _rank(scores, {channel: 1.0}) for qid, scores in channel_scores.items()}
         result[channel] = _metrics(runs, dev)
     result.update(_fused(channel_scores, tune, dev))
@@ -185,24 +189,32 @@ def _fused(
     dev: Sequence[Judgment],
 ) -> dict[str, Any]:
     """The fusion with weights tuned on ``tune`` and with the defaults, measured on ``dev``."""
-    best, best_score = FusionWeights(), -1.0
-    for bm25, dense, graph in product(GRID, GRID, GRID):
-        if bm25 + dense + graph == 0:
+    present = {c for scores in channel_scores.values() for s in scores.values() for c in s}
+    grids = [
+        (IMAGE_GRID if c in present else (0.0,)) if c in IMAGE_CHANNELS else GRID for c in CHANNELS
+    ]
+    best, best_score = dict.fromkeys(CHANNELS, 0.0), -1.0
+    for combination in product(*grids):
+        if sum(combination) == 0:
             continue
-        weights = {"bm25": bm25, "dense": dense, "graph": graph}
+        weights = dict(zip(CHANNELS, combination, strict=True))
         runs = {q.qid: _rank(channel_scores[q.qid], weights) for q in tune}
         score = _metrics(runs, tune)["ndcg@10"]
         if score > best_score + 1e-9:
-            best, best_score = FusionWeights(bm25, dense, graph), score
+            best, best_score = weights, score
     result: dict[str, Any] = {}
-    weights = {"bm25": best.bm25, "dense": best.dense, "graph": best.graph}
+    weights = _shown(best, present)
     runs = {qid: _rank(scores, weights) for qid, scores in channel_scores.items()}
     result["fused"] = {**_metrics(runs, dev), "weights": weights}
-    default = FusionWeights()
-    default_weights = {"bm25": default.bm25, "dense": default.dense, "graph": default.graph}
+    default_weights = _shown(asdict(FusionWeights()), present)
     runs = {qid: _rank(scores, default_weights) for qid, scores in channel_scores.items()}
     result["fused_default_weights"] = {**_metrics(runs, dev), "weights": default_weights}
     return result
+
+
+def _shown(weights: dict[str, float], present: set[str]) -> dict[str, float]:
+    """The weights of the text channels, and of the image channels where they ran."""
+    return {c: w for c, w in weights.items() if c not in IMAGE_CHANNELS or c in present}
 
 
 def _dense_scores(searcher: HybridSearcher, query: str) -> dict[str, float]:
