@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -27,9 +27,9 @@ from shopkg.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def next_job(database: Database) -> int | None:
-    """The queued build job to run next: one a worker started and lost first, then the
-    oldest pending one."""
+def next_job(database: Database, skip: Collection[int] = ()) -> int | None:
+    """The queued build job to run next (not one of ``skip``): one a worker started and lost
+    first, then the oldest pending one."""
     with database.session() as session:
         unfinished = session.scalars(
             select(BuildJob)
@@ -40,14 +40,15 @@ def next_job(database: Database) -> int | None:
             .order_by(BuildJob.id)
         ).all()
         for job in unfinished:
-            if "requested_by" in (job.parameters or {}):  # queued, not a `shopkg build`
+            queued = "requested_by" in (job.parameters or {})  # not a `shopkg build`
+            if queued and job.id not in skip:
                 return int(job.id)
         pending = session.scalars(
             select(BuildJob.id)
             .where(BuildJob.kind == "build", BuildJob.status == JobStatus.PENDING)
             .order_by(BuildJob.id)
-        ).first()
-        return int(pending) if pending is not None else None
+        ).all()
+        return next((int(i) for i in pending if i not in skip), None)
 
 
 def run_queued(
@@ -64,14 +65,17 @@ def run_queued(
     database = Database(settings.db).connect()
     database.upgrade()
     ran = 0
+    tried: set[int] = set()  # each job once per look at the queue: a lost one may be running
     try:
         while max_jobs is None or ran < max_jobs:
-            job_id = next_job(database)
+            job_id = next_job(database, skip=tried)
             if job_id is None:
                 if once:
                     break
                 time.sleep(interval)
+                tried.clear()
                 continue
+            tried.add(job_id)
             with database.session() as session:
                 parameters = dict(jobs.get_job(session, job_id).parameters)
             try:
@@ -98,9 +102,9 @@ def run_queued(
 
 
 def _fail_if_pending(database: Database, job_id: int, error: Exception) -> None:
-    """A job that could not even start (its parameters are unusable) must not be picked
-    again and again."""
+    """A pending job that could not even start (its parameters are unusable) must not be
+    picked again and again. A running one is left alone: another worker may hold it."""
     with database.session() as session:
         job = jobs.get_job(session, job_id)
-        if job.status in (JobStatus.PENDING, JobStatus.RUNNING):
+        if job.status == JobStatus.PENDING:
             jobs.fail_job(job, f"{type(error).__name__}: {error}")

@@ -44,6 +44,7 @@ def test_the_worker_runs_queued_jobs_and_records_a_bad_one_as_failed(tmp_path: P
                 [s.name for s in jobs.get_job(session, first.job_id).stages],
             ).id
         assert next_job(database) == queued
+        assert next_job(database, skip={queued}) == broken
 
         lines = catalog.read_text(encoding="utf-8").splitlines()
         record = json.loads(lines[0])
