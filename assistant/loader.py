@@ -23,6 +23,7 @@ def build_assistant(settings: Settings) -> Assistant:
     from encoders.sentence import SentenceTransformerTextEncoder
     from kg import open_store
     from retrieval.evidence import EvidenceRanker, FusionModel, load_fusion
+    from retrieval.graph_postings import load_postings
     from retrieval.injection import EntryGlossary
     from retrieval.keyword import KeywordIndex, load_items
     from retrieval.qa_train import CachedEmbedder
@@ -59,6 +60,7 @@ def build_assistant(settings: Settings) -> Assistant:
             if image_encoder is not None
             else None
         ),
+        postings=load_postings(settings.index_dir),
     )
     ranker = EvidenceRanker(CachedEmbedder(encoder), fusion)
     parameters = _last_build(database)

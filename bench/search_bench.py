@@ -61,6 +61,7 @@ from jobs.demo_catalog import generate
 from kg import NodeRef, NodeRow, Provenance, RelationRow
 from kg.kuzu_store import KuzuStore
 from retrieval.evidence import EvidenceRanker, load_fusion
+from retrieval.graph_postings import compute_postings
 from retrieval.injection import EntryGlossary
 from retrieval.keyword import KeywordIndex, item_row
 from retrieval.qa_train import CachedEmbedder
@@ -311,6 +312,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--noise", type=float, default=0.35, help="spread of item vectors")
     parser.add_argument("--no-image-channels", action="store_true")
     parser.add_argument(
+        "--no-postings",
+        action="store_true",
+        help="graph channel asks the store per term instead of the build's postings",
+    )
+    parser.add_argument(
         "--torch-threads",
         type=int,
         default=0,
@@ -389,6 +395,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         results["kg"] = {"nodes": stats.total_nodes, "relations": stats.total_relations}
         dictionary = EntityDictionary.from_store(store)
         print(f"KG {results['kg']} in {setup['kg_s']:.1f}s", flush=True)
+        postings = None
+        if not args.no_postings:  # what the build's keyword stage writes
+            started = time.perf_counter()
+            postings = compute_postings(store)
+            setup["graph_postings_s"] = time.perf_counter() - started
+        results["graph_postings"] = postings is not None
 
         searcher = HybridSearcher(
             catalog.rows,
@@ -399,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             dictionary,
             glossary=EntryGlossary(store),
             images=images,
+            postings=postings,
         )
         ranker = EvidenceRanker(CachedEmbedder(encoder), load_fusion(workdir / "models"))
         assistant = Assistant(searcher, catalog.records.get, ranker)

@@ -388,7 +388,8 @@ class TextIndexStage:
 
 
 class KeywordStage:
-    """The BM25 index over item text and the item table search reads hits from."""
+    """The BM25 index over item text, the item table search reads hits from, and the graph
+    channel's postings (each KG node's linked items, see :mod:`retrieval.graph_postings`)."""
 
     name = "keyword_index"
 
@@ -410,8 +411,17 @@ class KeywordStage:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
         tmp.replace(path)
+        # the graph channel's item lists per KG node, so search need not ask the store
+        from retrieval.graph_postings import compute_postings, save_postings
+
+        store = self.build.store()
+        try:
+            postings = compute_postings(store)
+        finally:
+            store.close()
+        save_postings(postings, self.build.settings.index_dir)
         context.progress.advance(len(records))
-        return {"items": len(records)}
+        return {"items": len(records), "graph_postings": sum(map(len, postings.values()))}
 
 
 def keyword_text(record: CatalogRecord) -> str:

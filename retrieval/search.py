@@ -61,6 +61,8 @@ GRAPH_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
     "POI": (("HAS_POI",), "{name}"),
     "Problem": (("SOLVES", "HAS_POI"), "helps with {name}"),
 }
+# labels whose items lie two hops away (sub-categories, sub-concepts, POIs solving a problem)
+TWO_HOPS = ("Problem", "Category", "Concept")
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,10 @@ class HybridSearcher:
         injector: KnowledgeInjector | None = None,
         glossary: EntryGlossary | None = None,
         images: ImageSpace | None = None,
+        postings: dict[str, dict[str, list[str]]] | None = None,
     ) -> None:
         self.items = items
+        self.postings = postings  # the graph channel's item lists, when the build made them
         self.keyword = keyword
         self.dense = dense
         self.text_encoder = text_encoder
@@ -344,8 +348,12 @@ class HybridSearcher:
     def _read_linked_items(self, entry: DictionaryEntry) -> list[str]:
         from kg import NodeRef
 
+        known = (self.postings or {}).get(entry.label, {}).get(entry.key)
+        if known is not None:  # computed by the build (retrieval/graph_postings.py)
+            return [key for key in known if key in self.items]
+
         relations, _ = GRAPH_PATHS[entry.label]
-        hops = 2 if entry.label in ("Problem", "Category", "Concept") else 1
+        hops = 2 if entry.label in TWO_HOPS else 1
         neighbors = self.store.neighborhood(
             NodeRef(entry.label, entry.key),
             hops=hops,

@@ -14,6 +14,7 @@ from assistant.service import ABSTAIN, Assistant
 from jobs.build import BuildPlan, run_build
 from jobs.demo_catalog import write_catalog
 from kg import NodeRef, open_store
+from retrieval.graph_postings import LIMIT, PATHS, load_postings
 from retrieval.vector_index import VectorIndex
 from shopkg.settings import Settings, load_settings
 
@@ -68,6 +69,27 @@ def test_images_become_nodes_vectors_and_concept_prototypes(
     assert concept["prototype_encoder"].startswith("shopkg-image-tower")
     prototypes = VectorIndex.load(settings.index_dir / "concept_prototype")
     assert len(prototypes) == len(with_prototype)
+
+
+def test_graph_postings_say_what_the_store_says(built: tuple[Settings, Path]) -> None:
+    settings, _ = built
+    postings = load_postings(settings.index_dir)
+    assert postings is not None
+    checked = 0
+    with open_store(settings) as store:
+        for label, (relations, hops) in PATHS.items():
+            for key, items in sorted(postings[label].items())[:12]:
+                asked = store.neighborhood(
+                    NodeRef(label, key),
+                    hops=hops,
+                    limit=LIMIT,
+                    labels=["Item"],
+                    relations=relations,
+                    direction="in",
+                )
+                assert items == [n.node.key for n in asked], (label, key)
+                checked += len(items) > 0
+    assert checked > 20
 
 
 def test_a_rebuild_of_an_unchanged_catalog_does_no_work(built: tuple[Settings, Path]) -> None:

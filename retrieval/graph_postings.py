@@ -1,0 +1,91 @@
+"""The graph channel's postings: for every KG node a query can name, the items it implies.
+
+At query time the graph channel needs, for each matched entry, the items linked to it along
+its path (:data:`retrieval.search.GRAPH_PATHS`: an item holding a value, in a category or a
+sub-category, whose POI solves a problem, …). Asking the graph store once per matched term
+costs hundreds of milliseconds on a large catalog (a value shared by thousands of items), so
+the build computes every list once, with the same meaning as
+``store.neighborhood(node, hops, labels=["Item"], relations=path, direction="in",
+limit=LIMIT)`` — nearest first, then by key — from one export of the graph, and saves it
+beside the indexes. Search reads it from memory and asks the store only for nodes the file
+does not know (added after the build, e.g. by an admin).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from retrieval.search import GRAPH_PATHS, TWO_HOPS
+
+FILE = "graph_postings.json"
+LIMIT = 2000  # items per node, as the channel's store query asks for
+
+# label → (relation types followed backwards, hops): the graph channel's own paths
+PATHS: dict[str, tuple[tuple[str, ...], int]] = {
+    label: (relations, 2 if label in TWO_HOPS else 1)
+    for label, (relations, _) in GRAPH_PATHS.items()
+}
+
+
+def compute_postings(store: Any) -> dict[str, dict[str, list[str]]]:
+    """label → node key → linked item keys (nearest first, then by key; at most LIMIT)."""
+    types = sorted({t for relations, _ in PATHS.values() for t in relations})
+    graph = store.export_networkx(labels=("Item", *PATHS), relations=types)
+    # into[node][type] = nodes with a relation of that type pointing at node
+    into: dict[tuple[str, str], dict[str, list[tuple[str, str]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for start, end, rel_type in graph.edges(keys=True):
+        into[end][rel_type].append(start)
+    postings: dict[str, dict[str, list[str]]] = {}
+    for label, (relations, hops) in PATHS.items():
+        found: dict[str, list[str]] = {}
+        for node in graph.nodes:
+            if node[0] != label:
+                continue
+            found[node[1]] = _reach(node, relations, hops, into)
+        postings[label] = found
+    return postings
+
+
+def _reach(
+    origin: tuple[str, str],
+    relations: tuple[str, ...],
+    hops: int,
+    into: dict[tuple[str, str], dict[str, list[tuple[str, str]]]],
+) -> list[str]:
+    seen = {origin}
+    frontier = [origin]
+    items: list[tuple[int, str]] = []
+    for distance in range(1, hops + 1):
+        reached = []
+        for node in frontier:
+            for rel_type in relations:
+                for other in into.get(node, {}).get(rel_type, ()):
+                    if other not in seen:
+                        seen.add(other)
+                        reached.append(other)
+        items.extend((distance, key) for label, key in reached if label == "Item")
+        frontier = reached
+    items.sort()
+    return [key for _, key in items[:LIMIT]]
+
+
+def save_postings(postings: dict[str, dict[str, list[str]]], index_dir: Path) -> Path:
+    path = index_dir / FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(postings, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def load_postings(index_dir: Path) -> dict[str, dict[str, list[str]]] | None:
+    """The saved postings, or None when the build made none (search asks the store)."""
+    path = index_dir / FILE
+    if not path.is_file():
+        return None
+    data: dict[str, dict[str, list[str]]] = json.loads(path.read_text(encoding="utf-8"))
+    return data
