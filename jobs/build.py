@@ -225,13 +225,14 @@ class ExtractStage:
                 counts=(mine.count(False), len(fresh) - len(mine), mine.count(True)),
             )
             stale = [key for key in hashes if key not in fresh]
+            written = cache.written()  # extraction below leaves this table alone
             everything = {*hashes, _corpus_key(self.build.plan.name)}
-            if not stale and not removed and everything <= set(cache.written()):
+            if not stale and not removed and everything <= set(written):
                 return {"records": 0, "note": "nothing changed"}
-            self._extract(context, cache, stale, hashes)
+            self._extract(context, cache, stale, hashes, model)
             cached = cache.load(hashes)
             facts = mine_catalog([cached[key] for key in hashes], self.build.plan.name)
-            outcome = self._write(context, store, cache, facts, removed)
+            outcome = self._write(context, store, cache, written, facts, removed)
             stats = store.stats()
         finally:
             store.close()
@@ -254,14 +255,14 @@ class ExtractStage:
         cache: ExtractionCache,
         keys: list[str],
         hashes: dict[str, str],
+        model: Path | None,
     ) -> None:
         """Run the pipeline on ``keys`` and cache what it gives, a batch at a time."""
         if not keys:
             return
         from extraction.pipeline import build_pipeline
 
-        model_dir = self.build.settings.models_dir / "extractor"
-        pipeline = build_pipeline(model_dir=model_dir if model_dir.is_dir() else None)
+        pipeline = build_pipeline(model_dir=model)
         for start in range(0, len(keys), CACHE_BATCH):
             records = self.build.records(keys[start : start + CACHE_BATCH])
             extracted = list(pipeline.extract_many(records))
@@ -277,13 +278,14 @@ class ExtractStage:
         context: StageContext,
         store: Any,
         cache: ExtractionCache,
+        written: dict[str, str],
         facts: CatalogFacts,
         removed: list[str],
     ) -> dict[str, int]:
-        """Write what differs from the graph: the catalog's facts, then changed records."""
+        """Write what differs from the graph (``written``: record → digest it holds): the
+        catalog's facts, then changed records."""
         from extraction.kg_writer import KGWriter
 
-        written = cache.written()
         corpus = facts.corpus
         corpus_key = _corpus_key(self.build.plan.name)
         corpus_digest = facts_digest(corpus)
