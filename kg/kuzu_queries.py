@@ -299,14 +299,15 @@ def _rel_pattern(relations: Sequence[str] | None, tail: str) -> str:
 def neighborhood(
     label: str, hops: int, relations: Sequence[str] | None, labels: bool, direction: str
 ) -> str:
-    """(node, distance) of the ``$limit`` nearest nodes: one BFS (SHORTEST), each node once
-    at its distance; nodes come back whole, so no second lookup per label is needed."""
+    """(label, key, distance) of the ``$limit`` nearest nodes: one BFS (SHORTEST), each node
+    once at its distance. Properties are read afterwards, by key, for the nodes kept."""
     rel = _rel_pattern(relations, f"* SHORTEST 1..{int(hops)}")
     arrow = {"out": f"-{rel}->", "in": f"<-{rel}-", "both": f"-{rel}-"}[direction]
     where = " AND label(b) IN $labels" if labels else ""
     return (
         f"MATCH (a:{ident(label)} {{key: $key}}){arrow}(b) WHERE id(b) <> id(a){where} "
-        "WITH b, length(r) AS d ORDER BY d, label(b), b.key LIMIT $limit RETURN b, d"
+        "WITH b, length(r) AS d ORDER BY d, label(b), b.key LIMIT $limit "
+        "RETURN label(b), b.key, d"
     )
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from kg import kuzu_queries as q
 from kg.kuzu_conn import KuzuSession, ReadWriteGate
 from kg.kuzu_write import KuzuWriteTx, fetch_by_keys, relations_of
+from kg.node_cache import NodeCache
 from kg.ontology import SHOPKG_ONTOLOGY
 from kg.planning import WriteTx, node_record
 from kg.records import (
@@ -70,6 +71,7 @@ class KuzuStore(GraphStore):
         self._gate = ReadWriteGate()
         self._sessions: list[KuzuSession] = []
         self._sessions_lock = threading.Lock()
+        self._cache = NodeCache()
 
     def __repr__(self) -> str:
         return f"KuzuStore({str(self.path)!r})"
@@ -103,6 +105,7 @@ class KuzuStore(GraphStore):
         self._db.close()
         self._db = self._writer = None
         self._local = threading.local()
+        self._cache.invalidate()
 
     def _reader(self) -> KuzuSession:
         session: KuzuSession | None = getattr(self._local, "session", None)
@@ -138,11 +141,14 @@ class KuzuStore(GraphStore):
                 with contextlib.suppress(GraphStoreError):
                     writer.run("ROLLBACK")
                 raise
-            if tx.copied:  # this commit checkpoints: let running reads finish, hold new ones
-                with self._gate.exclusive():
+            try:
+                if tx.copied:  # this commit checkpoints: let running reads finish, hold new ones
+                    with self._gate.exclusive():
+                        writer.run("COMMIT")
+                else:
                     writer.run("COMMIT")
-            else:
-                writer.run("COMMIT")
+            finally:
+                self._cache.invalidate()
             self._maybe_checkpoint()
             return result
 
@@ -158,7 +164,10 @@ class KuzuStore(GraphStore):
     # -- schema --------------------------------------------------------------------------
     def _ensure_schema(self) -> SchemaReport:
         with self._write_lock, self._gate.exclusive():
-            report = self._migrate()
+            try:
+                report = self._migrate()
+            finally:
+                self._cache.invalidate()
         if report.applied:
             with self._sessions_lock:
                 for session in [self._writer, *self._sessions]:
@@ -231,9 +240,16 @@ class KuzuStore(GraphStore):
 
     def _get_nodes(self, label: str, keys: Sequence[str]) -> dict[str, NodeRecord]:
         self._require_open()
-        columns = list(self.ontology.node(label).all_properties)
-        rows = fetch_by_keys(self._read, label, columns, keys)  # through the gate
-        return {key: self._to_record(label, values) for key, values in rows.items()}
+        generation = self._cache.generation  # before the read: see NodeCache.put
+        found = self._cache.get(label, keys)
+        missing = [key for key in keys if key not in found]
+        if missing:
+            columns = list(self.ontology.node(label).all_properties)
+            rows = fetch_by_keys(self._read, label, columns, missing)  # through the gate
+            fetched = {key: self._to_record(label, values) for key, values in rows.items()}
+            self._cache.put(generation, fetched.values())
+            found.update(fetched)
+        return found
 
     def _relations_of(self, ref: NodeRef) -> list[RelationRecord]:
         return relations_of(self._read, self.ontology, ref)
@@ -251,9 +267,17 @@ class KuzuStore(GraphStore):
         params: dict[str, Any] = {"key": ref.key, "limit": limit}
         if labels is not None:
             params["labels"] = list(labels)
+        # (label, key, distance) only: reading whole nodes in the query costs more than the
+        # search itself, and the properties of the few nodes returned are mostly cached
+        rows = self._read(query, params)
+        keys: dict[str, list[str]] = {}
+        for label, key, _ in rows:
+            keys.setdefault(label, []).append(key)
+        records = {label: self._get_nodes(label, group) for label, group in keys.items()}
         return [
-            Neighbor(self._to_record(node["_label"], node), int(d))
-            for node, d in self._read(query, params)
+            Neighbor(records[label][key], int(d))
+            for label, key, d in rows
+            if key in records[label]  # a node deleted since the search began is left out
         ]
 
     def _paths(

@@ -112,7 +112,7 @@ def test_kuzu_queries_take_values_only_as_parameters() -> None:
     assert kq.neighborhood("Item", 2, ["HAS_POI", "SOLVES"], True, "out") == (
         "MATCH (a:Item {key: $key})-[r:HAS_POI|SOLVES* SHORTEST 1..2]->(b) "
         "WHERE id(b) <> id(a) AND label(b) IN $labels "
-        "WITH b, length(r) AS d ORDER BY d, label(b), b.key LIMIT $limit RETURN b, d"
+        "WITH b, length(r) AS d ORDER BY d, label(b), b.key LIMIT $limit RETURN label(b), b.key, d"
     )
     with pytest.raises(SchemaError, match="not a valid identifier"):
         kq.fetch_node("Item {key: 'x'}) DETACH DELETE (n", ["key"])
