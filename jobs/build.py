@@ -10,6 +10,7 @@ leave the KG and the indexes.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from extraction.facts import RecordFacts
 from jobs.extract_cache import ExtractionCache, facts_digest, pipeline_fingerprint
 from jobs.images import ImageStage
 from jobs.runner import JobResult, JobRunner, Stage, StageContext
+from jobs.text_prefetch import Chunk, TextPrefetch, chunks
 from shopkg.db import Database, RecordStatus, SourceRecord
 from shopkg.errors import JobError
 from shopkg.settings import Settings
@@ -28,7 +30,7 @@ from shopkg.settings import Settings
 if TYPE_CHECKING:
     from extraction.corpus import CatalogFacts
 
-WRITE_BATCH = 200
+WRITE_BATCH = 1000
 CACHE_BATCH = 100  # records extracted between two commits of the extraction cache
 CACHE_FILE = "extraction-cache.sqlite"
 
@@ -76,15 +78,55 @@ class BuildContext:
         self.database = database
         self.plan = plan
         self._text_encoder: Any = None
+        self._text_encoder_lock = threading.Lock()
+        self._prefetch: TextPrefetch | None = None
 
     def text_encoder(self) -> Any:
-        if self._text_encoder is None:
-            from encoders.sentence import SentenceTransformerTextEncoder
+        with self._text_encoder_lock:  # the prefetch thread may load it
+            if self._text_encoder is None:
+                from encoders.sentence import SentenceTransformerTextEncoder
 
-            self._text_encoder = SentenceTransformerTextEncoder(
-                self.settings.text_encoder, device=self.settings.device
-            ).load()
-        return self._text_encoder
+                self._text_encoder = SentenceTransformerTextEncoder(
+                    self.settings.text_encoder, device=self.settings.device
+                ).load()
+            return self._text_encoder
+
+    def text_work(self, job_id: int) -> TextWork:
+        """What the text index stage has to do: its index, the records, and the keys to
+        remove and to (re-)encode, in the order it encodes them."""
+        from retrieval.vector_index import VectorIndex
+
+        directory = self.settings.index_dir / "item_text"
+        encoder = self.text_encoder()
+        index = (
+            VectorIndex.load(directory, encoder.encoder_id)
+            if (directory / "manifest.json").is_file()
+            else VectorIndex("item_text", encoder.encoder_id, encoder.dimension)
+        )
+        records = {record.id: record for record in self.active_records()}
+        stale = [key for key in index.vectors()[0] if key not in records]
+        todo = [key for key in records if key not in index]
+        todo += [key for key in self.keys_touched(job_id, RecordStatus.ACTIVE) if key in index]
+        return TextWork(directory, index, records, stale, todo)
+
+    def start_text_prefetch(self, job_id: int) -> None:
+        """Encode the text index stage's chunks in the background (see jobs.text_prefetch)."""
+        self.take_text_prefetch()
+        from encoders.device import resolve_device
+
+        if resolve_device(self.settings.device) != "cpu":
+            return  # a GPU encodes the texts faster than extraction could hide
+
+        def plan() -> list[Chunk]:
+            work = self.text_work(job_id)
+            return chunks(work.todo, [item_text(work.records[key]) for key in work.todo])
+
+        self._prefetch = TextPrefetch(self.text_encoder, plan).start()
+
+    def take_text_prefetch(self) -> dict[Chunk, Any]:
+        """Stop the background encoding; the chunks it finished, by (keys, texts)."""
+        prefetch, self._prefetch = self._prefetch, None
+        return prefetch.take() if prefetch is not None else {}
 
     def store(self) -> Any:
         from kg import open_store
@@ -194,6 +236,14 @@ class ExtractStage:
         self.build = build
 
     def run(self, context: StageContext) -> dict[str, Any]:
+        self.build.start_text_prefetch(context.job_id)
+        try:
+            return self._run(context)
+        except BaseException:
+            self.build.take_text_prefetch()  # the job stops here: so does the encoding
+            raise
+
+    def _run(self, context: StageContext) -> dict[str, Any]:
         from extraction.corpus import mine_catalog
 
         settings = self.build.settings
@@ -351,8 +401,18 @@ def item_text(record: CatalogRecord) -> str:
     return ". ".join(parts)
 
 
+@dataclass
+class TextWork:
+    directory: Path
+    index: Any  # retrieval.vector_index.VectorIndex
+    records: dict[str, CatalogRecord]
+    stale: list[str]
+    todo: list[str]
+
+
 class TextIndexStage:
-    """The item-text vector index: encoded titles and key values, updated in place."""
+    """The item-text vector index: encoded titles and key values, updated in place. The
+    chunks encoded while extraction ran (:mod:`jobs.text_prefetch`) are taken as they are."""
 
     name = "text_index"
 
@@ -360,33 +420,29 @@ class TextIndexStage:
         self.build = build
 
     def run(self, context: StageContext) -> dict[str, Any]:
-        from retrieval.vector_index import VectorIndex
-
-        directory = self.build.settings.index_dir / "item_text"
+        prefetched = self.build.take_text_prefetch()
         encoder = self.build.text_encoder()
-        index = (
-            VectorIndex.load(directory, encoder.encoder_id)
-            if (directory / "manifest.json").is_file()
-            else VectorIndex("item_text", encoder.encoder_id, encoder.dimension)
-        )
-        records = {record.id: record for record in self.build.active_records()}
-        stale = [key for key in index.vectors()[0] if key not in records]
-        index.remove(stale)
-        todo = [key for key in records if key not in index]
-        todo += [
-            key
-            for key in self.build.keys_touched(context.job_id, RecordStatus.ACTIVE)
-            if key in index
-        ]
-        context.progress.start(len(todo))
-        batch = 256
-        for start in range(0, len(todo), batch):
-            keys = todo[start : start + batch]
-            vectors = encoder.encode([item_text(records[k]) for k in keys]).require_all()
-            index.update(keys, vectors, encoder.encoder_id)
-            context.progress.advance(len(keys))
-        index.save(directory)
-        return {"encoded": len(todo), "removed": len(stale), "count": len(index)}
+        work = self.build.text_work(context.job_id)
+        index = work.index
+        index.remove(work.stale)
+        context.progress.start(len(work.todo))
+        texts = [item_text(work.records[key]) for key in work.todo]
+        ahead = 0
+        for chunk in chunks(work.todo, texts):
+            vectors = prefetched.get(chunk)
+            if vectors is None:
+                vectors = encoder.encode(list(chunk[1])).require_all()
+            else:
+                ahead += len(chunk[0])
+            index.update(list(chunk[0]), vectors, encoder.encoder_id)
+            context.progress.advance(len(chunk[0]))
+        index.save(work.directory)
+        return {
+            "encoded": len(work.todo),
+            "encoded_during_extraction": ahead,
+            "removed": len(work.stale),
+            "count": len(index),
+        }
 
 
 class KeywordStage:
@@ -473,4 +529,5 @@ def run_build(
     try:
         return runner.run("build", parameters, stages, job_id=job_id)
     finally:
+        build.take_text_prefetch()
         database.close()

@@ -24,6 +24,7 @@ from shopkg.files import file_sha256
 EXTRACTOR = "shopkg.images@1"
 PROTOTYPES = "shopkg.prototypes@1"
 BATCH = 64
+UPSERT_BATCH = 2_000  # Image nodes (and their HAS_IMAGE) per KG transaction
 PROTOTYPE_PROPERTIES = ("prototype", "image_count", "spread", "prototype_encoder")
 
 
@@ -49,9 +50,10 @@ class ImageStage:
         hashes: dict[str, list[tuple[str, Path]]] = {}
         failed: dict[str, int] = defaultdict(int)
         missing = 0
+        nodes: list[Any] = []
+        relations: list[Any] = []
         try:
             for key, paths in wanted.items():
-                nodes, relations = [], []
                 for relative in paths:
                     path = root / relative
                     try:
@@ -91,8 +93,11 @@ class ImageStage:
                             provenance=prov,
                         )
                     )
-                if nodes:
+                if len(nodes) >= UPSERT_BATCH:  # one transaction per item cost ~20 ms each
                     store.upsert(nodes=nodes, relations=relations)
+                    nodes, relations = [], []
+            if nodes:
+                store.upsert(nodes=nodes, relations=relations)
             summary: dict[str, Any] = {
                 "images": sum(len(v) for v in hashes.values()),
                 "unreadable": dict(failed),
@@ -197,6 +202,7 @@ class ImageStage:
                 members[concept].update(d for d, _ in hashes[item] if d in vector_of)
         index = VectorIndex("concept_prototype", encoder.encoder_id, encoder.dimension)
         store.delete_facts(extractor=PROTOTYPES)
+        concepts = {node.key: node for page in store.iter_nodes("Concept") for node in page}
         nodes, relations, keys, rows = [], [], [], []
         prov = Provenance(source="prototypes", extractor=PROTOTYPES, confidence=1.0)
         for concept, images in sorted(members.items()):
@@ -205,7 +211,7 @@ class ImageStage:
             matrix = np.stack([vector_of[d] for d in sorted(images)])
             prototype = _unit(matrix.mean(axis=0))
             similarity = matrix @ prototype
-            node = store.get_node(NodeRef("Concept", concept))
+            node = concepts.get(concept)
             if node is None:
                 continue
             nodes.append(
@@ -234,14 +240,13 @@ class ImageStage:
             keys.append(concept)
             rows.append(prototype)
         # concepts that had a prototype and have no images now lose it
-        for page in store.iter_nodes("Concept"):
-            for concept_node in page:
-                if concept_node.properties.get("prototype_encoder") and (
-                    concept_node.key not in members or not members[concept_node.key]
-                ):
-                    cleared = dict.fromkeys(PROTOTYPE_PROPERTIES)
-                    cleared["name"] = concept_node.properties.get("name") or concept_node.key
-                    nodes.append(NodeRow("Concept", cleared, prov))
+        for concept_node in concepts.values():
+            if concept_node.properties.get("prototype_encoder") and not members.get(
+                concept_node.key
+            ):
+                cleared = dict.fromkeys(PROTOTYPE_PROPERTIES)
+                cleared["name"] = concept_node.properties.get("name") or concept_node.key
+                nodes.append(NodeRow("Concept", cleared, prov))
         if nodes:
             store.upsert(nodes=nodes, relations=relations)
         if keys:
