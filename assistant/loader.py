@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from assistant.service import Assistant
+from assistant.service import EVIDENCE_VECTORS, Assistant
 from extraction.catalog import CatalogRecord
 from shopkg.db import BuildJob, Database, JobStatus, RecordStatus, SourceRecord
 from shopkg.errors import ShopKGError
@@ -62,7 +62,7 @@ def build_assistant(settings: Settings) -> Assistant:
         ),
         postings=load_postings(settings.index_dir),
     )
-    ranker = EvidenceRanker(CachedEmbedder(encoder), fusion)
+    ranker = EvidenceRanker(CachedEmbedder(encoder, capacity=EVIDENCE_VECTORS), fusion)
     parameters = _last_build(database)
     images = parameters.get("images")
     return Assistant(

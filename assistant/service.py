@@ -9,7 +9,10 @@ abstain when nothing supports an answer.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,9 @@ MIN_CONFIDENCE_DENSE = 0.45
 # evidence that barely resembles the question is no answer, however the source scores
 MIN_DENSE_SUPPORT = 0.35
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# evidence vectors kept for questions (~60 texts per item, 1.5 kB each): ~1,600 items
+EVIDENCE_VECTORS = 100_000
+log = logging.getLogger(__name__)
 
 
 class Assistant:
@@ -46,6 +52,9 @@ class Assistant:
         self.image_root = image_root
         self.generated_catalog = generated_catalog
         self.image_search = image_search
+        self._warmer: ThreadPoolExecutor | None = None
+        self._warming: dict[str, Future[None]] = {}
+        self._warming_lock = threading.Lock()
         from assistant.dialog import Dialog
 
         self.dialog = Dialog(self)
@@ -104,7 +113,7 @@ class Assistant:
         if row is None or record is None:
             return None
         facts = self._facts(key)
-        return ItemCard(
+        card = ItemCard(
             key=key,
             title=record.title,
             description=record.description,
@@ -123,6 +132,8 @@ class Assistant:
             similar=self.similar(key),
             neighborhood=facts["neighborhood"],
         )
+        self.prepare_answers(key)
+        return card
 
     def similar(self, key: str, limit: int = 5) -> list[Hit]:
         dense = self.searcher.dense
@@ -165,6 +176,33 @@ class Assistant:
         return found
 
     # -- questions ------------------------------------------------------------------------
+    def prepare_answers(self, key: str) -> Future[None] | None:
+        """Encode ``key``'s evidence in the background while the shopper looks at its card,
+        so the first question about it costs what later ones do (not ~5x more). Returns the
+        work's future (the running one if there is one; None without a ranker). Its errors
+        are logged, not raised: the question, when it comes, meets them again."""
+        if self.ranker is None:
+            return None
+        with self._warming_lock:
+            running = self._warming.get(key)
+            if running is not None:
+                return running
+            if self._warmer is None:
+                self._warmer = ThreadPoolExecutor(1, thread_name_prefix="shopkg-evidence")
+            future = self._warmer.submit(self._warm, key)
+            self._warming[key] = future
+            return future
+
+    def _warm(self, key: str) -> None:
+        try:
+            if self.ranker is not None:
+                self.ranker.warm(self.evidence(key))
+        except Exception:  # a background task: ask() meets and reports the real error
+            log.warning("could not prepare the evidence of item %r", key, exc_info=True)
+        finally:
+            with self._warming_lock:
+                self._warming.pop(key, None)
+
     def evidence(self, key: str) -> list[Evidence]:
         """Everything known about an item that a question could be answered from."""
         record: CatalogRecord | None = self.records(key)

@@ -260,6 +260,10 @@ class EvidenceRanker:
         self.embedder = embedder
         self.fusion = fusion
 
+    def warm(self, evidence: Sequence[Evidence]) -> None:
+        """Encode ``evidence`` ahead of a question (an embedder that remembers keeps it)."""
+        self.embedder.embed(_embedded_texts(evidence))
+
     def channels(
         self, question: str, evidence: Sequence[Evidence], bm25: Bm25Scorer | None = None
     ) -> dict[str, npt.NDArray[np.float64]]:
@@ -267,8 +271,7 @@ class EvidenceRanker:
         texts = [readable(item) for item in evidence]
         if bm25 is None:
             bm25 = Bm25Scorer(texts)
-        names = [attribute_name(item) or "∅" for item in evidence]
-        vectors = self.embedder.embed([question, *texts, *names]).astype(np.float64)
+        vectors = self.embedder.embed([question, *_embedded_texts(evidence)]).astype(np.float64)
         q, docs, name_vectors = vectors[0], vectors[1 : 1 + len(texts)], vectors[1 + len(texts) :]
         name_dense = np.where([bool(attribute_name(e)) for e in evidence], name_vectors @ q, 0.0)
         return {"bm25": bm25.scores(question, texts), "dense": docs @ q, "name_dense": name_dense}
@@ -296,3 +299,9 @@ class EvidenceRanker:
             )
             for i in order
         ]
+
+
+def _embedded_texts(evidence: Sequence[Evidence]) -> list[str]:
+    """What the dense channels encode of ``evidence``: each readable text, then each name."""
+    texts = [readable(item) for item in evidence]
+    return texts + [attribute_name(item) or "∅" for item in evidence]

@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from retrieval.search import GRAPH_PATHS, TWO_HOPS
+from retrieval.search import CONCEPT_MENTIONS, GRAPH_PATHS, TWO_HOPS
 
 FILE = "graph_postings.json"
 LIMIT = 2000  # items per node, as the channel's store query asks for
@@ -28,12 +28,21 @@ PATHS: dict[str, tuple[tuple[str, ...], int]] = {
     label: (relations, 2 if label in TWO_HOPS else 1)
     for label, (relations, _) in GRAPH_PATHS.items()
 }
+# section → (label of its nodes, relation types followed backwards, hops)
+SECTIONS: dict[str, tuple[str, tuple[str, ...], int]] = {
+    **{label: (label, relations, hops) for label, (relations, hops) in PATHS.items()},
+    CONCEPT_MENTIONS: ("Concept", ("MENTIONS",), 1),
+}
 
 
 def compute_postings(store: Any) -> dict[str, dict[str, list[str]]]:
-    """label → node key → linked item keys (nearest first, then by key; at most LIMIT)."""
-    types = sorted({t for relations, _ in PATHS.values() for t in relations})
-    graph = store.export_networkx(labels=("Item", *PATHS), relations=types)
+    """section → node key → linked item keys (nearest first, then by key; at most LIMIT).
+
+    A section is a node label (the graph channel's path for it) or :data:`CONCEPT_MENTIONS`.
+    """
+    types = sorted({t for _, relations, _ in SECTIONS.values() for t in relations})
+    labels = sorted({label for label, _, _ in SECTIONS.values()})
+    graph = store.export_networkx(labels=("Item", *labels), relations=types)
     # into[node][type] = nodes with a relation of that type pointing at node
     into: dict[tuple[str, str], dict[str, list[tuple[str, str]]]] = defaultdict(
         lambda: defaultdict(list)
@@ -41,13 +50,13 @@ def compute_postings(store: Any) -> dict[str, dict[str, list[str]]]:
     for start, end, rel_type in graph.edges(keys=True):
         into[end][rel_type].append(start)
     postings: dict[str, dict[str, list[str]]] = {}
-    for label, (relations, hops) in PATHS.items():
+    for section, (label, relations, hops) in SECTIONS.items():
         found: dict[str, list[str]] = {}
         for node in graph.nodes:
             if node[0] != label:
                 continue
             found[node[1]] = _reach(node, relations, hops, into)
-        postings[label] = found
+        postings[section] = found
     return postings
 
 

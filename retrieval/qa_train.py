@@ -9,6 +9,8 @@ dense-only baseline.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,22 +34,45 @@ from shopkg.files import file_sha256
 
 
 class CachedEmbedder:
-    """Wraps a ShopKG :class:`~encoders.base.TextEncoder`; remembers every text it encoded."""
+    """Wraps a ShopKG :class:`~encoders.base.TextEncoder`; remembers the texts it encoded.
 
-    def __init__(self, encoder: Any, batch_size: int = 128) -> None:
+    ``capacity`` bounds how many vectors are kept (least recently used out first): a server
+    answering questions about many items must not grow without end. ``None`` keeps all (a
+    training run over a fixed set). Safe to share between threads; two threads missing the
+    same text may both encode it.
+    """
+
+    def __init__(self, encoder: Any, batch_size: int = 128, capacity: int | None = None) -> None:
         self.encoder = encoder
         self.batch_size = batch_size
-        self._cache: dict[str, npt.NDArray[np.float32]] = {}
+        self.capacity = capacity
+        self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        found: dict[str, npt.NDArray[np.float32]] = {}
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                vector = self._cache.get(text)
+                if vector is not None:
+                    self._cache.move_to_end(text)
+                    found[text] = vector
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         for start in range(0, len(missing), self.batch_size):
             chunk = missing[start : start + self.batch_size]
             vectors = self.encoder.encode(chunk).full(len(chunk))
-            self._cache.update(zip(chunk, vectors, strict=True))
+            found.update(zip(chunk, vectors, strict=True))
+        if missing:
+            with self._lock:
+                self._cache.update((t, found[t]) for t in missing)
+                while self.capacity is not None and len(self._cache) > self.capacity:
+                    self._cache.popitem(last=False)
         if not texts:
             return np.zeros((0, self.encoder.dimension), dtype=np.float32)
-        return np.stack([self._cache[t] for t in texts])
+        return np.stack([found[t] for t in texts])
 
     def warm(self, texts: Sequence[str]) -> None:
         self.embed(list(texts))

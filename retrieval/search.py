@@ -63,6 +63,8 @@ GRAPH_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 # labels whose items lie two hops away (sub-categories, sub-concepts, POIs solving a problem)
 TWO_HOPS = ("Problem", "Category", "Concept")
+# the postings section of each concept's mentioning items (the prototype channel's one hop)
+CONCEPT_MENTIONS = "Concept.MENTIONS"
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,10 @@ class HybridSearcher:
         node = self.store.get_node(ref) if self.store is not None else None
         if node is None:
             return concept, ()
+        known = (self.postings or {}).get(CONCEPT_MENTIONS, {}).get(concept)
+        if known is not None:  # computed by the build (retrieval/graph_postings.py)
+            keys = tuple(sorted(key for key in known if key in self.items))
+            return node.name or concept, keys
         neighbors = self.store.neighborhood(
             ref,
             hops=1,

@@ -14,7 +14,7 @@ from assistant.service import ABSTAIN, Assistant
 from jobs.build import BuildPlan, run_build
 from jobs.demo_catalog import write_catalog
 from kg import NodeRef, open_store
-from retrieval.graph_postings import LIMIT, PATHS, load_postings
+from retrieval.graph_postings import LIMIT, SECTIONS, load_postings
 from retrieval.vector_index import VectorIndex
 from shopkg.settings import Settings, load_settings
 
@@ -77,8 +77,8 @@ def test_graph_postings_say_what_the_store_says(built: tuple[Settings, Path]) ->
     assert postings is not None
     checked = 0
     with open_store(settings) as store:
-        for label, (relations, hops) in PATHS.items():
-            for key, items in sorted(postings[label].items())[:12]:
+        for section, (label, relations, hops) in SECTIONS.items():
+            for key, items in sorted(postings[section].items())[:12]:
                 asked = store.neighborhood(
                     NodeRef(label, key),
                     hops=hops,
@@ -87,7 +87,7 @@ def test_graph_postings_say_what_the_store_says(built: tuple[Settings, Path]) ->
                     relations=relations,
                     direction="in",
                 )
-                assert items == [n.node.key for n in asked], (label, key)
+                assert items == [n.node.key for n in asked], (section, key)
                 checked += len(items) > 0
     assert checked > 20
 
@@ -142,6 +142,29 @@ def test_item_cards_and_answers_with_evidence(assistant: Assistant) -> None:
     unrelated = assistant.ask(key, "does it come with a warranty for the moon landing?")
     assert unrelated.abstained and unrelated.text == ABSTAIN
     assert assistant.item("no-such-item") is None
+
+
+def test_showing_a_card_encodes_its_evidence_before_the_first_question(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert assistant.ranker is not None
+    embedder = assistant.ranker.embedder
+    key = sorted(assistant.searcher.items)[-1]
+    assert assistant.item(key) is not None
+    warming = assistant.prepare_answers(key)
+    assert warming is not None
+    warming.result(timeout=60)
+    encoder = embedder.encoder  # type: ignore[attr-defined]
+    encoded: list[str] = []
+    original = encoder.encode
+
+    def counting(texts: list[str]) -> object:
+        encoded.extend(texts)
+        return original(texts)
+
+    monkeypatch.setattr(encoder, "encode", counting)
+    assistant.ask(key, "is it good for a rainy day?")
+    assert encoded == ["is it good for a rainy day?"]
 
 
 def test_a_conversation_refines_exhibits_and_answers(assistant: Assistant) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from encoders.base import Encoded
 from retrieval.evidence import (
     Bm25Scorer,
     Evidence,
@@ -21,7 +22,7 @@ from retrieval.evidence import (
     tokens,
 )
 from retrieval.qa_data import is_dev, read_questions, split
-from retrieval.qa_train import evaluate, ranking_metrics, train_ranker
+from retrieval.qa_train import CachedEmbedder, evaluate, ranking_metrics, train_ranker
 from shopkg.errors import RetrievalError
 
 
@@ -150,3 +151,27 @@ def test_a_trained_ranker_takes_precedence_over_the_bundled_one(tmp_path: Path) 
     model = train_ranker(HashingEmbedder(), {"epqa": _epqa_file(tmp_path / "e.csv")})
     model.save(tmp_path / "qa-ranker")
     assert set(load_fusion(tmp_path).meta["trained_on"]) == {"epqa"}
+
+
+def test_the_evidence_cache_keeps_only_its_capacity() -> None:
+
+    class Counting:
+        dimension = 2
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def encode(self, texts: list[str]) -> Encoded:
+            self.calls += len(texts)
+            vectors = np.ones((len(texts), 2), dtype=np.float32)
+            return Encoded(vectors, list(range(len(texts))), [])
+
+    encoder = Counting()
+    embedder = CachedEmbedder(encoder, capacity=3)
+    embedder.embed(["a", "b", "c"])
+    embedder.embed(["a", "d"])  # "b", the least recently used, goes
+    assert len(embedder) == 3 and encoder.calls == 4
+    embedder.embed(["a", "c", "d"])
+    assert encoder.calls == 4
+    embedder.embed(["b"])
+    assert encoder.calls == 5
