@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -65,7 +66,7 @@ def build_assistant(settings: Settings) -> Assistant:
     ranker = EvidenceRanker(CachedEmbedder(encoder, capacity=EVIDENCE_VECTORS), fusion)
     parameters = _last_build(database)
     images = parameters.get("images")
-    return Assistant(
+    assistant = Assistant(
         searcher,
         record_lookup(database),
         ranker,
@@ -73,6 +74,8 @@ def build_assistant(settings: Settings) -> Assistant:
         generated_catalog=bool(parameters.get("generated")),
         image_search=_image_search(settings, image_encoder),
     )
+    freeze_loaded_objects()
+    return assistant
 
 
 def serve_queries_single_threaded() -> None:
@@ -83,6 +86,15 @@ def serve_queries_single_threaded() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+def freeze_loaded_objects() -> None:
+    """Keep the garbage collector off what was just loaded (item table, postings, indexes,
+    dictionary: millions of objects that live as long as the server). Otherwise every full
+    collection, triggered by the objects a few searches allocate, walks all of them: a
+    search that happened to trigger one took 0.4-0.5 s instead of ~50 ms on 20k items."""
+    gc.collect()
+    gc.freeze()
 
 
 def _injector(settings: Settings, encoder_id: str) -> Any:

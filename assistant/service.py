@@ -66,10 +66,12 @@ class Assistant:
 
     # -- search ---------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResult:
-        outcome = self.searcher.search(query, limit=0)
+        if limit < 1 or offset < 0:
+            raise RetrievalError(f"limit must be >= 1 and offset >= 0, not {limit} and {offset}")
+        outcome = self.searcher.search(query, limit=offset + limit)
         page = outcome.candidates[offset : offset + limit]
         return SearchResult(
-            query, [self.hit(c) for c in page], len(outcome.candidates), understanding(outcome)
+            query, [self.hit(c) for c in page], outcome.total, understanding(outcome)
         )
 
     def search_image(self, image: bytes, *, limit: int = 10) -> SearchResult:

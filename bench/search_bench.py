@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from assistant.loader import serve_queries_single_threaded
+from assistant.loader import freeze_loaded_objects, serve_queries_single_threaded
 from assistant.service import EVIDENCE_VECTORS, Assistant
 from encoders.sentence import SentenceTransformerTextEncoder
 from extraction.catalog import CatalogRecord
@@ -421,6 +421,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         ranker = EvidenceRanker(embedder, load_fusion(workdir / "models"))
         assistant = Assistant(searcher, catalog.records.get, ranker)
         bm25_only = Assistant(HybridSearcher(catalog.rows, keyword), catalog.records.get, None)
+        freeze_loaded_objects()  # as build_assistant does
         results["channels"] = ["bm25", "dense", "graph", *searcher.image_channels]
         asked = queries(catalog, args.queries, args.seed + 1)
         results["queries"] = len(asked)
@@ -437,8 +438,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             search_bm25(query)
         load_before = os.getloadavg()[0]
         clock = ChannelClock(searcher)
-        fused = percentiles(timed_each(search, asked))
+        fused_times = timed_each(search, asked)
+        fused = percentiles(fused_times)
         if args.profile:  # after the timed run, so the profiler's cost is not in the figures
+            slowest = sorted(zip(fused_times, asked, strict=True), reverse=True)[:8]
+            for seconds, query in slowest:
+                outcome = searcher.search(query, limit=0)
+                print(
+                    f"{seconds * 1000:7.1f} ms  {len(outcome.candidates):5d} candidates  "
+                    f"{len(outcome.parsed.entities)} entities  {query!r}",
+                    file=sys.stderr,
+                )
             _profile(lambda: [search(query) for query in asked], args.profile)
         results["search"] = {
             **fused,

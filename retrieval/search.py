@@ -23,11 +23,13 @@ score and the KG reasons it was found for.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -47,6 +49,7 @@ PROTOTYPE_CONCEPTS = 3  # the closest concepts whose items the prototype channel
 # at most this many entries: queries keep naming the same colours, categories and brands
 KG_CACHE_SECONDS = 60.0
 KG_CACHE_ENTRIES = 4096
+ITEM_WORDS_KEPT = 200_000  # items whose words negations were checked against, remembered
 # how the dense channel uses the KG entries a query names
 KNOWLEDGE_MODES = ("none", "augment", "fusion")
 
@@ -103,6 +106,7 @@ class SearchOutcome:
     candidates: list[Candidate]  # best first, after constraints
     knowledge_mode: str = "none"  # how the dense channel used the matched entries
     knowledge: list[KnowledgeUse] = field(default_factory=list)
+    total: int = 0  # candidates left after the constraints, however many were returned
 
 
 class HybridSearcher:
@@ -137,6 +141,7 @@ class HybridSearcher:
             self.use_injector(injector)
         self._entry_vectors: dict[str, Any] = {}
         self._kg_reads: dict[tuple[str, str], tuple[float, Any]] = {}  # -> (read at, value)
+        self._words: dict[str, frozenset[str]] = {}  # item key -> its words, for negations
         self.images: ImageSpace | None = None
         if images is not None:
             if images.aligned_with(text_encoder):
@@ -167,42 +172,83 @@ class HybridSearcher:
     ) -> SearchOutcome:
         parsed = parse_query(query, self.dictionary)
         wanted = set(channels or CHANNELS)
-        pool: dict[str, Candidate] = {}
         text = parsed.text or query
         knowledge: list[KnowledgeUse] = []
-        encoded: dict[str, Any] = {}  # text -> vector, so one text is encoded once per search
+        visual = [c for c in self.image_channels if c in wanted]
+        # text -> vector: each text once per search, and the texts known ahead in one call
+        encoded = self._encode_ahead(parsed, "dense" in wanted, bool(visual))
 
         def encode(words: str) -> Any:
             if words not in encoded:
                 encoded[words] = self._encode_one(words)
             return encoded[words]
 
+        # channel -> item key -> score (normalized to the channel's best, bar the graph's)
+        scored: dict[str, dict[str, float]] = {}
+        reasons: dict[str, list[str]] = defaultdict(list)
         if "bm25" in wanted and self.keyword is not None:
-            self._add_scores(pool, "bm25", self._bm25(text))
+            scored["bm25"] = _normalized(self._bm25(text))
         if "dense" in wanted and self.dense is not None and self.text_encoder is not None:
             vector, knowledge = self._dense_query(parsed, encode)
-            self._add_scores(pool, "dense", self._dense(vector))
+            scored["dense"] = _normalized(self._dense(vector))
         if "graph" in wanted and self.store is not None and parsed.entities:
-            for key, (score, reasons) in self._graph(parsed).items():
-                candidate = pool.setdefault(key, Candidate(key))
-                candidate.channels["graph"] = score
-                candidate.reasons.extend(reasons)
-        visual = [c for c in self.image_channels if c in wanted]
+            scored["graph"] = self._explained(self._graph(parsed), reasons, normalize=False)
         if visual and parsed.text.strip():
             vector = encode(parsed.text)
             if "image" in visual:
-                reason = f"looks like “{parsed.text}” in its photos"
-                found = {key: (score, [reason]) for key, score in self._image(vector).items()}
-                self._add_explained(pool, "image", found)
+                reason = [f"looks like “{parsed.text}” in its photos"]
+                found = {key: (score, reason) for key, score in self._image(vector).items()}
+                scored["image"] = self._explained(found, reasons)
             if "prototype" in visual:
-                self._add_explained(pool, "prototype", self._prototype(vector))
+                scored["prototype"] = self._explained(self._prototype(vector), reasons)
+        scored = {channel: scores for channel, scores in scored.items() if scores}
+        # fused scores key by key (thousands of keys when a query names a common value);
+        # Candidates are made for the returned ones only
         weights = asdict(self.weights)
-        for candidate in pool.values():
-            candidate.score = sum(weights[c] * s for c, s in candidate.channels.items())
-        kept = [c for c in pool.values() if self._allowed(c.key, parsed)]
-        kept.sort(key=lambda c: (-c.score, c.key))
-        chosen = kept[: max(limit, 0)] if limit else kept
-        return SearchOutcome(parsed, chosen, self.knowledge_mode, knowledge)
+        fused: dict[str, float] = defaultdict(float)
+        for channel, scores in scored.items():
+            weight = weights[channel]
+            for key, score in scores.items():
+                fused[key] += weight * score
+        constrained = (
+            parsed.price_max is not None or parsed.price_min is not None or bool(parsed.negations)
+        )
+        allowed = [
+            key
+            for key in fused
+            if key in self.items and (not constrained or self._allowed(key, parsed))
+        ]
+
+        def rank(key: str) -> tuple[float, str]:
+            return (-fused[key], key)
+
+        best = heapq.nsmallest(limit, allowed, key=rank) if limit > 0 else []
+        chosen = [
+            Candidate(
+                key,
+                {channel: scores[key] for channel, scores in scored.items() if key in scores},
+                list(reasons.get(key, ())),
+                fused[key],
+            )
+            for key in (sorted(allowed, key=rank) if limit == 0 else best)
+        ]
+        return SearchOutcome(parsed, chosen, self.knowledge_mode, knowledge, len(allowed))
+
+    def _encode_ahead(self, parsed: ParsedQuery, dense: bool, visual: bool) -> dict[str, Any]:
+        """The dense text (augmented, in augment mode) and the visual channels' text, encoded
+        in one call when they differ: one forward pass of two rows costs less than two."""
+        if self.text_encoder is None:
+            return {}
+        texts = []
+        if dense and self.dense is not None and self.knowledge_mode == "augment":
+            texts.append(self.augmented(parsed))
+        if visual:
+            texts.append(parsed.text)
+        texts = list(dict.fromkeys(t for t in texts if t.strip()))
+        if len(texts) < 2:
+            return {}
+        vectors = self.text_encoder.encode(texts).require_all()
+        return {text: vectors[i : i + 1] for i, text in enumerate(texts)}
 
     def augmented(self, parsed: ParsedQuery) -> str:
         """The query with the names of the KG entries it matched (input augmentation)."""
@@ -285,9 +331,10 @@ class HybridSearcher:
             if hit.score <= 0:
                 continue
             name, keys = self.concept_items(hit.key)
+            reasons = [f"looks like a {name}"]  # shared: _add_explained copies from it
             for key in keys:
                 if key not in found:
-                    found[key] = (hit.score, [f"looks like a {name}"])
+                    found[key] = (hit.score, reasons)
         return found
 
     def _remembered(self, kind: str, key: str, read: Any) -> Any:
@@ -333,17 +380,21 @@ class HybridSearcher:
         return node.name or concept, keys
 
     def _graph(self, parsed: ParsedQuery) -> dict[str, tuple[float, list[str]]]:
-        found: dict[str, tuple[float, list[str]]] = {}
+        scores: dict[str, float] = {}
+        reasons: dict[str, list[str]] = {}
         matched = _dedupe(parsed.entities)
         for entry in matched:
-            linked = self._linked_items(entry)
             phrase = GRAPH_PATHS[entry.label][1].format(
                 name=entry.name, attribute=entry.attribute or "value"
             )
-            for key in linked:
-                score, reasons = found.get(key, (0.0, []))
-                found[key] = (score + 1.0 / len(matched), [*reasons, phrase])
-        return found
+            for key in self._linked_items(entry):
+                if key in scores:
+                    scores[key] += 1.0 / len(matched)
+                    reasons[key].append(phrase)
+                else:
+                    scores[key] = 1.0 / len(matched)
+                    reasons[key] = [phrase]
+        return {key: (score, reasons[key]) for key, score in scores.items()}
 
     def _linked_items(self, entry: DictionaryEntry) -> list[str]:
         linked: list[str] = self._remembered(
@@ -371,22 +422,17 @@ class HybridSearcher:
         return [n.node.key for n in neighbors if n.node.key in self.items]
 
     @staticmethod
-    def _add_scores(pool: dict[str, Candidate], channel: str, scores: dict[str, float]) -> None:
-        if not scores:
-            return
-        high = max(scores.values())
-        for key, score in scores.items():
-            candidate = pool.setdefault(key, Candidate(key))
-            candidate.channels[channel] = score / high if high > 0 else 0.0
-
-    @classmethod
-    def _add_explained(
-        cls, pool: dict[str, Candidate], channel: str, found: dict[str, tuple[float, list[str]]]
-    ) -> None:
-        """Scores normalized like :meth:`_add_scores`, and each candidate's reasons."""
-        cls._add_scores(pool, channel, {key: score for key, (score, _) in found.items()})
-        for key, (_, reasons) in found.items():
-            pool[key].reasons.extend(reasons)
+    def _explained(
+        found: dict[str, tuple[float, list[str]]],
+        reasons: dict[str, list[str]],
+        normalize: bool = True,
+    ) -> dict[str, float]:
+        """A channel's scores (normalized like the others unless told not to); each key's
+        reasons are added to ``reasons``."""
+        for key, (_, why) in found.items():
+            reasons[key].extend(why)
+        scores = {key: score for key, (score, _) in found.items()}
+        return _normalized(scores) if normalize else scores
 
     def _allowed(self, key: str, parsed: ParsedQuery) -> bool:
         item = self.items.get(key)
@@ -398,11 +444,30 @@ class HybridSearcher:
         if parsed.price_min is not None and (price is None or price < parsed.price_min):
             return False
         if parsed.negations:
-            words = set(tokens(item_words(item)))
-            for phrase in parsed.negations:
-                if set(tokens(phrase)) <= words:
-                    return False
+            words = self._item_words(key)
+            return not any(_negated_words(phrase) <= words for phrase in parsed.negations)
         return True
+
+    def _item_words(self, key: str) -> frozenset[str]:
+        words = self._words.get(key)
+        if words is None:
+            if len(self._words) >= ITEM_WORDS_KEPT:
+                self._words.clear()
+            words = self._words[key] = frozenset(tokens(item_words(self.items[key])))
+        return words
+
+
+def _normalized(scores: dict[str, float]) -> dict[str, float]:
+    """Scores over the channel's best (all 0.0 when the best is not above 0)."""
+    if not scores:
+        return {}
+    high = max(scores.values())
+    return {key: score / high if high > 0 else 0.0 for key, score in scores.items()}
+
+
+@lru_cache(maxsize=4096)
+def _negated_words(phrase: str) -> frozenset[str]:
+    return frozenset(tokens(phrase))
 
 
 def item_words(item: dict[str, Any]) -> str:

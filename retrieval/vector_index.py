@@ -220,13 +220,18 @@ class VectorIndex:
         if k == 0:
             return [[] for _ in range(len(array))]
         scores, positions = self._search(array, k)
-        return [
+        keys = self._keys
+        return [  # Python lists: indexing numpy scalars one by one costs ~10x more
             [
-                Hit(key, float(score))
+                Hit(key, score)
                 for score, position in zip(row_scores, row_positions, strict=True)
-                if position >= 0 and (key := self._keys[position]) is not None
+                if position >= 0 and (key := keys[position]) is not None
             ]
-            for row_scores, row_positions in zip(scores, positions, strict=True)
+            for row_scores, row_positions in zip(
+                np.asarray(scores, dtype=np.float64).tolist(),
+                np.asarray(positions).tolist(),
+                strict=True,
+            )
         ]
 
     def _search(self, array: npt.NDArray[np.float32], k: int) -> tuple[Any, Any]:

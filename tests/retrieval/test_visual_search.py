@@ -119,6 +119,17 @@ def test_results_are_deterministic(aligned: HybridSearcher, store: object) -> No
     assert fresh.search("green fruit juice", limit=0).candidates == first
 
 
+def test_a_limited_search_returns_the_head_of_the_full_ranking(aligned: HybridSearcher) -> None:
+    for query in ("green fruit juice", "pear", "juice under $3", "juice not green"):
+        everything = aligned.search(query, limit=0)
+        assert everything.total == len(everything.candidates)
+        for limit in (1, 2, 5):
+            head = aligned.search(query, limit=limit)
+            assert head.candidates == everything.candidates[:limit]
+            assert head.total == everything.total
+    assert aligned.search("pear", limit=-1).candidates == []
+
+
 def test_a_tower_aligned_with_another_text_encoder_leaves_the_channels_off(
     tmp_path: Path, store: object
 ) -> None:
