@@ -139,10 +139,9 @@ class Assistant:
 
     def similar(self, key: str, limit: int = 5) -> list[Hit]:
         dense = self.searcher.dense
-        if dense is None or key not in dense:
+        vector = dense.vector(key) if dense is not None else None
+        if dense is None or vector is None:  # (not all of the index: 150 ms at 100k items)
             return []
-        keys, vectors = dense.vectors()
-        vector = vectors[keys.index(key)]
         hits = dense.search(vector[None, :], k=limit + 1)[0]
         return [
             self.hit(Candidate(h.key, {"dense": h.score}, [], h.score))

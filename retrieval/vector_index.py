@@ -180,6 +180,14 @@ class VectorIndex:
             else None
         )
 
+    def vector(self, key: str) -> npt.NDArray[np.float32] | None:
+        """``key``'s (unit) vector, or None when the index does not hold it."""
+        position = self._positions.get(key)
+        if position is None:
+            return None
+        storage = self._index if self.kind == "flat" else faiss.downcast_index(self._index.storage)
+        return np.asarray(storage.reconstruct(position), dtype=np.float32)
+
     def vectors(self) -> tuple[list[str], npt.NDArray[np.float32]]:
         """All live keys and their (unit) vectors, in index order."""
         storage = self._index if self.kind == "flat" else faiss.downcast_index(self._index.storage)

@@ -76,6 +76,19 @@ def test_grows_into_hnsw_and_skips_removed_vectors() -> None:
 
 
 @pytest.mark.parametrize("exact_below", [1000, 10])
+def test_one_vector_is_read_by_key(exact_below: int) -> None:
+    vectors = unit(40, seed=5)
+    index = VectorIndex("item_text", ENCODER, 8, IndexConfig(exact_below=exact_below))
+    index.add(keyed(40), vectors)
+    index.remove(["item:3"])
+    keys, stored = index.vectors()
+    for key, row in zip(keys, stored, strict=True):
+        found = index.vector(key)
+        assert found is not None and np.array_equal(found, row)
+    assert index.vector("item:3") is None and index.vector("nothing") is None
+
+
+@pytest.mark.parametrize("exact_below", [1000, 10])
 def test_save_and_load_round_trip(tmp_path: Path, exact_below: int) -> None:
     vectors = unit(40)
     index = VectorIndex("item_image", ENCODER, 8, IndexConfig(exact_below=exact_below))
