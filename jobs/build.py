@@ -104,7 +104,7 @@ class BuildContext:
             else VectorIndex("item_text", encoder.encoder_id, encoder.dimension)
         )
         records = {record.id: record for record in self.active_records()}
-        stale = [key for key in index.vectors()[0] if key not in records]
+        stale = [key for key in index.live_keys() if key not in records]
         todo = [key for key in records if key not in index]
         todo += [key for key in self.keys_touched(job_id, RecordStatus.ACTIVE) if key in index]
         return TextWork(directory, index, records, stale, todo)

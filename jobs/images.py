@@ -161,7 +161,7 @@ class ImageStage:
                 digest = chunk[skipped.position]
                 not_encoded += 1
                 self._quarantine(job_id, owner[digest], paths[digest], skipped.reason)
-        image_index.remove([k for k in image_index.vectors()[0] if k not in paths])
+        image_index.remove([k for k in image_index.live_keys() if k not in paths])
         image_index.save(index_dir / "image")
         keys, vectors = image_index.vectors()
         vector_of = dict(zip(keys, vectors, strict=True))

@@ -180,6 +180,10 @@ class VectorIndex:
             else None
         )
 
+    def live_keys(self) -> list[str]:
+        """All live keys, in index order (without copying the vectors)."""
+        return [key for key in self._keys if key is not None]
+
     def vector(self, key: str) -> npt.NDArray[np.float32] | None:
         """``key``'s (unit) vector, or None when the index does not hold it."""
         position = self._positions.get(key)

@@ -82,6 +82,7 @@ def test_one_vector_is_read_by_key(exact_below: int) -> None:
     index.add(keyed(40), vectors)
     index.remove(["item:3"])
     keys, stored = index.vectors()
+    assert index.live_keys() == keys
     for key, row in zip(keys, stored, strict=True):
         found = index.vector(key)
         assert found is not None and np.array_equal(found, row)
