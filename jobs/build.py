@@ -80,6 +80,7 @@ class BuildContext:
         self._text_encoder: Any = None
         self._text_encoder_lock = threading.Lock()
         self._prefetch: TextPrefetch | None = None
+        self._planned_text_work: TextWork | None = None  # set by the prefetch thread
 
     def text_encoder(self) -> Any:
         with self._text_encoder_lock:  # the prefetch thread may load it
@@ -118,15 +119,18 @@ class BuildContext:
             return  # a GPU encodes the texts faster than extraction could hide
 
         def plan() -> list[Chunk]:
-            work = self.text_work(job_id)
+            work = self._planned_text_work = self.text_work(job_id)
             return chunks(work.todo, [item_text(work.records[key]) for key in work.todo])
 
         self._prefetch = TextPrefetch(self.text_encoder, plan).start()
 
-    def take_text_prefetch(self) -> dict[Chunk, Any]:
-        """Stop the background encoding; the chunks it finished, by (keys, texts)."""
+    def take_text_prefetch(self) -> tuple[dict[Chunk, Any], TextWork | None]:
+        """Stop the background encoding: the chunks it finished, by (keys, texts), and the
+        text index stage's work as it planned it (None when it did not get that far)."""
         prefetch, self._prefetch = self._prefetch, None
-        return prefetch.take() if prefetch is not None else {}
+        done = prefetch.take() if prefetch is not None else {}
+        work, self._planned_text_work = self._planned_text_work, None
+        return done, work
 
     def store(self) -> Any:
         from kg import open_store
@@ -420,9 +424,11 @@ class TextIndexStage:
         self.build = build
 
     def run(self, context: StageContext) -> dict[str, Any]:
-        prefetched = self.build.take_text_prefetch()
+        prefetched, planned = self.build.take_text_prefetch()
         encoder = self.build.text_encoder()
-        work = self.build.text_work(context.job_id)
+        # nothing writes the index or the records between extraction and here: the
+        # prefetch's reading of them (index, records, keys to encode) is this stage's
+        work = planned or self.build.text_work(context.job_id)
         index = work.index
         index.remove(work.stale)
         context.progress.start(len(work.todo))
