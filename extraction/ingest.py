@@ -249,6 +249,7 @@ def _ingest_batch(
     image_root: Path | None,
 ) -> None:
     now = utcnow()
+    unchanged: list[int] = []  # rows only seen again: one UPDATE for the batch, not one each
     with database.session() as session:
         for raw in batch:
             reason, record = _validate(raw)
@@ -288,9 +289,7 @@ def _ingest_batch(
                 report.changed_keys.append(key)
             elif previous[1] == digest and previous[2] == RecordStatus.ACTIVE:
                 report.unchanged += 1
-                session.execute(
-                    update(SourceRecord).where(SourceRecord.id == previous[0]).values(last_seen=now)
-                )
+                unchanged.append(previous[0])
             else:
                 session.execute(
                     update(SourceRecord)
@@ -305,6 +304,11 @@ def _ingest_batch(
                 )
                 report.changed += 1
                 report.changed_keys.append(key)
+        for start in range(0, len(unchanged), 1000):  # well under SQLite's bound parameters
+            rows = unchanged[start : start + 1000]
+            session.execute(
+                update(SourceRecord).where(SourceRecord.id.in_(rows)).values(last_seen=now)
+            )
 
 
 def _validate(raw: RawRecord) -> tuple[str | None, CatalogRecord | None]:

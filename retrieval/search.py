@@ -23,8 +23,8 @@ score and the KG reasons it was found for.
 
 from __future__ import annotations
 
-import heapq
 import logging
+import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -33,14 +33,18 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from retrieval.evidence import tokens
 from retrieval.injection import EntryGlossary, KnowledgeInjector, distinct_entries
+from retrieval.item_table import ItemTable, Rows
 from retrieval.keyword import KeywordIndex
 from retrieval.query import DictionaryEntry, EntityDictionary, ParsedQuery, parse_query
 from retrieval.visual import ImageSpace
 
 log = logging.getLogger(__name__)
+
+Scores = npt.NDArray[np.float64]
 
 CANDIDATES = 200
 CHANNELS = ("bm25", "dense", "graph", "image", "prototype")
@@ -49,7 +53,6 @@ PROTOTYPE_CONCEPTS = 3  # the closest concepts whose items the prototype channel
 # at most this many entries: queries keep naming the same colours, categories and brands
 KG_CACHE_SECONDS = 60.0
 KG_CACHE_ENTRIES = 4096
-ITEM_WORDS_KEPT = 200_000  # items whose words negations were checked against, remembered
 # how the dense channel uses the KG entries a query names
 KNOWLEDGE_MODES = ("none", "augment", "fusion")
 
@@ -127,6 +130,12 @@ class HybridSearcher:
         postings: dict[str, dict[str, list[str]]] | None = None,
     ) -> None:
         self.items = items
+        self.table = ItemTable(items)  # rows, prices and words: fusion and constraints
+        self._keyword_rows = (  # BM25 document -> item row (-1: not an item)
+            np.array([self.table.rows.get(key, -1) for key in keyword.keys], dtype=np.int64)
+            if keyword is not None
+            else np.zeros(0, dtype=np.int64)
+        )
         self.postings = postings  # the graph channel's item lists, when the build made them
         self.keyword = keyword
         self.dense = dense
@@ -141,7 +150,6 @@ class HybridSearcher:
             self.use_injector(injector)
         self._entry_vectors: dict[str, Any] = {}
         self._kg_reads: dict[tuple[str, str], tuple[float, Any]] = {}  # -> (read at, value)
-        self._words: dict[str, frozenset[str]] = {}  # item key -> its words, for negations
         self.images: ImageSpace | None = None
         if images is not None:
             if images.aligned_with(text_encoder):
@@ -183,56 +191,83 @@ class HybridSearcher:
                 encoded[words] = self._encode_one(words)
             return encoded[words]
 
-        # channel -> item key -> score (normalized to the channel's best, bar the graph's)
-        scored: dict[str, dict[str, float]] = {}
-        reasons: dict[str, list[str]] = defaultdict(list)
+        # channel -> (item rows, their scores: normalized to the channel's best, bar the
+        # graph's); why each row was found is worked out for the returned rows only
+        scored: dict[str, tuple[Rows, Scores]] = {}
+        why: list[_Why] = []
         if "bm25" in wanted and self.keyword is not None:
-            scored["bm25"] = _normalized(self._bm25(text))
+            scored["bm25"] = self._bm25(text)
         if "dense" in wanted and self.dense is not None and self.text_encoder is not None:
             vector, knowledge = self._dense_query(parsed, encode)
-            scored["dense"] = _normalized(self._dense(vector))
+            scored["dense"] = self._dense(vector)
         if "graph" in wanted and self.store is not None and parsed.entities:
-            scored["graph"] = self._explained(self._graph(parsed), reasons, normalize=False)
+            rows, scores, phrases = self._graph(parsed)
+            scored["graph"] = rows, scores
+            why.append(_Why(phrases))
         if visual and parsed.text.strip():
             vector = encode(parsed.text)
             if "image" in visual:
-                reason = [f"looks like “{parsed.text}” in its photos"]
-                found = {key: (score, reason) for key, score in self._image(vector).items()}
-                scored["image"] = self._explained(found, reasons)
+                scored["image"] = self._image(vector)
+                rows = scored["image"][0]
+                reason = f"looks like “{parsed.text}” in its photos"
+                why.append(_Why([(frozenset(rows.tolist()), reason)]))
             if "prototype" in visual:
-                scored["prototype"] = self._explained(self._prototype(vector), reasons)
-        scored = {channel: scores for channel, scores in scored.items() if scores}
-        # fused scores key by key (thousands of keys when a query names a common value);
-        # Candidates are made for the returned ones only
+                rows, scores, concepts = self._prototype(vector)
+                scored["prototype"] = rows, scores
+                why.append(_Why(concepts, first_only=True))  # its closest concept
+        return self._fused(parsed, scored, why, limit, knowledge)
+
+    def _fused(
+        self,
+        parsed: ParsedQuery,
+        scored: dict[str, tuple[Rows, Scores]],
+        why: list[_Why],
+        limit: int,
+        knowledge: list[KnowledgeUse],
+    ) -> SearchOutcome:
+        """The channels' weighted sum, row by row (thousands of rows when a query names a
+        common value), filtered by the constraints; Candidates for the returned rows only."""
+        table = self.table
         weights = asdict(self.weights)
-        fused: dict[str, float] = defaultdict(float)
-        for channel, scores in scored.items():
-            weight = weights[channel]
-            for key, score in scores.items():
-                fused[key] += weight * score
-        constrained = (
-            parsed.price_max is not None or parsed.price_min is not None or bool(parsed.negations)
-        )
-        allowed = [
-            key
-            for key in fused
-            if key in self.items and (not constrained or self._allowed(key, parsed))
-        ]
-
-        def rank(key: str) -> tuple[float, str]:
-            return (-fused[key], key)
-
-        best = heapq.nsmallest(limit, allowed, key=rank) if limit > 0 else []
-        chosen = [
-            Candidate(
-                key,
-                {channel: scores[key] for channel, scores in scored.items() if key in scores},
-                list(reasons.get(key, ())),
-                fused[key],
+        fused = table.zeros()
+        allowed = np.zeros(len(table), dtype=bool)
+        columns: dict[str, Scores] = {}  # channel -> its score per row (NaN: not found)
+        for channel, (rows, scores) in scored.items():
+            if not len(rows):
+                continue
+            fused[rows] += weights[channel] * scores
+            allowed[rows] = True
+            columns[channel] = np.full(len(table), np.nan)
+            columns[channel][rows] = scores
+        if parsed.price_min is not None or parsed.price_max is not None:
+            allowed = table.within(allowed, parsed.price_min, parsed.price_max)
+        for phrase in parsed.negations:
+            words = _negated_words(phrase)
+            if words:  # a phrase of stop words only rules nothing out
+                allowed &= ~table.holding(words)
+        rows = np.flatnonzero(allowed)
+        total = len(rows)
+        if limit < 0:
+            rows = rows[:0]
+        elif 0 < limit < len(rows):  # the best ``limit`` and whatever ties with the last
+            values = fused[rows]
+            cut = len(values) - limit
+            rows = rows[values >= np.partition(values, cut)[cut]]
+        rows = rows[np.lexsort((table.key_rank[rows], -fused[rows]))]  # ties: by key
+        if limit > 0:
+            rows = rows[:limit]
+        chosen = []
+        for row in rows.tolist():
+            found = {c: float(column[row]) for c, column in columns.items()}
+            chosen.append(
+                Candidate(
+                    table.keys[row],
+                    {c: score for c, score in found.items() if not math.isnan(score)},
+                    [reason for group in why for reason in group.reasons(row)],
+                    float(fused[row]),
+                )
             )
-            for key in (sorted(allowed, key=rank) if limit == 0 else best)
-        ]
-        return SearchOutcome(parsed, chosen, self.knowledge_mode, knowledge, len(allowed))
+        return SearchOutcome(parsed, chosen, self.knowledge_mode, knowledge, total)
 
     def _encode_ahead(self, parsed: ParsedQuery, dense: bool, visual: bool) -> dict[str, Any]:
         """The dense text (augmented, in augment mode) and the visual channels' text, encoded
@@ -300,42 +335,62 @@ class HybridSearcher:
     def _encode_one(self, text: str) -> Any:
         return self.text_encoder.encode([text]).require_all()
 
-    # -- channels ---------------------------------------------------------------------------
-    def _bm25(self, text: str) -> dict[str, float]:
+    # -- channels: each gives item rows and their scores ---------------------------------
+    def _bm25(self, text: str) -> tuple[Rows, Scores]:
         assert self.keyword is not None
         scores = self.keyword.scores(text)
         if not len(scores) or scores.max() <= 0:
-            return {}
-        top = np.argsort(-scores)[:CANDIDATES]
-        return {self.keyword.keys[i]: float(scores[i]) for i in top if scores[i] > 0}
+            return _NOTHING
+        top = np.arange(len(scores))
+        if len(scores) > CANDIDATES:
+            top = np.argpartition(-scores, CANDIDATES - 1)[:CANDIDATES]
+        top = top[scores[top] > 0]
+        rows = self._keyword_rows[top]
+        known = rows >= 0
+        return rows[known], scores[top][known] / scores.max()
 
-    def _dense(self, vector: Any) -> dict[str, float]:
+    def _dense(self, vector: Any) -> tuple[Rows, Scores]:
         if vector is None:
-            return {}
+            return _NOTHING
         hits = self.dense.search(vector, k=CANDIDATES, encoder_id=self.text_encoder.encoder_id)
-        return {hit.key: max(hit.score, 0.0) for hit in hits[0]}
+        return self._hit_rows([(hit.key, max(hit.score, 0.0)) for hit in hits[0]])
 
-    def _image(self, vector: Any) -> dict[str, float]:
+    def _image(self, vector: Any) -> tuple[Rows, Scores]:
         assert self.images is not None and self.images.item_image is not None
         index = self.images.item_image
         hits = index.search(vector, k=CANDIDATES, encoder_id=self.images.encoder_id)[0]
-        return {hit.key: hit.score for hit in hits if hit.score > 0 and hit.key in self.items}
+        return self._hit_rows([(hit.key, hit.score) for hit in hits if hit.score > 0])
 
-    def _prototype(self, vector: Any) -> dict[str, tuple[float, list[str]]]:
+    def _hit_rows(self, hits: list[tuple[str, float]]) -> tuple[Rows, Scores]:
+        """Vector hits as rows (hits that are not items left out), normalized to the best."""
+        if not hits:
+            return _NOTHING
+        high = max(score for _, score in hits)
+        known = [(self.table.rows[key], score) for key, score in hits if key in self.table.rows]
+        rows = np.array([row for row, _ in known], dtype=np.int64)
+        scores = np.array([score for _, score in known], dtype=np.float64)
+        return rows, (scores / high if high > 0 else np.zeros(len(rows)))
+
+    def _prototype(self, vector: Any) -> tuple[Rows, Scores, list[tuple[frozenset[int], str]]]:
         """Items mentioning the concepts whose prototypes are closest to the query."""
         assert self.images is not None and self.images.concept_prototype is not None
         index = self.images.concept_prototype
         hits = index.search(vector, k=PROTOTYPE_CONCEPTS, encoder_id=self.images.encoder_id)[0]
-        found: dict[str, tuple[float, list[str]]] = {}
+        best = self.table.zeros()
+        found = np.zeros(len(self.table), dtype=bool)
+        concepts = []
         for hit in hits:  # best first: an item keeps its closest concept's similarity
             if hit.score <= 0:
                 continue
-            name, keys = self.concept_items(hit.key)
-            reasons = [f"looks like a {name}"]  # shared: _add_explained copies from it
-            for key in keys:
-                if key not in found:
-                    found[key] = (hit.score, reasons)
-        return found
+            name, linked = self._concept_rows(hit.key)
+            new = linked.rows[~found[linked.rows]]
+            best[new] = hit.score
+            found[new] = True
+            concepts.append((linked.members, f"looks like a {name}"))
+        rows = np.flatnonzero(found)
+        scores = best[rows]
+        high = scores.max() if len(scores) else 0.0
+        return rows, (scores / high if high > 0 else np.zeros(len(rows))), concepts
 
     def _remembered(self, kind: str, key: str, read: Any) -> Any:
         """``read()``, remembered for :data:`KG_CACHE_SECONDS` (the KG changes with builds
@@ -351,63 +406,71 @@ class HybridSearcher:
         return value
 
     def concept_items(self, concept: str) -> tuple[str, tuple[str, ...]]:
+        """A concept's name and the items that mention it, by key."""
+        name, linked = self._concept_rows(concept)
+        return name, tuple(sorted(self.table.keys[row] for row in linked.rows.tolist()))
+
+    def _concept_rows(self, concept: str) -> tuple[str, _Linked]:
         """A concept's name and the items that mention it."""
-        found: tuple[str, tuple[str, ...]] = self._remembered(
-            "concept", concept, lambda: self._read_concept_items(concept)
+        found: tuple[str, _Linked] = self._remembered(
+            "concept", concept, lambda: self._read_concept_rows(concept)
         )
         return found
 
-    def _read_concept_items(self, concept: str) -> tuple[str, tuple[str, ...]]:
+    def _read_concept_rows(self, concept: str) -> tuple[str, _Linked]:
         from kg import NodeRef
 
         ref = NodeRef("Concept", concept)
         node = self.store.get_node(ref) if self.store is not None else None
         if node is None:
-            return concept, ()
+            return concept, _Linked.of(_NOTHING[0])
         known = (self.postings or {}).get(CONCEPT_MENTIONS, {}).get(concept)
-        if known is not None:  # computed by the build (retrieval/graph_postings.py)
-            keys = tuple(sorted(key for key in known if key in self.items))
-            return node.name or concept, keys
-        neighbors = self.store.neighborhood(
-            ref,
-            hops=1,
-            limit=CANDIDATES * 10,
-            labels=["Item"],
-            relations=["MENTIONS"],
-            direction="in",
-        )
-        keys = tuple(sorted(n.node.key for n in neighbors if n.node.key in self.items))
-        return node.name or concept, keys
+        if known is None:  # not computed by the build (retrieval/graph_postings.py)
+            neighbors = self.store.neighborhood(
+                ref,
+                hops=1,
+                limit=CANDIDATES * 10,
+                labels=["Item"],
+                relations=["MENTIONS"],
+                direction="in",
+            )
+            known = [n.node.key for n in neighbors]
+        return node.name or concept, _Linked.of(self.table.rows_of(sorted(known)))
 
-    def _graph(self, parsed: ParsedQuery) -> dict[str, tuple[float, list[str]]]:
-        scores: dict[str, float] = {}
-        reasons: dict[str, list[str]] = {}
+    def _graph(self, parsed: ParsedQuery) -> tuple[Rows, Scores, list[tuple[frozenset[int], str]]]:
+        """Items linked to the matched entries: 1/(entries matched) for each link, and the
+        path of each as a reason."""
         matched = _dedupe(parsed.entities)
+        scores = self.table.zeros()
+        found = np.zeros(len(self.table), dtype=bool)
+        phrases = []
         for entry in matched:
+            linked = self._linked_rows(entry)
+            scores[linked.rows] += 1.0 / len(matched)
+            found[linked.rows] = True
             phrase = GRAPH_PATHS[entry.label][1].format(
                 name=entry.name, attribute=entry.attribute or "value"
             )
-            for key in self._linked_items(entry):
-                if key in scores:
-                    scores[key] += 1.0 / len(matched)
-                    reasons[key].append(phrase)
-                else:
-                    scores[key] = 1.0 / len(matched)
-                    reasons[key] = [phrase]
-        return {key: (score, reasons[key]) for key, score in scores.items()}
+            phrases.append((linked.members, phrase))
+        rows = np.flatnonzero(found)
+        return rows, scores[rows], phrases
 
-    def _linked_items(self, entry: DictionaryEntry) -> list[str]:
-        linked: list[str] = self._remembered(
-            entry.label, entry.key, lambda: self._read_linked_items(entry)
+    def _linked_rows(self, entry: DictionaryEntry) -> _Linked:
+        linked: _Linked = self._remembered(
+            entry.label, entry.key, lambda: _Linked.of(self.table.rows_of(self._linked(entry)))
         )
         return linked
 
-    def _read_linked_items(self, entry: DictionaryEntry) -> list[str]:
+    def linked_items(self, entry: DictionaryEntry) -> list[str]:
+        """The items the graph channel links to ``entry``, nearest first."""
+        return [self.table.keys[row] for row in self._linked_rows(entry).rows.tolist()]
+
+    def _linked(self, entry: DictionaryEntry) -> list[str]:
         from kg import NodeRef
 
         known = (self.postings or {}).get(entry.label, {}).get(entry.key)
         if known is not None:  # computed by the build (retrieval/graph_postings.py)
-            return [key for key in known if key in self.items]
+            return known
 
         relations, _ = GRAPH_PATHS[entry.label]
         hops = 2 if entry.label in TWO_HOPS else 1
@@ -419,60 +482,40 @@ class HybridSearcher:
             relations=relations,
             direction="in",  # items point at what they hold; follow those relations back
         )
-        return [n.node.key for n in neighbors if n.node.key in self.items]
-
-    @staticmethod
-    def _explained(
-        found: dict[str, tuple[float, list[str]]],
-        reasons: dict[str, list[str]],
-        normalize: bool = True,
-    ) -> dict[str, float]:
-        """A channel's scores (normalized like the others unless told not to); each key's
-        reasons are added to ``reasons``."""
-        for key, (_, why) in found.items():
-            reasons[key].extend(why)
-        scores = {key: score for key, (score, _) in found.items()}
-        return _normalized(scores) if normalize else scores
-
-    def _allowed(self, key: str, parsed: ParsedQuery) -> bool:
-        item = self.items.get(key)
-        if item is None:
-            return False
-        price = item.get("price")
-        if parsed.price_max is not None and (price is None or price > parsed.price_max):
-            return False
-        if parsed.price_min is not None and (price is None or price < parsed.price_min):
-            return False
-        if parsed.negations:
-            words = self._item_words(key)
-            return not any(_negated_words(phrase) <= words for phrase in parsed.negations)
-        return True
-
-    def _item_words(self, key: str) -> frozenset[str]:
-        words = self._words.get(key)
-        if words is None:
-            if len(self._words) >= ITEM_WORDS_KEPT:
-                self._words.clear()
-            words = self._words[key] = frozenset(tokens(item_words(self.items[key])))
-        return words
+        return [n.node.key for n in neighbors]
 
 
-def _normalized(scores: dict[str, float]) -> dict[str, float]:
-    """Scores over the channel's best (all 0.0 when the best is not above 0)."""
-    if not scores:
-        return {}
-    high = max(scores.values())
-    return {key: score / high if high > 0 else 0.0 for key, score in scores.items()}
+@dataclass(frozen=True)
+class _Linked:
+    """The item rows linked to one KG node, as an array (scores) and a set (reasons)."""
+
+    rows: Rows
+    members: frozenset[int]
+
+    @classmethod
+    def of(cls, rows: Rows) -> _Linked:
+        return cls(rows, frozenset(rows.tolist()))
+
+
+@dataclass(frozen=True)
+class _Why:
+    """One channel's reasons: (rows, phrase) pairs; a row gets the phrase of every pair that
+    holds it, or with ``first_only`` of the first one."""
+
+    phrases: list[tuple[frozenset[int], str]]
+    first_only: bool = False
+
+    def reasons(self, row: int) -> list[str]:
+        found = [phrase for rows, phrase in self.phrases if row in rows]
+        return found[:1] if self.first_only else found
+
+
+_NOTHING: tuple[Rows, Scores] = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
 
 @lru_cache(maxsize=4096)
 def _negated_words(phrase: str) -> frozenset[str]:
     return frozenset(tokens(phrase))
-
-
-def item_words(item: dict[str, Any]) -> str:
-    values = " ".join(f"{k} {v}" for k, v in (item.get("values") or {}).items())
-    return " ".join([item.get("title") or "", item.get("brand") or "", values])
 
 
 def _dedupe(entities: list[tuple[str, DictionaryEntry]]) -> list[DictionaryEntry]:

@@ -114,7 +114,7 @@ def test_search_explains_hits_with_channels_and_kg_reasons(assistant: Assistant)
         entry
         for entries in assistant.searcher.dictionary.phrases.values()
         for entry in entries
-        if entry.label == "Problem" and assistant.searcher._linked_items(entry)
+        if entry.label == "Problem" and assistant.searcher.linked_items(entry)
     )
     found = assistant.search(f"something for {problem.name}", limit=20)
     assert found.understanding.entities

@@ -1,0 +1,172 @@
+"""Fusion over item rows: the fused ranking is the weighted sum of what each channel finds on
+its own, with constraints applied, ties broken by key, and the same head at any limit."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kg import NodeRow, RelationRow, store_from_uri
+from retrieval.evidence import tokens
+from retrieval.graph_postings import compute_postings
+from retrieval.item_table import ItemTable
+from retrieval.keyword import KeywordIndex
+from retrieval.query import EntityDictionary
+from retrieval.search import CHANNELS, FusionWeights, HybridSearcher, SearchOutcome
+from retrieval.vector_index import VectorIndex
+from tests.retrieval.test_injection import HashingTextEncoder
+
+COLOURS = ("red", "blue", "green", "black")
+MATERIALS = ("leather", "cotton", "canvas")
+KINDS = ("boot", "bag", "jacket", "belt")
+QUERIES = (
+    "red leather boot",
+    "blue bag under $40",
+    "green jacket not cotton",
+    "black canvas belt over $20",
+    "leather",  # a common value: many graph-only items that tie
+    "bag not red leather",
+    "boot not the",  # a negated stop word rules nothing out
+)
+
+
+def items(count: int = 240) -> dict[str, dict[str, object]]:
+    rng = random.Random(7)
+    rows: dict[str, dict[str, object]] = {}
+    for i in range(count):
+        colour, material, kind = rng.choice(COLOURS), rng.choice(MATERIALS), rng.choice(KINDS)
+        title = f"{rng.choice(('classic', 'sturdy', 'everyday'))} {kind}"  # few ties in text
+        rows[f"sku-{i:03d}"] = {
+            "key": f"sku-{i:03d}",
+            "title": title,
+            "brand": "",
+            "price": None if i % 17 == 0 else float(rng.randint(5, 80)),
+            "values": {"colour": colour, "material": material},
+        }
+    return rows
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HybridSearcher]:
+    rows = items()
+    graph = store_from_uri(f"kuzu://{tmp_path_factory.mktemp('graph')}").open()
+    nodes = [NodeRow("Item", {"key": key, "name": row["title"]}) for key, row in rows.items()]
+    relations = []
+    for attribute, names in (("colour", COLOURS), ("material", MATERIALS)):
+        nodes += [NodeRow("Value", {"attribute": attribute, "value": name}) for name in names]
+    for key, row in rows.items():
+        for attribute, value in row["values"].items():  # type: ignore[attr-defined]
+            relations.append(
+                RelationRow(
+                    "HAS_VALUE",
+                    graph.ref("Item", key=key),
+                    graph.ref("Value", attribute=attribute, value=value, unit=""),
+                )
+            )
+    graph.upsert(nodes=nodes, relations=relations)
+    text = HashingTextEncoder()
+    documents = [(key, f"{row['title']} {row['values']}") for key, row in rows.items()]
+    dense = VectorIndex("item_text", text.encoder_id, 32)
+    dense.add(list(rows), text.encode([d for _, d in documents]).require_all())
+    yield HybridSearcher(
+        rows,
+        KeywordIndex.build(documents),
+        dense,
+        text,
+        graph,
+        EntityDictionary.from_store(graph),
+        postings=compute_postings(graph),
+    )
+    graph.close()
+
+
+def reference(searcher: HybridSearcher, query: str) -> list[tuple[str, float]]:
+    """Each channel alone, summed key by key with the weights, constrained, sorted."""
+    weights = FusionWeights()
+    fused: dict[str, float] = {}
+    for channel in CHANNELS:
+        alone = searcher.search(query, channels=[channel], limit=0)
+        for candidate in alone.candidates:
+            score = getattr(weights, channel) * candidate.channels[channel]
+            fused[candidate.key] = fused.get(candidate.key, 0.0) + score
+    parsed = searcher.search(query, channels=["bm25"], limit=1).parsed
+    allowed = []
+    for key, score in fused.items():
+        row = searcher.items[key]
+        price = row["price"]
+        if parsed.price_max is not None and (price is None or price > parsed.price_max):
+            continue
+        if parsed.price_min is not None and (price is None or price < parsed.price_min):
+            continue
+        words = set(tokens(f"{row['title']} colour {row['values']['colour']}"))
+        words |= set(tokens(f"material {row['values']['material']}"))
+        if any(set(tokens(p)) and set(tokens(p)) <= words for p in parsed.negations):
+            continue
+        allowed.append((key, score))
+    return sorted(allowed, key=lambda pair: (-pair[1], pair[0]))
+
+
+def ranking(outcome: SearchOutcome) -> list[tuple[str, float]]:
+    return [(c.key, c.score) for c in outcome.candidates]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_fused_ranking_is_the_weighted_sum_of_the_channels(
+    searcher: HybridSearcher, query: str
+) -> None:
+    everything = searcher.search(query, limit=0)
+    expected = reference(searcher, query)
+    assert [key for key, _ in ranking(everything)] == [key for key, _ in expected]
+    assert [s for _, s in ranking(everything)] == pytest.approx([s for _, s in expected])
+    assert everything.total == len(expected) > 0
+    for limit in (1, 3, 10, 50):
+        head = searcher.search(query, limit=limit)
+        assert head.candidates == everything.candidates[:limit]
+        assert head.total == everything.total
+
+
+def test_every_hit_says_which_channels_found_it_and_why(searcher: HybridSearcher) -> None:
+    outcome = searcher.search("red leather boot", limit=0)
+    for candidate in outcome.candidates:
+        row = searcher.items[candidate.key]
+        reasons = []
+        if row["values"]["colour"] == "red":
+            reasons.append("has colour red")
+        if row["values"]["material"] == "leather":
+            reasons.append("has material leather")
+        assert candidate.reasons == reasons
+        assert ("graph" in candidate.channels) == bool(reasons)
+        assert candidate.score == pytest.approx(
+            sum(getattr(FusionWeights(), c) * s for c, s in candidate.channels.items())
+        )
+
+
+def test_negations_and_prices_filter_every_candidate(searcher: HybridSearcher) -> None:
+    outcome = searcher.search("jacket not leather under $30", limit=0)
+    assert outcome.candidates
+    for candidate in outcome.candidates:
+        row = searcher.items[candidate.key]
+        assert row["values"]["material"] != "leather"
+        assert row["price"] is not None and row["price"] <= 30
+
+
+def test_item_table_finds_rows_by_words_and_price(tmp_path: Path) -> None:
+    table = ItemTable(
+        {
+            "a": {"title": "Red boots", "price": 10.0, "values": {"material": "suede"}},
+            "b": {"title": "red scarf", "brand": "Acme", "price": None},
+            "c": {"title": "Blue boot", "price": "12"},  # not a number: no price
+        }
+    )
+    assert table.rows_of(["c", "missing", "a"]).tolist() == [2, 0]
+    assert table.holding(frozenset({"red", "boot"})).tolist() == [True, False, False]
+    assert table.holding(frozenset({"acme"})).tolist() == [False, True, False]
+    assert not table.holding(frozenset({"red", "unknown"})).any()
+    everything = np.ones(3, dtype=bool)
+    assert table.within(everything.copy(), None, 11.0).tolist() == [True, False, False]
+    assert table.within(everything.copy(), 11.0, None).tolist() == [False, False, False]
+    assert table.key_rank.tolist() == [0, 1, 2]
