@@ -36,7 +36,9 @@ def build_assistant(settings: Settings) -> Assistant:
     items = load_items(settings.index_dir / "items.jsonl")
     serve_queries_single_threaded()
     keyword = KeywordIndex.load(settings.index_dir / "keyword")
-    encoder = SentenceTransformerTextEncoder(settings.text_encoder, device=settings.device).load()
+    encoder = SentenceTransformerTextEncoder(
+        settings.text_encoder, device=settings.device, cpu_bf16=settings.cpu_bf16
+    ).load()
     dense = VectorIndex.load(settings.index_dir / "item_text", encoder.encoder_id)
     store = open_store(settings).open()
     dictionary = EntityDictionary.from_store(store)

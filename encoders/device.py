@@ -1,7 +1,9 @@
 """Device choice and determinism for the torch-based encoders.
 
 ``auto`` picks CUDA when torch sees a device and CPU otherwise; CUDA runs in fp16, CPU in
-fp32. Threads are capped because the encoders share small machines with other jobs.
+fp32, except that batches may run under bf16 autocast on a CPU with native bf16 matrix units
+(:func:`cpu_has_native_bf16`; each encoder checks its own vectors before using it). Threads are
+capped because the encoders share small machines with other jobs.
 """
 
 from __future__ import annotations
@@ -42,6 +44,22 @@ def torch_dtype(device: DeviceName) -> torch.dtype:
     import torch
 
     return torch.float16 if device == "cuda" else torch.float32
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on a CPU whose bf16 matrix products run natively (Intel AMX or AVX512-BF16) and
+    whose torch uses oneDNN for them. Elsewhere bf16 is emulated, slower than fp32."""
+    import torch
+
+    cpu = getattr(torch, "cpu", None)
+    native = any(
+        bool(getattr(cpu, probe, lambda: False)())
+        for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    )
+    try:
+        return native and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch built without oneDNN
+        return False
 
 
 def prepare_torch(seed: int = 0) -> None:

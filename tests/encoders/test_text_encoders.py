@@ -96,3 +96,22 @@ def test_cuda_request_without_gpu_is_refused(tiny_st_dir: Path) -> None:
         pytest.skip("a CUDA device is present")
     with pytest.raises(EncoderError, match="no CUDA device"):
         SentenceTransformerTextEncoder(tiny_st_dir, device="cuda").load()
+
+
+def test_batches_use_bf16_only_on_a_native_bf16_cpu_and_match_fp32(
+    minilm: SentenceTransformerTextEncoder,
+) -> None:
+    texts = [f"item {i}: waterproof trail shoe, colour red, size {i % 12}" for i in range(40)]
+    exact = SentenceTransformerTextEncoder(device="cpu", cpu_bf16=False).load()
+    assert not exact.bf16_batches and exact.precision == "fp32"
+    assert minilm.bf16_batches == (sentence.cpu_has_native_bf16() and minilm.precision == "bf16")
+    batch, reference = minilm.encode(texts).vectors, exact.encode(texts).vectors
+    assert np.min(np.sum(batch * reference, axis=1)) >= sentence.BF16_MIN_COSINE
+    # single queries take the fp32 path whatever the CPU: the same bits as the fp32 encoder
+    assert np.array_equal(minilm.encode(texts[:1]).vectors, exact.encode(texts[:1]).vectors)
+
+
+def test_no_bf16_where_the_cpu_would_emulate_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sentence, "cpu_has_native_bf16", lambda: False)
+    encoder = SentenceTransformerTextEncoder(device="cpu").load()
+    assert not encoder.bf16_batches and encoder.precision == "fp32"

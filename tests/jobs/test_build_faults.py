@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from encoders.sentence import BF16_MIN_COSINE
 from jobs.build import CACHE_FILE, BuildPlan, run_build
 from jobs.checksums import build_checksums, index_vectors
 from jobs.demo_catalog import write_catalog
@@ -198,12 +199,18 @@ def test_an_incremental_build_makes_what_a_build_from_scratch_makes(
     assert ours["graph"] == theirs["graph"]
     assert ours["keyword"] == theirs["keyword"]
     assert ours["items.jsonl"] == theirs["items.jsonl"]
+    # batching moves the last bits: fp32's, or bf16's where the CPU encodes batches in bf16
+    bf16 = stages["text_index"]["precision"] == "bf16"
     for name in VECTOR_INDEXES:
         assert ours[name]["keys_sha256"] == theirs[name]["keys_sha256"], name
         a = index_vectors(settings.index_dir / name)
         b = index_vectors(baseline.index_dir / name)
+        if bf16 and name == "item_text":
+            cosine = min(float(a[key] @ b[key]) for key in a)
+            assert cosine >= BF16_MIN_COSINE, f"{name}: vectors at cosine {cosine}"
+            continue
         gap = max(float(np.abs(a[key] - b[key]).max()) for key in a)
-        assert gap < 1e-5, f"{name}: vectors differ by {gap}"  # batching moves the last bits
+        assert gap < 1e-5, f"{name}: vectors differ by {gap}"
 
 
 def _good_lines(root: Path, count: int) -> list[str]:
