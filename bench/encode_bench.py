@@ -1,5 +1,8 @@
 """Encoder throughput: texts/s (MiniLM) and images/s (ShopKG tower, optionally a CLIP dir).
 
+Where MiniLM encodes batches in bf16 (a CPU with AMX / AVX512-BF16, see encoders/sentence.py),
+the fp32 rate is measured in the same run as the baseline.
+
 Images are synthetic 224 px JPEGs held in memory, so decoding is measured as in a catalog
 build but no data set is needed. Runs on CPU, and on CUDA too when torch sees a device.
 
@@ -108,7 +111,16 @@ def main() -> None:
     for device in devices:
         row: dict[str, Any] = {}
         minilm = SentenceTransformerTextEncoder(device=device, batch_size=args.batch).load()
+        row["minilm_precision"] = minilm.precision
         row["minilm_texts_per_s"] = text_rate(minilm, texts, args.batch)
+        if minilm.precision == "bf16":  # the fp32 baseline, in the same run
+            fp32 = SentenceTransformerTextEncoder(
+                device=device, batch_size=args.batch, cpu_bf16=False
+            )
+            row["minilm_fp32_texts_per_s"] = text_rate(fp32.load(), texts, args.batch)
+            row["bf16_over_fp32"] = round(
+                row["minilm_texts_per_s"] / row["minilm_fp32_texts_per_s"], 2
+            )
         tower = (
             TowerImageEncoder(args.tower, device=device)
             if args.tower

@@ -413,6 +413,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             setup["graph_postings_s"] = time.perf_counter() - started
         results["graph_postings"] = postings is not None
 
+        started = time.perf_counter()  # the item table (rows, prices, word index) is made here
         searcher = HybridSearcher(
             catalog.rows,
             keyword,
@@ -424,6 +425,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             images=images,
             postings=postings,
         )
+        setup["searcher_s"] = time.perf_counter() - started
         embedder = CachedEmbedder(encoder, capacity=EVIDENCE_VECTORS)  # as build_assistant
         ranker = EvidenceRanker(embedder, load_fusion(workdir / "models"))
         assistant = Assistant(searcher, catalog.records.get, ranker)

@@ -97,15 +97,20 @@ class KGWriter:
         batch: Sequence[RecordFacts],
         *,
         replace: Iterable[str] = (),
+        new: Iterable[str] = (),
     ) -> WriteReport:
-        """Delete the facts of the ``replace`` sources, then upsert ``batch`` in one write."""
+        """Delete the facts of the ``replace`` sources, then upsert ``batch`` in one write.
+        ``new``: records known never to have been written (see ``GraphStore.upsert``); their
+        relations, and the replaced records', are created without looking for stored copies."""
         sources = list(replace)
         if sources:  # one pass over the graph for the whole batch, not one per record
             self.store.delete_facts(sources=sources)
         usable = [facts for facts in batch if facts.error is None]
         nodes = [self.node_row(node) for facts in usable for node in facts.nodes]
         relations = [self.relation_row(rel) for facts in usable for rel in facts.relations]
-        return self.store.upsert(nodes=nodes, relations=relations)
+        # after the delete, the replaced sources have nothing stored either
+        fresh = {*new, *sources}
+        return self.store.upsert(nodes=nodes, relations=relations, new_sources=fresh)
 
 
 def _provenance(provenance: Any) -> Provenance:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from extraction.catalog import CatalogRecord
 from extraction.facts import RecordFacts
-from jobs.extract_cache import ExtractionCache, facts_digest, pipeline_fingerprint
+from jobs.extract_cache import PENDING, ExtractionCache, facts_digest, pipeline_fingerprint
 from jobs.images import ImageStage
 from jobs.runner import JobResult, JobRunner, Stage, StageContext
 from jobs.text_prefetch import Chunk, TextPrefetch, chunks
@@ -300,7 +300,8 @@ class ExtractStage:
             stale = [key for key in hashes if key not in fresh]
             written = cache.written()  # extraction below leaves this table alone
             everything = {*hashes, _corpus_key(self.build.plan.name)}
-            if not stale and not removed and everything <= set(written):
+            done = {key for key, digest in written.items() if digest != PENDING}
+            if not stale and not removed and everything <= done:
                 return {"records": 0, "note": "nothing changed"}
             self._extract(context, cache, stale, hashes, model)
             cached = cache.load(hashes)
@@ -383,13 +384,18 @@ class ExtractStage:
         for start in range(0, len(todo), WRITE_BATCH):
             batch = todo[start : start + WRITE_BATCH]
             replace = [i.source_record for i in batch if unknown or i.source_record in written]
-            writer.write(batch, replace=replace)
+            # write-ahead: a crash after the KG commit and before the digests below leaves
+            # these records marked, so a rerun replaces them rather than taking them as new
+            cache.mark_written({item.source_record: PENDING for item in batch}, context.job_id)
+            new = [i.source_record for i in batch if not unknown and i.source_record not in written]
+            writer.write(batch, replace=replace, new=new)
             cache.mark_written(
                 {item.source_record: digests[item.source_record] for item in batch},
                 context.job_id,
             )
-        if corpus_changed:
-            writer.write([RecordFacts(corpus.source_record, relations=corpus.relations)])
+        if corpus_changed:  # its facts were deleted above: nothing of it is stored
+            corpus_facts = RecordFacts(corpus.source_record, relations=corpus.relations)
+            writer.write([corpus_facts], new=[corpus.source_record])
             cache.mark_written({corpus_key: corpus_digest}, context.job_id)
         store.delete_facts(sources=removed)
         for key in removed:

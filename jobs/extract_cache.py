@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS written (
 """
 
 
+# the digest of a record whose batch is being written to the graph: a write-ahead mark that
+# says "maybe in the graph" until the batch commits and its real digest replaces it
+PENDING = "pending"
+
+
 def pipeline_fingerprint(model_dir: Path | None) -> str:
     """A hash of what decides the pipeline's output: the extraction package (code, config,
     lexicons) and the trained tagger's files."""

@@ -78,6 +78,9 @@ class ChangeSet:
     delete_relations: list[RelationKey] = field(default_factory=list)
     delete_nodes: list[NodeRef] = field(default_factory=list)
     duplicates: int = 0
+    # sources the caller knows asserted nothing stored yet: their relations are created
+    # without reading back the stored relations of their start nodes (see GraphStore.upsert)
+    new_sources: frozenset[str] = frozenset()
 
 
 def _same(old: Any, new: Any) -> bool:
@@ -120,7 +123,10 @@ def apply_changes(tx: WriteTx, ontology: Ontology, changes: ChangeSet) -> WriteR
     _check_endpoints(tx, groups, starts)
     rel_created = rel_updated = rel_unchanged = 0
     for group_key, rels in groups.items():
-        stored = tx.fetch_relations(group_key, starts[group_key])
+        lookup = starts[group_key]
+        if changes.new_sources:
+            lookup = [r.start.key for r in rels if r.identity.source not in changes.new_sources]
+        stored = tx.fetch_relations(group_key, lookup) if lookup else {}
         fresh: list[ValidRelation] = rels if not stored else []
         changed_rels: list[ValidRelation] = []
         for rel in rels if stored else ():

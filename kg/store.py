@@ -119,19 +119,34 @@ class GraphStore(ABC):
 
     # -- writes --------------------------------------------------------------------------
     def upsert(
-        self, nodes: Iterable[NodeRow] = (), relations: Iterable[RelationRow] = ()
+        self,
+        nodes: Iterable[NodeRow] = (),
+        relations: Iterable[RelationRow] = (),
+        *,
+        new_sources: Iterable[str] = (),
     ) -> WriteReport:
         """MERGE a batch of nodes and relations in one transaction: all of it or none of it.
 
         Every row is validated before anything is written; a bad row raises a SchemaError
         naming it, a relation to a missing node a NotFoundError. Re-running a batch is a no-op.
+
+        ``new_sources``: provenance sources the caller knows have no relation stored (records
+        written for the first time, with a write-ahead mark that says otherwise after a crash).
+        Their relations are created without reading back what their start nodes hold: a hub
+        (a POI that SOLVES a problem for 10k records) would return every other record's copy.
+        A wrong hint makes duplicates, so give it only when sure.
         """
         self._require_open()
         with gc_paused():
             node_rows, node_dups = validate_nodes(self.ontology, nodes)
             rel_rows, rel_dups = validate_relations(self.ontology, relations)
             dups = node_dups + rel_dups
-            changes = ChangeSet(nodes=node_rows, relations=rel_rows, duplicates=dups)
+            changes = ChangeSet(
+                nodes=node_rows,
+                relations=rel_rows,
+                duplicates=dups,
+                new_sources=frozenset(new_sources),
+            )
             return self._transact(lambda tx: apply_changes(tx, self.ontology, changes))
 
     def upsert_nodes(self, rows: Iterable[NodeRow]) -> WriteReport:

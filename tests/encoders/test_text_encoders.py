@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from encoders import sentence
+from encoders.device import cpu_has_native_bf16
 from encoders.sentence import (
     BUNDLED_SHA256,
     SentenceTransformerTextEncoder,
@@ -104,7 +105,7 @@ def test_batches_use_bf16_only_on_a_native_bf16_cpu_and_match_fp32(
     texts = [f"item {i}: waterproof trail shoe, colour red, size {i % 12}" for i in range(40)]
     exact = SentenceTransformerTextEncoder(device="cpu", cpu_bf16=False).load()
     assert not exact.bf16_batches and exact.precision == "fp32"
-    assert minilm.bf16_batches == (sentence.cpu_has_native_bf16() and minilm.precision == "bf16")
+    assert minilm.bf16_batches == (cpu_has_native_bf16() and minilm.precision == "bf16")
     batch, reference = minilm.encode(texts).vectors, exact.encode(texts).vectors
     assert np.min(np.sum(batch * reference, axis=1)) >= sentence.BF16_MIN_COSINE
     # single queries take the fp32 path whatever the CPU: the same bits as the fp32 encoder

@@ -27,7 +27,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+import jobs.build as build_module
 from encoders.sentence import BF16_MIN_COSINE
+from extraction.kg_writer import KGWriter
 from jobs.build import CACHE_FILE, BuildPlan, run_build
 from jobs.checksums import build_checksums, index_vectors
 from jobs.demo_catalog import write_catalog
@@ -161,6 +163,38 @@ def test_a_build_killed_mid_stage_resumes_to_the_same_kg_and_indexes(
             assert (extract.done, extract.skipped, extract.failed) == (ITEMS, 0, 0)
     finally:
         database.close()
+    assert _checksums(settings) == _checksums(baseline)
+
+
+def test_a_build_that_dies_after_a_kg_write_and_before_its_record_rewrites_not_adds(
+    root: Path,
+    baseline: Settings,
+    make_settings: Callable[[Path], Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The records' batch reaches the graph, then the process dies before the extraction cache
+    says so. New records' relations are created without looking for stored copies, so the
+    rerun must know (the write-ahead mark) that these records may be in the graph already."""
+    settings = make_settings(root / "dies-after-write")
+    catalog, images = root / "demo" / "catalog.jsonl", root / "demo" / "images"
+    written = KGWriter.write
+    calls: list[int] = []
+
+    def write_then_die(self: KGWriter, batch: Any, **kwargs: Any) -> Any:
+        report = written(self, batch, **kwargs)
+        if len(batch) > 1:  # a records' batch (the catalog's own facts come one by one)
+            calls.append(len(batch))
+            if len(calls) == 2:  # the second: the first one's digests are in the cache
+                raise RuntimeError("power cut after the KG commit")
+        return report
+
+    monkeypatch.setattr(build_module, "WRITE_BATCH", 100)
+    monkeypatch.setattr(KGWriter, "write", write_then_die)
+    with pytest.raises(RuntimeError, match="power cut"):
+        run_build(settings, _plan(catalog, images), stream=io.StringIO(), interactive=False)
+    assert calls == [100, 100]
+    monkeypatch.undo()
+    _build(settings, catalog, images)
     assert _checksums(settings) == _checksums(baseline)
 
 

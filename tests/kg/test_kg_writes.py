@@ -57,6 +57,33 @@ def test_same_batch_twice_gives_the_same_graph(store: GraphStore) -> None:
     )
 
 
+def test_new_sources_skip_the_stored_lookup_and_leave_other_sources_merged(
+    store: GraphStore,
+) -> None:
+    """A hub (one POI that SOLVES a problem for many records) gets each new record's copy
+    without reading back the others; sources not named new are still merged."""
+    nodes = [NodeRow("POI", {"name": "insulated"}), NodeRow("Problem", {"name": "cold"})]
+    store.upsert(nodes=nodes)
+
+    def solves(source: str) -> RelationRow:
+        prov = Provenance(source=source, extractor="needs@1", confidence=0.8)
+        return RelationRow(
+            "SOLVES", NodeRef("POI", "insulated"), NodeRef("Problem", "cold"), {}, prov
+        )
+
+    store.upsert(relations=[solves(f"r{i}") for i in range(50)])
+    report = store.upsert(
+        relations=[solves(f"new{i}") for i in range(20)] + [solves("r3")],
+        new_sources=[f"new{i}" for i in range(20)],
+    )
+    assert (report.relations_created, report.relations_unchanged) == (20, 1)
+    assert counts(store) == (2, 70)
+    assert {r.provenance.source for r in store.relations_of(NodeRef("POI", "insulated"))} == {
+        *(f"r{i}" for i in range(50)),
+        *(f"new{i}" for i in range(20)),
+    }
+
+
 def test_upsert_updates_given_properties_and_keeps_the_others(store: GraphStore) -> None:
     store.upsert_nodes([NodeRow("Item", {"key": "a", "name": "Boot", "price": 10.0})])
     report = store.upsert_nodes([NodeRow("Item", {"key": "a", "price": 12.5})])
