@@ -56,6 +56,9 @@ def test_jobs_list_with_stage_progress(client: FlaskClient, database: Database, 
     assert one["kind"] == "build"
     assert client.get("/api/v1/admin/jobs/999", headers=_bearer(token)).status_code == 404
     assert client.get("/api/v1/admin/jobs/abc", headers=_bearer(token)).status_code == 404
+    for odd in ("%C2%B2", "%D9%A3", "%EF%BC%91"):  # "²", Arabic-Indic 3, fullwidth 1
+        for path in (f"/api/v1/admin/jobs/{odd}", f"/api/v1/admin/jobs/{odd}/quarantine"):
+            assert client.get(path, headers=_bearer(token)).status_code == 404, path
 
 
 def test_quarantined_records_with_reasons(

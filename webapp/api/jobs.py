@@ -93,7 +93,8 @@ def list_jobs(actor: str, query: JobsQuery) -> JobsPage:
 def _job_id(raw: str) -> int:
     from shopkg.errors import NotFoundError
 
-    if not raw.isdigit() or len(raw) > 12:
+    # ASCII digits only: str.isdigit() also accepts "²" and other digits int() refuses
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         raise NotFoundError(f"no build job {raw!r}")
     return int(raw)
 
