@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def build_assistant(settings: Settings) -> Assistant:
     """The assistant over the last successful build; clear errors when there is none."""
-    from encoders.sentence import SentenceTransformerTextEncoder
+    from encoders.factory import text_encoder
     from kg import open_store
     from retrieval.evidence import EvidenceRanker, FusionModel, load_fusion
     from retrieval.graph_postings import load_postings
@@ -36,9 +36,7 @@ def build_assistant(settings: Settings) -> Assistant:
     items = load_items(settings.index_dir / "items.jsonl")
     serve_queries_single_threaded()
     keyword = KeywordIndex.load(settings.index_dir / "keyword")
-    encoder = SentenceTransformerTextEncoder(
-        settings.text_encoder, device=settings.device, cpu_bf16=settings.cpu_bf16
-    ).load()
+    encoder = text_encoder(settings)
     dense = VectorIndex.load(settings.index_dir / "item_text", encoder.encoder_id)
     store = open_store(settings).open()
     dictionary = EntityDictionary.from_store(store)

@@ -8,22 +8,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from encoders.base import ImageEncoder, TextEncoder
+from encoders.base import ImageEncoder
 from shopkg.errors import EncoderError
 from shopkg.settings import Settings
 
-
-def text_encoder(settings: Settings) -> TextEncoder:
-    """The configured text encoder, loaded (bundled MiniLM by default)."""
+if TYPE_CHECKING:
     from encoders.sentence import SentenceTransformerTextEncoder
 
-    return SentenceTransformerTextEncoder(
-        settings.text_encoder,
-        device=settings.device,
-        batch_size=min(settings.batch_size, 256),
-        cpu_bf16=settings.cpu_bf16,
-    ).load()
+
+def text_encoder(settings: Settings, *, bulk: bool = False) -> SentenceTransformerTextEncoder:
+    """The configured text encoder, loaded (bundled MiniLM by default), with every setting
+    that concerns it. ``bulk`` (training and evaluation over whole data sets): batches of the
+    settings' batch size, at most 256; else the encoder's own batch size."""
+    from encoders.sentence import SentenceTransformerTextEncoder
+
+    encoder = SentenceTransformerTextEncoder(
+        settings.text_encoder, device=settings.device, cpu_bf16=settings.cpu_bf16
+    )
+    if bulk:
+        encoder.batch_size = min(settings.batch_size, 256)
+    return encoder.load()
 
 
 def image_encoder_kind(directory: Path) -> str:

@@ -87,13 +87,9 @@ class BuildContext:
     def text_encoder(self) -> Any:
         with self._text_encoder_lock:  # the prefetch thread may load it
             if self._text_encoder is None:
-                from encoders.sentence import SentenceTransformerTextEncoder
+                from encoders.factory import text_encoder
 
-                self._text_encoder = SentenceTransformerTextEncoder(
-                    self.settings.text_encoder,
-                    device=self.settings.device,
-                    cpu_bf16=self.settings.cpu_bf16,
-                ).load()
+                self._text_encoder = text_encoder(self.settings)
             return self._text_encoder
 
     def text_work(self, job_id: int) -> TextWork:

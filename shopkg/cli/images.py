@@ -73,7 +73,7 @@ def train_image_encoder(
     pairs = build_pairs(datasets, config.image_size)
     for path, reason in pairs.skipped[:10]:
         click.echo(f"skipped {path}: {reason}", err=True)
-    encoder = text_encoder(settings)
+    encoder = text_encoder(settings, bulk=True)
     result = train_image_tower(
         pairs,
         encoder,
@@ -121,7 +121,7 @@ def _encoders(state: CliState, image_model: Path | None) -> tuple[Any, Any]:
         checkpoint = ClipCheckpoint(directory, settings.device)
         return ClipImageEncoder(checkpoint).load(), ClipTextEncoder(checkpoint).load()
     images = image_encoder(settings, directory)
-    texts = text_encoder(settings)
+    texts = text_encoder(settings, bulk=True)
     aligned = images.manifest.extra.get("text_encoder_id")
     if aligned and aligned != texts.encoder_id:
         raise EncoderError(

@@ -18,14 +18,10 @@ def _ranker_dir(state: CliState) -> Path:
 
 
 def _embedder(state: CliState) -> object:
-    from encoders.sentence import SentenceTransformerTextEncoder
+    from encoders.factory import text_encoder
     from retrieval.qa_train import CachedEmbedder
 
-    settings = state.settings
-    encoder = SentenceTransformerTextEncoder(
-        settings.text_encoder, device=settings.device, cpu_bf16=settings.cpu_bf16
-    )
-    return CachedEmbedder(encoder.load())
+    return CachedEmbedder(text_encoder(state.settings))
 
 
 @click.command("qa-ranker")
