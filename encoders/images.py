@@ -30,6 +30,64 @@ class ImageLoadError(ValueError):
     """An image could not be read; the message is the reason recorded in :class:`Skipped`."""
 
 
+SERVED_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
+                "WEBP": "image/webp", "BMP": "image/bmp"}  # fmt: skip
+
+
+def web_image_type(path: Path) -> str | None:
+    """The media type to serve the file at ``path`` as, when it is a raster image a browser
+    shows (JPEG, PNG, GIF, WebP, BMP) within :data:`MAX_IMAGE_PIXELS`, judged from its
+    header (never its name); None for anything else (SVG, HTML, a key file, a bomb)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=list(SERVED_TYPES)) as image:
+                width, height = image.size
+                media_type = SERVED_TYPES.get(str(image.format))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None
+    except (OSError, SyntaxError, ValueError):
+        return None
+    if media_type is None or not 0 < width * height <= MAX_IMAGE_PIXELS:
+        return None
+    return media_type
+
+
+def inspect_image(path: Path, max_pixels: int | None = None) -> tuple[int, int, str]:
+    """Width, height and PIL format of the image file at ``path``, read from its header and
+    checked for structural damage (``verify``) without decoding the pixels.
+
+    Raises :class:`ImageLoadError` with the reason for anything that is not a readable
+    image within ``max_pixels`` (default :data:`MAX_IMAGE_PIXELS`): a decompression bomb
+    (a 20000x20000 PNG is 389 KB on disk), a non-image, a truncated or corrupt file.
+    """
+    limit = MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > limit:
+                    raise ImageLoadError(
+                        f"image is {width}x{height} pixels, over the limit of {limit}"
+                    )
+                if width == 0 or height == 0:
+                    raise ImageLoadError("image has no pixels")
+                image_format = str(image.format or "")
+                image.verify()
+    except ImageLoadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageLoadError(f"image too large: {e}") from e
+    except UnidentifiedImageError as e:
+        raise ImageLoadError("not a readable image") from e
+    except FileNotFoundError:
+        raise
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageLoadError(f"corrupt or truncated image: {e}") from e
+    return int(width), int(height), image_format
+
+
 def open_rgb(source: ImageSource, max_pixels: int | None = None) -> Image.Image:
     """Decode ``source`` (path, bytes or PIL image) into a fully loaded RGB image.
 
@@ -54,7 +112,9 @@ def open_rgb(source: ImageSource, max_pixels: int | None = None) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageLoadError(f"image too large: {e}") from e
     except UnidentifiedImageError as e:
-        raise ImageLoadError(f"not a readable image: {e}") from e
+        # PIL's message names the stream object (<_io.BytesIO object at 0x…>): say it plainly
+        what = source if isinstance(source, str | Path) else "the data"
+        raise ImageLoadError(f"not a readable image: cannot identify {what} as an image") from e
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageLoadError(f"corrupt or truncated image: {e}") from e
 

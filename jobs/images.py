@@ -62,10 +62,10 @@ class ImageStage:
                         missing += 1
                         context.progress.advance(failed=1)
                         continue
-                    except (OSError, ValueError, SyntaxError) as e:
+                    except (OSError, ValueError) as e:
                         failed[type(e).__name__] += 1
                         context.progress.advance(failed=1)
-                        reason = f"unreadable image ({type(e).__name__}): {e}"
+                        reason = f"unreadable image: {e}"
                         self._quarantine(context.job_id, key, path, reason)
                         continue
                     hashes.setdefault(key, []).append((digest, path))
@@ -262,15 +262,12 @@ def _active() -> Any:
 
 
 def _describe(path: Path) -> tuple[str, int, int]:
-    from PIL import Image, UnidentifiedImageError
+    """Content hash and size of a catalog image; ``ImageLoadError`` (a ``ValueError``) says
+    why one is unusable (not an image, corrupt, a decompression bomb)."""
+    from encoders.images import inspect_image
 
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            image.verify()
-    except UnidentifiedImageError as e:
-        raise ValueError(f"{path}: not an image") from e
-    return file_sha256(path), int(width), int(height)
+    width, height, _ = inspect_image(path)
+    return file_sha256(path), width, height
 
 
 def _open(directory: Path, collection: str, encoder: Any) -> Any:

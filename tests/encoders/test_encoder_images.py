@@ -9,7 +9,14 @@ import pytest
 from PIL import Image
 
 from encoders import images
-from encoders.images import ImageLoadError, load_batch, normalize_uint8, open_rgb, to_uint8
+from encoders.images import (
+    ImageLoadError,
+    inspect_image,
+    load_batch,
+    normalize_uint8,
+    open_rgb,
+    to_uint8,
+)
 
 
 def test_every_good_kind_decodes_to_rgb(
@@ -45,6 +52,37 @@ def test_oversized_image_is_refused_before_decoding(tmp_path: Path) -> None:
     with pytest.raises(ImageLoadError, match="over the limit"):
         open_rgb(path, max_pixels=300 * 199)
     assert open_rgb(path, max_pixels=300 * 200).size == (300, 200)
+
+
+def test_a_decompression_bomb_is_refused_with_its_size_by_inspection_and_decoding(
+    tmp_path: Path,
+) -> None:
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20_000, 20_000)).save(bomb)  # 400 Mpx in a few hundred KB
+    with pytest.raises(ImageLoadError, match=r"too large|over the limit"):
+        inspect_image(bomb)
+    with pytest.raises(ImageLoadError, match=r"too large|over the limit"):
+        open_rgb(bomb)
+    with pytest.raises(ImageLoadError, match=r"too large|over the limit"):
+        open_rgb(bomb.read_bytes())
+
+
+def test_inspection_reports_size_and_format_and_refuses_non_images(
+    odd_images: dict[str, object], tmp_path: Path
+) -> None:
+    path = tmp_path / "ok.png"
+    Image.new("RGB", (30, 20)).save(path)
+    assert inspect_image(path) == (30, 20, "PNG")
+    svg = tmp_path / "x.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"/>', encoding="utf-8")
+    with pytest.raises(ImageLoadError, match="not a readable image"):
+        inspect_image(svg)
+
+
+def test_undecodable_bytes_are_described_without_python_object_names() -> None:
+    with pytest.raises(ImageLoadError) as caught:
+        open_rgb(b"this is not an image")
+    assert "object at 0x" not in str(caught.value) and "not a readable image" in str(caught.value)
 
 
 def test_batch_skips_bad_items_and_keeps_order(

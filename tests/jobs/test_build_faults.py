@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import select
 
 import jobs.build as build_module
@@ -260,13 +261,15 @@ def test_a_catalog_of_bad_records_completes_with_each_quarantined_and_counts_rec
     images = base / "good" / "images"
     records = [json.loads(line) for line in lines]
     with_image = [r for r in records if r["images"]]
-    # three good records whose images are missing, corrupt, truncated
+    # four good records whose images are missing, corrupt, truncated, a decompression bomb
     with_image[0]["images"] = ["missing/nowhere.jpg"]
     (images / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG" * 10)
     with_image[1]["images"] = ["corrupt.jpg"]
     real = (images / with_image[2]["images"][0]).read_bytes()
     (images / "truncated.jpg").write_bytes(real[: len(real) // 3])
     with_image[2]["images"] = ["truncated.jpg"]
+    Image.new("1", (20_000, 20_000)).save(images / "bomb.png")  # ~400 KB, 400 Mpx
+    with_image[3]["images"] = ["bomb.png"]
     good = [json.dumps(r) for r in records]
     wrong_type = {**records[5], "id": "bad-price", "price": "cheap"}
     empty_title = {**records[6], "id": "bad-title", "title": "   "}
@@ -293,9 +296,9 @@ def test_a_catalog_of_bad_records_completes_with_each_quarantined_and_counts_rec
     extract = result.stages["extract"]
     assert extract["records"] == extract["extracted"] + extract["reused"] == 30
     images_stage = result.stages["images"]
-    readable = sum(len(r["images"]) for r in records) - 1 - 1  # less the missing and the corrupt
+    readable = sum(len(r["images"]) for r in records) - 3  # less missing, corrupt and bomb
     assert images_stage["images"] == readable
-    assert sum(images_stage["unreadable"].values()) == 1
+    assert sum(images_stage["unreadable"].values()) == 2
     assert images_stage["missing"] == 1  # quarantined by ingestion, not twice
     assert images_stage["not_encoded"] == 1  # the truncated one: a header, no pixels
 
@@ -317,11 +320,12 @@ def test_a_catalog_of_bad_records_completes_with_each_quarantined_and_counts_rec
     assert "image file not found" in reasons[("ingest", with_image[0]["id"])]
     assert "unreadable image" in reasons[("images", with_image[1]["id"])]
     assert reasons[("images", with_image[2]["id"])]  # truncated: could not be encoded
-    assert len(rows) == 5 + 3  # five records, three images: each once
+    assert "image too large" in reasons[("images", with_image[3]["id"])]
+    assert len(rows) == 5 + 4  # five records, four images: each once
 
     with open_store(settings) as store:
         assert store.stats().nodes["Item"] == 30
     assert f"read {len(good) + len(bad)} = new 30 + changed 0 + unchanged 0 + quarantined 5" in (
         report
     )
-    assert "quarantined (8):" in report and "truncated.jpg" in report
+    assert "quarantined (9):" in report and "truncated.jpg" in report
