@@ -21,13 +21,23 @@ reviews    list of {text, rating 1-5 (optional)}
 qa         list of {question, answer}
 ========== ======================================== =================================
 
-Unknown fields are an error (a misspelt ``tittle`` should not vanish silently).
+Unknown fields are an error (a misspelt ``tittle`` should not vanish silently), and so is a
+CSV header without ``id`` and ``title`` (the whole file is refused before any row is read).
+
+Invisible control characters are never taken as they are: in the fields that name or label a
+product (id, title, brand, category, attribute names and values, image paths) a C0/C1 control
+character (NUL, escape, a line break in an id), a bidirectional override or isolate (U+202E
+makes "gpj.exe" read "exe.jpg") or a zero-width or BOM character quarantines the record with
+the field, the character and its position; in free text (description, bullets, reviews, Q&A)
+they are removed, except tab and line breaks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -49,6 +59,43 @@ NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)
 AttributeValue = str | int | float | bool | list[str | int | float | bool]
 
 CSV_FORMS = {"bullets": " | ", "images": "|", "category": " > "}
+REQUIRED_COLUMNS = ("id", "title")
+
+# C0 and C1 controls, DEL, zero-width space / word joiner / invisible operators, bidi
+# embeddings, overrides and isolates, the BOM, interlinear annotation marks. Zero-width
+# (non-)joiners stay: emoji and several scripts need them.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff\ufff9-\ufffb]"
+)
+_LINE_CONTROLS = frozenset("\t\n\r")
+
+
+def unsafe_character(text: str) -> str | None:
+    """A description of the first invisible control character in ``text``, if any."""
+    found = _UNSAFE.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    name = unicodedata.name(char, "control character")
+    return f"U+{ord(char):04X} ({name}) at position {found.start()}"
+
+
+def _refuse_unsafe(value: Any) -> Any:
+    """For naming fields: refuse strings (or strings in a list) with control characters."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and (found := unsafe_character(text)) is not None:
+            raise ValueError(f"contains an invisible control character {found}")
+    return value
+
+
+def _strip_unsafe(value: Any) -> Any:
+    """For free text: drop control characters, keeping tab and line breaks."""
+    if isinstance(value, str):
+        return _UNSAFE.sub(lambda m: m.group() if m.group() in _LINE_CONTROLS else "", value)
+    if isinstance(value, list):
+        return [_strip_unsafe(item) for item in value]
+    return value
 
 
 class Review(BaseModel):
@@ -57,12 +104,16 @@ class Review(BaseModel):
     text: NonEmpty = Field(max_length=MAX_TEXT_CHARS)
     rating: float | None = Field(None, ge=1, le=5)
 
+    _text_is_clean = field_validator("text", mode="before")(_strip_unsafe)
+
 
 class QA(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: NonEmpty = Field(max_length=MAX_TEXT_CHARS)
     answer: NonEmpty = Field(max_length=MAX_TEXT_CHARS)
+
+    _text_is_clean = field_validator("question", "answer", mode="before")(_strip_unsafe)
 
 
 class CatalogRecord(BaseModel):
@@ -96,12 +147,22 @@ class CatalogRecord(BaseModel):
     def _blank_is_none_or_empty(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
 
+    _names_are_clean = field_validator("id", "title", "brand", "category", "images", mode="after")(
+        _refuse_unsafe
+    )
+    _text_is_clean = field_validator("description", "bullets", mode="before")(_strip_unsafe)
+
     @field_validator("attributes")
     @classmethod
     def _attribute_values_not_blank(cls, value: dict[str, AttributeValue]) -> dict[str, Any]:
         for name, item in value.items():
             if isinstance(item, str) and not item.strip():
                 raise ValueError(f"attribute {name!r} has an empty value")
+            for text in [name, *(item if isinstance(item, list) else [item])]:
+                if isinstance(text, str) and (found := unsafe_character(text)) is not None:
+                    raise ValueError(
+                        f"attribute {name!r} contains an invisible control character {found}"
+                    )
         return value
 
     @field_validator("images")

@@ -13,7 +13,7 @@ import csv
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from extraction.catalog import CSV_FORMS, CatalogRecord, explain
+from extraction.catalog import CSV_FORMS, REQUIRED_COLUMNS, CatalogRecord, explain
 from shopkg.db import Database, RecordStatus, SourceRecord, jobs
 from shopkg.db.models import utcnow
 from shopkg.errors import IngestError
@@ -145,6 +145,7 @@ def _read_csv(path: Path) -> Iterator[RawRecord]:
             reader = csv.DictReader(f)
             if reader.fieldnames is None:
                 return
+            _check_header(path, reader.fieldnames)
             for row in reader:
                 location = f"{path}:{reader.line_num}"
                 text = json.dumps(row, ensure_ascii=False)
@@ -157,6 +158,25 @@ def _read_csv(path: Path) -> Iterator[RawRecord]:
                     yield RawRecord(location, text, None, str(e))
     except UnicodeDecodeError as e:
         raise IngestError(f"catalog {path} is not valid UTF-8 (byte {e.start})") from e
+
+
+def _check_header(path: Path, columns: Sequence[str]) -> None:
+    """Refuse a CSV whose header cannot describe records (``sku,name,cost``) before reading
+    any row: otherwise every row is quarantined and the job "succeeds" with no items."""
+    known = set(CatalogRecord.model_fields)
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    unknown = [c for c in columns if c not in known]
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"lacks the column(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"has unknown column(s) {', '.join(repr(c) for c in unknown)}")
+        raise IngestError(
+            f"catalog {path}: the CSV header {' and '.join(problems)}; "
+            f"the columns are {', '.join(CatalogRecord.model_fields)} (id and title required; "
+            "see extraction/catalog.py)"
+        )
 
 
 def _decode_csv_row(row: dict[str, str]) -> dict[str, Any]:

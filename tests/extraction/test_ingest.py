@@ -135,3 +135,42 @@ def test_directories_and_unknown_files(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(IngestError, match="holds no"):
         list(read_catalog(tmp_path / "empty"))
+
+
+def test_a_csv_with_the_wrong_columns_fails_before_any_row_naming_them(
+    tmp_path: Path, sqlite_db: Database
+) -> None:
+    catalog = tmp_path / "export.csv"
+    catalog.write_text("sku,name,cost\nA1,Mug,9.5\nA2,Cup,4\n", encoding="utf-8")
+    with pytest.raises(IngestError) as caught:
+        ingest(sqlite_db, "export", read_catalog(catalog))
+    message = str(caught.value)
+    assert "lacks the column(s) id, title" in message
+    assert "unknown column(s) 'sku', 'name', 'cost'" in message
+    assert _quarantined(sqlite_db) == []  # nothing half-done: no row was read
+
+
+def test_invisible_control_characters_quarantine_names_and_leave_free_text(
+    tmp_path: Path, sqlite_db: Database
+) -> None:
+    catalog = _write_jsonl(
+        tmp_path / "shop.jsonl",
+        [
+            {"id": "ok-1", "title": "Mug", "description": "Blue\u0000 mug\u202e\nfor tea"},
+            {"id": "spoof\u202egpj.exe", "title": "Mug"},
+            {"id": "ok-2", "title": "Cup\u0000"},
+            {"id": "ok-3", "title": "Cup", "attributes": {"colour": "red\u2066"}},
+            {"id": "ok-4", "title": "Family mug \U0001f469\u200d\U0001f467"},  # ZWJ stays
+        ],
+    )
+    report = ingest(sqlite_db, "shop", read_catalog(catalog))
+    assert (report.read, report.new, report.quarantined) == (5, 2, 3)
+    reasons = [row.reason for row in _quarantined(sqlite_db)]
+    assert (
+        "id: contains an invisible control character U+202E (RIGHT-TO-LEFT OVERRIDE)"
+        in (reasons[0])
+    )
+    assert "title: contains an invisible control character U+0000" in reasons[1]
+    assert "attribute 'colour'" in reasons[2] and "U+2066" in reasons[2]
+    kept = next(load_records(sqlite_db, "shop", ["ok-1"]))
+    assert kept.description == "Blue mug\nfor tea"
