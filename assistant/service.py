@@ -20,7 +20,7 @@ from assistant.api import Answer, EvidenceRef, Hit, ItemCard, QueryUnderstanding
 from extraction.catalog import CatalogRecord
 from retrieval.evidence import Evidence, EvidenceRanker, ScoredEvidence
 from retrieval.search import Candidate, HybridSearcher, SearchOutcome
-from shopkg.errors import RetrievalError
+from shopkg.errors import InputError, RetrievalError, UnavailableError
 
 ABSTAIN = "The product information does not say."
 MIN_CONFIDENCE_FUSED = 0.5
@@ -52,6 +52,7 @@ class Assistant:
         self.image_root = image_root
         self.generated_catalog = generated_catalog
         self.image_search = image_search
+        self._images: frozenset[str] | None = None
         self._warmer: ThreadPoolExecutor | None = None
         self._warming: dict[str, Future[None]] = {}
         self._warming_lock = threading.Lock()
@@ -64,10 +65,14 @@ class Assistant:
         """True over the generated demo catalog: the web app then says its data is generated."""
         return self.generated_catalog
 
+    @property
+    def photo_search(self) -> bool:
+        return self.image_search is not None
+
     # -- search ---------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResult:
         if limit < 1 or offset < 0:
-            raise RetrievalError(f"limit must be >= 1 and offset >= 0, not {limit} and {offset}")
+            raise InputError(f"limit must be >= 1 and offset >= 0, not {limit} and {offset}")
         outcome = self.searcher.search(query, limit=offset + limit)
         page = outcome.candidates[offset : offset + limit]
         return SearchResult(
@@ -77,14 +82,14 @@ class Assistant:
     def search_image(self, image: bytes, *, limit: int = 10) -> SearchResult:
         """Items whose images look most like the photo (the item-image index)."""
         if self.image_search is None:
-            raise RetrievalError(
-                "photo search needs a trained image encoder and image index; "
-                "run `shopkg train image-encoder` and rebuild"
+            raise UnavailableError(
+                "photo search is not available: this build has no image index "
+                "(it needs an image encoder: run `shopkg train image-encoder` and rebuild)"
             )
         encoder, index = self.image_search
         encoded = encoder.encode([image])
         if not encoded.count:
-            raise RetrievalError(f"the photo cannot be read: {encoded.skipped[0].reason}")
+            raise InputError(f"the photo cannot be read: {encoded.skipped[0].reason}")
         hits = index.search(encoded.vectors, k=limit, encoder_id=encoder.encoder_id)[0]
         found = [
             self.hit(Candidate(h.key, {"image": h.score}, ["looks like your photo"], h.score))
@@ -239,7 +244,7 @@ class Assistant:
 
     def ask(self, key: str, question: str) -> Answer:
         if not question.strip():
-            raise RetrievalError("the question is empty")
+            raise InputError("the question is empty")
         if self.ranker is None:
             raise RetrievalError("question answering needs the text encoder; it is not loaded")
         ranked = self.ranker.rank(question, self.evidence(key))
@@ -255,14 +260,28 @@ class Assistant:
         return self.dialog.turn(session_id, text)
 
     def image_path(self, image_key: str) -> Path | None:
-        """The file of an item image, only ever under the catalog's image root."""
-        if self.image_root is None or not image_key:
+        """The file of an item image: only a path an active item lists (what the build
+        registered), under the catalog's image root, never anything else there."""
+        if self.image_root is None or not image_key or "\x00" in image_key:
+            return None
+        if image_key not in self._listed_images():
             return None
         root = self.image_root.resolve()
-        path = (root / image_key).resolve()
+        try:
+            path = (root / image_key).resolve()
+        except (OSError, ValueError):
+            return None
         if root not in path.parents or not path.is_file():
             return None
         return path
+
+    def _listed_images(self) -> frozenset[str]:
+        """The image paths the active items list, worked out once."""
+        if self._images is None:
+            self._images = frozenset(
+                path for row in self.searcher.items.values() for path in row.get("images") or ()
+            )
+        return self._images
 
 
 def understanding(outcome: SearchOutcome) -> QueryUnderstanding:

@@ -45,6 +45,8 @@ class Sample:
 class CatalogAssistant:
     """Keyword search over demo catalog records: enough to exercise every assistant route."""
 
+    photo_search = False
+
     def __init__(self, records: list[dict[str, Any]]) -> None:
         from assistant.api import Hit
 

@@ -24,7 +24,8 @@ from jobs.images import ImageStage
 from jobs.runner import JobResult, JobRunner, Stage, StageContext
 from jobs.text_prefetch import Chunk, TextPrefetch, chunks
 from shopkg.db import Database, RecordStatus, SourceRecord
-from shopkg.errors import JobError
+from shopkg.errors import ConfigError, JobError
+from shopkg.files import exposing_root
 from shopkg.settings import Settings
 
 if TYPE_CHECKING:
@@ -529,6 +530,20 @@ def keyword_text(record: CatalogRecord) -> str:
     )
 
 
+def check_image_root(settings: Settings, images: Path | None) -> None:
+    """Refuse an image directory that holds the data directory (or the metadata DB): the web
+    app serves catalog images from it, and must never be a way to reach the secret key."""
+    if images is None:
+        return
+    exposed = exposing_root(images, settings)
+    if exposed is not None:
+        raise ConfigError(
+            f"the image directory {images.resolve()} contains ShopKG's private data at "
+            f"{exposed}; keep the images in a directory of their own, or move the data "
+            "directory (SHOPKG_DATA_DIR) outside it"
+        )
+
+
 def run_build(
     settings: Settings,
     plan: BuildPlan,
@@ -540,6 +555,7 @@ def run_build(
 ) -> JobResult:
     """Run (or resume) the build of ``plan``; returns what each stage did. ``job_id`` runs
     that queued job (see :mod:`jobs.worker`)."""
+    check_image_root(settings, plan.images)
     database = Database(settings.db).connect()
     database.upgrade()
     build = BuildContext(settings, database, plan)

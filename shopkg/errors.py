@@ -98,6 +98,19 @@ class MissingDependencyError(ShopKGError):
     code = "E1300"
 
 
+class InputError(ShopKGError):
+    """What the caller handed in cannot be used (an unreadable photo, a blank question); the
+    web app answers it as a client error (400), never as a server failure."""
+
+    code = "E1400"
+
+
+class UnavailableError(ShopKGError):
+    """A feature this build does not have (photo search without an image index)."""
+
+    code = "E1410"
+
+
 def require(module: str, extra: str | None = None) -> object:
     """Import ``module`` or raise a :class:`MissingDependencyError` that says how to install it."""
     import importlib

@@ -15,9 +15,11 @@ from werkzeug.exceptions import HTTPException
 from shopkg.errors import (
     AuthError,
     GraphStoreError,
+    InputError,
     NotFoundError,
     SchemaError,
     ShopKGError,
+    UnavailableError,
 )
 
 
@@ -64,8 +66,10 @@ HTTP_CODES = {
     404: "E400",
     405: "E1540",
     413: "E1550",
+    414: "E1551",
     415: "E1530",
     429: "E1570",
+    431: "E1552",
     500: "E000",
     503: "E1560",
 }
@@ -76,8 +80,10 @@ def _status_of(error: ShopKGError) -> int:
         return error.status
     if isinstance(error, AuthError):
         return 401
-    if isinstance(error, NotFoundError):
+    if isinstance(error, NotFoundError | UnavailableError):
         return 404
+    if isinstance(error, InputError):
+        return 400
     if isinstance(error, SchemaError):
         return 422
     if isinstance(error, GraphStoreError):

@@ -110,6 +110,14 @@ class Services:
         except AssistantUnavailable:
             return False
 
+    @property
+    def photo_search(self) -> bool:
+        """Whether the assistant can search by photo (the page hides the button otherwise)."""
+        try:
+            return bool(self.assistant.photo_search)
+        except AssistantUnavailable:
+            return False
+
     def close(self) -> None:
         """Close what this object opened itself (not what it was handed)."""
         with self._lock:

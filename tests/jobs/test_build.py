@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from assistant.loader import build_assistant
 from assistant.service import ABSTAIN, Assistant
@@ -16,7 +17,9 @@ from jobs.demo_catalog import write_catalog
 from kg import NodeRef, open_store
 from retrieval.graph_postings import LIMIT, SECTIONS, load_postings
 from retrieval.vector_index import VectorIndex
+from shopkg.errors import InputError
 from shopkg.settings import Settings, load_settings
+from webapp import create_app
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +195,26 @@ def test_photo_search_finds_the_item_whose_image_it_is(
     result = assistant.search_image(photo, limit=3)
     assert result.hits[0].key == key
     assert result.hits[0].reasons == ["looks like your photo"]
+
+
+def test_unreadable_and_bomb_photos_are_client_errors_with_a_plain_reason(
+    assistant: Assistant, built: tuple[Settings, Path]
+) -> None:
+    bomb = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(bomb, "PNG")  # ~400 KB, 400 Mpx
+    app = create_app({"TESTING": True}, settings=built[0], assistant=assistant)
+    client = app.test_client()
+    for photo, says in ((bomb.getvalue(), "too large"), (b"GIF89a not really", "not a readable")):
+        with pytest.raises(InputError, match=says):
+            assistant.search_image(photo)
+        response = client.post(
+            "/api/v1/search/image",
+            data={"image": (io.BytesIO(photo), "photo.png", "image/png")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 400
+        message = response.get_json()["error"]["message"]
+        assert says in message and "object at 0x" not in message
 
 
 def test_image_paths_stay_under_the_image_root(assistant: Assistant) -> None:

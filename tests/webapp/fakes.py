@@ -14,6 +14,7 @@ from assistant.api import (
     SearchResult,
     Turn,
 )
+from shopkg.errors import UnavailableError
 
 HOSTILE_TITLE = '<script>alert("pwned")</script> Rain boot'
 
@@ -80,6 +81,7 @@ class FakeAssistant:
 
     image_dir: Path
     is_demo: bool = True
+    photo_search: bool = True
     sessions: dict[str, list[str]] = field(default_factory=dict)
     image_searches: int = 0
 
@@ -117,6 +119,8 @@ class FakeAssistant:
         )
 
     def search_image(self, image: bytes, *, limit: int = 10) -> SearchResult:
+        if not self.photo_search:
+            raise UnavailableError("photo search is not available")
         self.image_searches += 1
         hits = [self._hit(item, 0.5) for item in ITEMS if item.image][:limit]
         return SearchResult(query="", hits=hits, total=len(hits))

@@ -129,7 +129,10 @@ def _query_values(model: type[BaseModel]) -> dict[str, Any]:
 def _json_body() -> Any:
     if not request.is_json:
         raise UnsupportedMediaType("send the body as JSON (Content-Type: application/json)")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        raise WebError("the JSON body is nested too deeply") from None
     if data is None:
         raise WebError("the body is not valid JSON")
     return data

@@ -37,7 +37,7 @@ def search(query: SearchQuery) -> SearchPage:
 
 @registry.route(
     api, "/search/image", "POST", summary="Search by a photo (multipart field 'image')",
-    tag="assistant", response=SearchPage, upload=UPLOAD_FIELD, errors=(503,),
+    tag="assistant", response=SearchPage, upload=UPLOAD_FIELD, errors=(400, 404, 413, 503),
 )  # fmt: skip
 def search_image() -> SearchPage:
     upload = request.files.get(UPLOAD_FIELD)
@@ -54,7 +54,7 @@ def search_image() -> SearchPage:
 
 
 @registry.route(
-    api, "/items/<key>", "GET", summary="An item's exhibition card", tag="assistant",
+    api, "/items/<path:key>", "GET", summary="An item's exhibition card", tag="assistant",
     response=ItemCardOut, errors=(404, 503),
 )  # fmt: skip
 def item(key: str) -> ItemCardOut:
@@ -65,8 +65,8 @@ def item(key: str) -> ItemCardOut:
 
 
 @registry.route(
-    api, "/items/<key>/ask", "POST", summary="Ask a question about an item", tag="assistant",
-    response=AnswerOut, body=AskBody, errors=(404, 503),
+    api, "/items/<path:key>/ask", "POST", summary="Ask a question about an item", tag="assistant",
+    response=AnswerOut, body=AskBody, errors=(400, 404, 503),
 )  # fmt: skip
 def ask(key: str, body: AskBody) -> AnswerOut:
     assistant = services().assistant

@@ -14,19 +14,23 @@ bp = Blueprint("assistant", __name__)
 @bp.get("/")
 def index() -> str:
     return render_template(
-        "assistant.html", demo_notice=GENERATED_NOTICE if services().is_demo else None
+        "assistant.html",
+        demo_notice=GENERATED_NOTICE if services().is_demo else None,
+        photo_search=services().photo_search,
     )
 
 
 @bp.get("/images/<path:image_key>")
 def image(image_key: str) -> Response:
+    """An image an item of the build lists, served only when it is a raster image (by its
+    header: never SVG, HTML or whatever else sits under the image root)."""
+    from encoders.images import web_image_type
+
     path = services().assistant.image_path(image_key)
-    if path is None or not path.is_file():
+    media_type = web_image_type(path) if path is not None else None
+    if path is None or media_type is None:
         raise NotFoundError(f"no image {image_key!r}")
-    response = send_file(path, conditional=True, max_age=3600)
-    if not (response.mimetype or "").startswith("image/"):
-        response.mimetype = "application/octet-stream"
-    return response
+    return send_file(path, mimetype=media_type, conditional=True, max_age=3600)
 
 
 @bp.get("/healthz")

@@ -204,7 +204,7 @@ onSubmit("chat-form", (value, input) => { input.value = ""; sendTurn(value); });
 byId("more-results").addEventListener("click", () => {
   if (state.query && state.nextOffset !== null) search(state.query, state.nextOffset);
 });
-byId("photo-input").addEventListener("change", (event) => {
+byId("photo-input")?.addEventListener("change", (event) => {  // absent without photo search
   const [file] = event.target.files;
   if (file) searchPhoto(file);
   event.target.value = "";
