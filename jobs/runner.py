@@ -96,14 +96,20 @@ class Progress:
         self.done, self.skipped, self.failed = counts
 
     def start(self, total: int | None, *, counts: tuple[int, int, int] | None = None) -> None:
-        """Say how much work there is. A stage that can tell what is already done (rather
-        than trusting the counts saved before a crash) passes ``counts`` to set them."""
+        """Say how much work there is: all of the stage's work, what earlier runs did included,
+        so the counts never pass it. A stage that can tell what is already done (rather than
+        trusting the counts saved with its checkpoint) passes ``counts`` to set them."""
         self.total = total
         if counts is not None:
             self.done, self.skipped, self.failed = counts
-            self._pending = {"done": 0, "skipped": 0, "failed": 0}
+        self._pending = {"done": 0, "skipped": 0, "failed": 0}
         with self._database.session() as session:
-            jobs.start_stage(jobs.get_job(session, self._job_id), self._stage, total, counts)
+            jobs.start_stage(
+                jobs.get_job(session, self._job_id),
+                self._stage,
+                total,
+                (self.done, self.skipped, self.failed),
+            )
         if self._interactive:
             from tqdm import tqdm
 
@@ -245,6 +251,10 @@ class JobRunner:
                 self.stream.write(f"[{stage.name}] done in an earlier run; skipped\n")
                 return dict(job.summary.get(stage.name, {}))
             checkpoint = dict(row.checkpoint or {})
+            # a stage resumes its counts only with its checkpoint: one without a checkpoint
+            # does all its work again, and counting it on top would pass the total
+            if not checkpoint:
+                row.done = row.skipped = row.failed = 0
             counts = (row.done, row.skipped, row.failed)
         progress = Progress(
             self.database,

@@ -15,7 +15,7 @@ from flask import Flask, request
 
 from shopkg.settings import Settings, load_settings
 from webapp.errors import register_error_handlers
-from webapp.security import init_security, public_rate_limit, secret_key
+from webapp.security import init_security, public_rate_limit, rate_limit_config, secret_key
 from webapp.services import Services
 
 if TYPE_CHECKING:
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from shopkg.db import Database
 
 DEFAULTS: dict[str, Any] = {
-    "PUBLIC_RATE_LIMIT": "120 per minute",
-    "LOGIN_RATE_LIMIT": "10 per minute",
     "RATELIMIT_HEADERS_ENABLED": True,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -46,20 +44,22 @@ def create_app(
     store: GraphStore | None = None,
     database: Database | None = None,
 ) -> Flask:
-    """Build the app. ``config`` overrides Flask settings (``TESTING``, rate limits, …);
-    ``settings`` defaults to :func:`shopkg.settings.load_settings` (file, then environment)."""
+    """Build the app. ``config`` overrides Flask settings (``TESTING``, ``PUBLIC_RATE_LIMIT``,
+    …); ``settings`` defaults to :func:`shopkg.settings.load_settings` (file, then
+    environment) and gives the rate limits, their storage and the trusted proxies."""
     settings = settings or load_settings()
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_request_bytes
+    app.config.update(rate_limit_config(settings))
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(settings)
 
     Services(settings, assistant=assistant, store=store, database=database).init_app(app)
     register_error_handlers(app)
-    csrf, limiter = init_security(app)
+    csrf, limiter = init_security(app, trusted_proxies=settings.trusted_proxies)
 
     @app.before_request
     def _allow_larger_uploads() -> None:

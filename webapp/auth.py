@@ -1,4 +1,10 @@
-"""Who is asking: admin sessions (with CSRF) for the browser, bearer tokens for the admin API."""
+"""Who is asking: admin sessions (with CSRF) for the browser, bearer tokens for the admin API.
+
+The signed session cookie holds only a random session id; the metadata database keeps its
+SHA-256 (:class:`~shopkg.db.models.AdminSession`) and every request looks it up, so logging
+out, a password change or disabling the user ends a session even where a copy of the cookie
+lives on.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from shopkg.db import AdminUser, accounts
@@ -17,31 +24,40 @@ from webapp.services import services
 
 P = ParamSpec("P")
 R = TypeVar("R")
-SESSION_USER = "admin_user"
+SESSION_ID = "admin_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def log_in(user: AdminUser) -> None:
-    """Start a fresh session for ``user`` (a new session, so a planted one is dropped)."""
+def log_in(db: Session, user: AdminUser) -> None:
+    """Start a fresh session for ``user`` (a new session, so a planted one is dropped),
+    recorded server-side in ``db`` for as long as the cookie lives."""
     session.clear()
-    session[SESSION_USER] = user.username
+    lifetime = current_app.permanent_session_lifetime
+    session[SESSION_ID] = accounts.start_session(db, user, lifetime=lifetime)
     session.permanent = True
+    accounts.record_audit(db, user.username, "login", "admin_user", user.username)
 
 
 def log_out() -> None:
+    """End this session server-side too, so a copy of its cookie no longer works."""
+    session_id = session.get(SESSION_ID)
     session.clear()
+    if not isinstance(session_id, str):
+        return
+    with services().database.session() as db:
+        user = accounts.end_session(db, session_id)
+        if user is not None:
+            accounts.record_audit(db, user.username, "logout", "admin_user", user.username)
 
 
 def _session_admin() -> str | None:
-    """The logged-in admin's name when the session names an active admin user."""
-    username = session.get(SESSION_USER)
-    if not isinstance(username, str):
+    """The logged-in admin's name when the session is live and its user active."""
+    session_id = session.get(SESSION_ID)
+    if not isinstance(session_id, str):
         return None
     with services().database.session() as db:
-        from sqlalchemy import select
-
-        user = db.scalar(select(AdminUser).where(AdminUser.username == username))
-        if user is None or not user.is_active:
+        user = accounts.session_user(db, session_id)
+        if user is None:
             session.clear()
             return None
         return user.username

@@ -1,15 +1,22 @@
-"""Secret key, security headers, CSRF protection and rate limits, set up per app."""
+"""Secret key, security headers, CSRF protection and rate limits, set up per app.
+
+Rate limits count per client address: the socket's peer, or with ``trusted_proxies`` = N the
+address the N-th proxy from us put into X-Forwarded-For (werkzeug's ProxyFix); with no trusted
+proxy that header is ignored, since any client can send it.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shopkg.errors import ConfigError
 from shopkg.settings import Settings
@@ -87,9 +94,49 @@ def public_rate_limit() -> str:
     return limit
 
 
-def init_security(app: Flask) -> tuple[CSRFProtect, Limiter]:
+def rate_limit_config(settings: Settings) -> dict[str, Any]:
+    """The Flask config keys of the rate limits, from the settings."""
+    return {
+        "RATELIMIT_ENABLED": settings.rate_limits_enabled,
+        "RATELIMIT_STORAGE_URI": settings.rate_limit_storage,
+        "PUBLIC_RATE_LIMIT": settings.public_rate_limit,
+        "LOGIN_RATE_LIMIT": settings.login_rate_limit,
+    }
+
+
+# storage URI schemes (by prefix) of flask-limiter's backends that need a package of their own
+STORAGE_PACKAGES = {
+    "redis": "redis",
+    "valkey": "valkey",
+    "memcached": "pymemcache",
+    "mongodb": "pymongo",
+}
+
+
+def _limiter(app: Flask) -> Limiter:
+    uri = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    scheme = uri.partition("://")[0].lower()
+    package = next((p for prefix, p in STORAGE_PACKAGES.items() if scheme.startswith(prefix)), "")
+    if package:
+        try:
+            __import__(package)
+        except ImportError as e:
+            raise ConfigError(
+                f"rate_limit_storage {scheme}:// needs the {package} package: pip install "
+                f"{package} (or use memory:// with a single server process)"
+            ) from e
+    from limits.errors import ConfigurationError
+
+    try:
+        return Limiter(get_remote_address, app=app)
+    except ConfigurationError as e:
+        raise ConfigError(f"rate_limit_storage {scheme}:// cannot be used: {e}") from e
+
+
+def init_security(app: Flask, *, trusted_proxies: int = 0) -> tuple[CSRFProtect, Limiter]:
+    if trusted_proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=trusted_proxies)  # type: ignore[method-assign]
     app.after_request(_add_security_headers)
     csrf = CSRFProtect(app)
     app.register_error_handler(CSRFError, _csrf_error)
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
-    return csrf, limiter
+    return csrf, _limiter(app)

@@ -40,10 +40,30 @@ def create_user(state: CliState, username: str, password: str) -> None:
 @click.password_option()
 @pass_state
 def set_password(state: CliState, username: str, password: str) -> None:
-    """Change an admin user's password."""
+    """Change an admin user's password; their browser sessions end."""
     with _database(state).session() as session:
         accounts.set_password(session, username, password)
-    click.echo(f"password of {username!r} changed")
+    click.echo(f"password of {username!r} changed; their browser sessions ended")
+
+
+@admin_group.command("disable")
+@click.argument("username")
+@pass_state
+def disable(state: CliState, username: str) -> None:
+    """Disable an admin user: no logins, their sessions end, their API tokens stop working."""
+    with _database(state).session() as session:
+        accounts.set_active(session, username, False)
+    click.echo(f"disabled {username!r}: sessions ended, API tokens refused until enabled")
+
+
+@admin_group.command("enable")
+@click.argument("username")
+@pass_state
+def enable(state: CliState, username: str) -> None:
+    """Enable a disabled admin user again (their unrevoked API tokens work again)."""
+    with _database(state).session() as session:
+        accounts.set_active(session, username, True)
+    click.echo(f"enabled {username!r}")
 
 
 @admin_group.command("token")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from shopkg.cli import CliState, pass_state
-from shopkg.errors import MissingDependencyError
+from shopkg.errors import ConfigError, MissingDependencyError
+from shopkg.settings import Settings
 
 DEFAULT_THREADS = 8
 
@@ -31,6 +34,7 @@ def serve(state: CliState, host: str | None, port: int | None, threads: int) -> 
     from webapp import create_app
 
     settings = state.settings
+    _require_sqlite_file(settings)
     database = Database(settings.db).connect()
     database.check_current()
     app = create_app(settings=settings, database=database)
@@ -44,6 +48,35 @@ def serve(state: CliState, host: str | None, port: int | None, threads: int) -> 
         threads=threads,
         max_request_body_size=max(settings.max_request_bytes, settings.max_upload_bytes),
         ident="shopkg",
+    )
+
+
+def _require_sqlite_file(settings: Settings) -> None:
+    """Refuse to serve when the SQLite database is missing, naming where it was looked for:
+    mostly shopkg was started from another directory than the one holding the data dir
+    (``data_dir`` is relative to the working directory), and connecting would leave an empty
+    database there."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.db)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    database = Path(url.database)
+    if database.is_file():
+        return
+    data_dir = settings.data_dir.resolve()
+    if database != settings.data_dir / "shopkg.db":  # the db setting names its own file
+        raise ConfigError(
+            f"the metadata database {database.resolve()} (setting db) does not exist; point "
+            "`shopkg --db URL serve` or SHOPKG_DB at the database of your build"
+        )
+    state = "does not exist" if not data_dir.exists() else "holds no shopkg.db"
+    raise ConfigError(
+        f"no ShopKG data in {data_dir}: that data directory {state}. Run shopkg from the "
+        "directory that holds your data directory, or point at it: `shopkg --data-dir DIR "
+        "serve`, SHOPKG_DATA_DIR=DIR or data_dir in shopkg.toml (`shopkg config` shows the "
+        "settings in effect); a new data directory is made by `shopkg build --catalog FILE` "
+        "or `shopkg demo`"
     )
 
 

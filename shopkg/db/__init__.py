@@ -3,6 +3,7 @@
 from shopkg.db import accounts, jobs
 from shopkg.db.database import Database
 from shopkg.db.models import (
+    AdminSession,
     AdminUser,
     ApiToken,
     AuditEntry,
@@ -16,6 +17,7 @@ from shopkg.db.models import (
 )
 
 __all__ = [
+    "AdminSession",
     "AdminUser",
     "ApiToken",
     "AuditEntry",

@@ -1,4 +1,5 @@
-"""Admin users (argon2 password hashes), API bearer tokens (SHA-256 only) and the audit log."""
+"""Admin users (argon2 password hashes), their browser sessions and API bearer tokens (both
+kept as SHA-256 only, so either can be ended server-side) and the audit log."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from shopkg.db.models import AdminUser, ApiToken, AuditEntry, as_utc, utcnow
+from shopkg.db.models import AdminSession, AdminUser, ApiToken, AuditEntry, as_utc, utcnow
 from shopkg.errors import AuthError
 
 TOKEN_PREFIX = "skg_"  # noqa: S105 - a public marker, not a secret
@@ -52,11 +53,24 @@ def has_users(session: Session) -> bool:
 
 
 def set_password(session: Session, username: str, password: str, *, actor: str = "cli") -> None:
+    """Change ``username``'s password and end every browser session the old one started."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AuthError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     user = _get_user(session, username)
     user.password_hash = hash_password(password)
-    record_audit(session, actor, "set_password", "admin_user", username)
+    ended = end_sessions(session, user)
+    record_audit(session, actor, "set_password", "admin_user", username, {"sessions_ended": ended})
+
+
+def set_active(session: Session, username: str, active: bool, *, actor: str = "cli") -> None:
+    """Enable or disable ``username``. A disabled admin cannot log in, and their browser
+    sessions end and their API tokens stop working (tokens work again once re-enabled,
+    unless revoked; sessions do not come back)."""
+    user = _get_user(session, username)
+    user.is_active = active
+    ended = 0 if active else end_sessions(session, user)
+    action = "enable_user" if active else "disable_user"
+    record_audit(session, actor, action, "admin_user", username, {"sessions_ended": ended})
 
 
 def authenticate(session: Session, username: str, password: str) -> AdminUser | None:
@@ -75,6 +89,49 @@ def authenticate(session: Session, username: str, password: str) -> AdminUser | 
     return user
 
 
+def start_session(session: Session, user: AdminUser, *, lifetime: timedelta) -> str:
+    """Record a new browser session for ``user`` and return its random id, for the signed
+    cookie; only its SHA-256 is stored. Sessions that have expired are deleted here."""
+    now = utcnow()
+    session.execute(delete(AdminSession).where(AdminSession.expires_at <= now))
+    session_id = secrets.token_urlsafe(32)
+    session.add(
+        AdminSession(
+            user_id=user.id, id_hash=_digest(session_id), created_at=now, expires_at=now + lifetime
+        )
+    )
+    session.flush()
+    return session_id
+
+
+def session_user(session: Session, session_id: str) -> AdminUser | None:
+    """The active user of a live (not ended, not expired) browser session, or ``None``."""
+    row = session.scalar(select(AdminSession).where(AdminSession.id_hash == _digest(session_id)))
+    if row is None or as_utc(row.expires_at) <= utcnow() or not row.user.is_active:
+        return None
+    return row.user
+
+
+def end_session(session: Session, session_id: str) -> AdminUser | None:
+    """End one browser session (logout); returns whose it was, ``None`` when it was not live."""
+    row = session.scalar(select(AdminSession).where(AdminSession.id_hash == _digest(session_id)))
+    if row is None:
+        return None
+    user = row.user
+    session.delete(row)
+    session.flush()
+    return user
+
+
+def end_sessions(session: Session, user: AdminUser) -> int:
+    """End every browser session of ``user``; returns how many there were."""
+    rows = list(session.scalars(select(AdminSession).where(AdminSession.user_id == user.id)))
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    return len(rows)
+
+
 def issue_token(
     session: Session,
     username: str,
@@ -90,7 +147,7 @@ def issue_token(
         user_id=user.id,
         name=name,
         prefix=secret[: len(TOKEN_PREFIX) + 6],
-        token_hash=_token_digest(secret),
+        token_hash=_digest(secret),
         expires_at=utcnow() + expires_in if expires_in is not None else None,
     )
     session.add(token)
@@ -103,7 +160,7 @@ def verify_token(session: Session, secret: str) -> AdminUser | None:
     """The active user a valid, unexpired, unrevoked token belongs to, or ``None``."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    digest = _token_digest(secret)
+    digest = _digest(secret)
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if token is None or not hmac.compare_digest(token.token_hash, digest) or token.revoked:
         return None
@@ -159,5 +216,5 @@ def _get_user(session: Session, username: str) -> AdminUser:
     return user
 
 
-def _token_digest(secret: str) -> str:
+def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()

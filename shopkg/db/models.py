@@ -165,6 +165,9 @@ class AdminUser(Base):
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+    sessions: Mapped[list[AdminSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
 
 
 class ApiToken(Base):
@@ -183,6 +186,24 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[AdminUser] = relationship(back_populates="tokens")
+
+
+class AdminSession(Base):
+    """A logged-in browser session of an admin. The signed cookie carries a random id whose
+    SHA-256 is kept here: deleting the row ends the session (logout ends one; a password
+    change or disabling the user ends them all), whatever copies of the cookie exist."""
+
+    __tablename__ = "admin_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), index=True
+    )
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    user: Mapped[AdminUser] = relationship(back_populates="sessions")
 
 
 class AuditEntry(Base):

@@ -55,9 +55,9 @@ def test_debug_shows_the_traceback_instead() -> None:
 def test_db_commands_migrate_and_report(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     code, out, _ = _run("--db", db, "db", "upgrade")
-    assert code == 0 and "is at 0001" in out
+    assert code == 0 and "is at 0002" in out
     code, out, _ = _run("--db", db, "db", "current")
-    assert "current: 0001" in out
+    assert "current: 0002" in out
     code, out, _ = _run("--db", db, "db", "downgrade", "base")
     assert code == 0 and "is at base" in out
 
@@ -78,6 +78,21 @@ def test_admin_commands_need_a_migrated_database(tmp_path: Path) -> None:
     code, out, _ = _run("--db", db, "admin", "audit")
     actions = [json.loads(line)["action"] for line in out.splitlines()]
     assert actions == ["issue_token", "create_user"]
+
+
+def test_admin_disable_and_enable_a_user(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'admin.db'}"
+    _run("--db", db, "db", "upgrade")
+    _run("--db", db, "admin", "create-user", "ada", "--password", "correct horse battery")
+    code, out, _ = _run("--db", db, "admin", "disable", "ada")
+    assert code == 0 and "disabled 'ada'" in out
+    code, out, _ = _run("--db", db, "admin", "enable", "ada")
+    assert code == 0 and "enabled 'ada'" in out
+    code, _, err = _run("--db", db, "admin", "disable", "nobody")
+    assert code == 1 and "no admin user 'nobody'" in err
+    code, out, _ = _run("--db", db, "admin", "audit")
+    actions = [json.loads(line)["action"] for line in out.splitlines()]
+    assert actions == ["enable_user", "disable_user", "create_user"]
 
 
 def test_console_script_prints_one_line_without_traceback(tmp_path: Path) -> None:

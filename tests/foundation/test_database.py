@@ -7,13 +7,24 @@ from datetime import timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from shopkg.db import Base, Database, JobStatus, SourceRecord, accounts, jobs
+from shopkg.db import (
+    AdminSession,
+    AdminUser,
+    Base,
+    Database,
+    JobStatus,
+    SourceRecord,
+    accounts,
+    jobs,
+)
 from shopkg.errors import AuthError, DatabaseError, JobError
 
 TABLES = {
+    "admin_sessions",
     "admin_users",
     "api_tokens",
     "audit_log",
@@ -122,6 +133,63 @@ def test_api_tokens_verify_expire_and_revoke(database: Database) -> None:
         actions = [entry.action for entry in accounts.audit_entries(session)]
     assert actions.count("issue_token") == 2
     assert "revoke_token" in actions and "create_user" in actions
+
+
+def test_browser_sessions_end_on_logout_password_change_and_disable(database: Database) -> None:
+    hours = timedelta(hours=8)
+    with database.session() as session:
+        user = accounts.create_admin(session, "ada", "correct horse battery")
+        first, second, third = (
+            accounts.start_session(session, user, lifetime=hours) for _ in "abc"
+        )
+    with database.session() as session:
+        assert accounts.session_user(session, "forged") is None
+        ended = accounts.end_session(session, first)
+        assert ended is not None and ended.username == "ada"
+    with database.session() as session:
+        assert accounts.session_user(session, first) is None
+        found = accounts.session_user(session, second)
+        assert found is not None and found.username == "ada"
+        accounts.set_password(session, "ada", "another long password")
+    with database.session() as session:
+        assert accounts.session_user(session, second) is None
+        assert accounts.session_user(session, third) is None
+        ada = _user(session, "ada")
+        expired = accounts.start_session(session, ada, lifetime=timedelta(seconds=-1))
+        assert accounts.session_user(session, expired) is None
+        fresh = accounts.start_session(session, ada, lifetime=hours)
+        # starting a session deleted the expired one
+        assert session.scalar(select(func.count()).select_from(AdminSession)) == 1
+        accounts.set_active(session, "ada", False)
+    with database.session() as session:
+        assert accounts.session_user(session, fresh) is None
+        assert accounts.authenticate(session, "ada", "another long password") is None
+        accounts.set_active(session, "ada", True)
+        assert accounts.authenticate(session, "ada", "another long password") is not None
+        entries = accounts.audit_entries(session, limit=3)
+    assert [(e.action, e.details) for e in entries] == [
+        ("enable_user", {"sessions_ended": 0}),
+        ("disable_user", {"sessions_ended": 1}),
+        ("set_password", {"sessions_ended": 2}),
+    ]
+
+
+def test_a_disabled_admins_tokens_stop_working(database: Database) -> None:
+    with database.session() as session:
+        accounts.create_admin(session, "ada", "correct horse battery")
+        token = accounts.issue_token(session, "ada", "ci")
+        accounts.set_active(session, "ada", False)
+    with database.session() as session:
+        assert accounts.verify_token(session, token) is None
+        accounts.set_active(session, "ada", True)
+    with database.session() as session:
+        assert accounts.verify_token(session, token) is not None
+
+
+def _user(session: Session, username: str) -> AdminUser:
+    user = session.scalar(select(AdminUser).where(AdminUser.username == username))
+    assert user is not None
+    return user
 
 
 def test_jobs_record_stages_progress_and_quarantine(database: Database) -> None:

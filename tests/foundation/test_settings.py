@@ -108,10 +108,32 @@ def test_postgresql_urls_use_psycopg3() -> None:
 
 
 def test_secrets_are_masked_in_the_public_view() -> None:
-    shown = load_settings(neo4j_password="hunter2", secret_key="s3cret").public_dict()
+    shown = load_settings(
+        neo4j_password="hunter2",
+        secret_key="s3cret",
+        rate_limit_storage="redis://:hunter3@cache:6379/0",
+    ).public_dict()
     assert shown["neo4j_password"] == "***"
     assert shown["secret_key"] == "***"
-    assert "hunter2" not in str(shown)
+    assert shown["rate_limit_storage"] == "redis://:***@cache:6379/0"
+    assert "hunter2" not in str(shown) and "hunter3" not in str(shown)
+
+
+def test_rate_limits_come_from_the_environment_and_bad_ones_are_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHOPKG_PUBLIC_RATE_LIMIT", "100/second;5000/hour")
+    monkeypatch.setenv("SHOPKG_TRUSTED_PROXIES", "2")
+    monkeypatch.setenv("SHOPKG_RATE_LIMITS_ENABLED", "false")
+    settings = load_settings()
+    assert settings.public_rate_limit == "100/second;5000/hour"
+    assert settings.trusted_proxies == 2 and not settings.rate_limits_enabled
+    monkeypatch.setenv("SHOPKG_PUBLIC_RATE_LIMIT", "lots")
+    with pytest.raises(ConfigError, match="SHOPKG_PUBLIC_RATE_LIMIT = 'lots': not a rate limit"):
+        load_settings()
+    monkeypatch.delenv("SHOPKG_PUBLIC_RATE_LIMIT")
+    with pytest.raises(ConfigError, match="rate_limit_storage"):
+        load_settings(rate_limit_storage="localhost:6379")
 
 
 @pytest.mark.parametrize(

@@ -93,6 +93,37 @@ def test_a_failed_job_resumes_at_its_checkpoint(db: Database, tmp_path: Path) ->
     assert result.stages["ingest"] == {"processed": 4, "before": []}
 
 
+class RedoesAll:
+    """Like the images stage: keeps no checkpoint, so a rerun counts all its work again."""
+
+    name = "images"
+
+    def __init__(self, items: int, fail_at: int | None = None) -> None:
+        self.items = items
+        self.fail_at = fail_at
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        context.progress.start(self.items)
+        for i in range(self.items):
+            if i == self.fail_at:
+                raise RuntimeError(f"image {i} broke")
+            context.progress.advance(1 if i % 5 else 0, failed=0 if i % 5 else 1)
+        return {"done": context.progress.done, "failed": context.progress.failed}
+
+
+def test_a_resumed_stage_never_counts_past_its_total(db: Database, tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="image 7 broke"):
+        _runner(db, tmp_path).run("build", {}, [RedoesAll(10, fail_at=7)])
+    out = io.StringIO()
+    result = _runner(db, tmp_path, out).run("build", {}, [RedoesAll(10)])
+    assert result.resumed
+    assert result.stages["images"] == {"done": 8, "failed": 2}
+    assert "[images] 10/10 (done 8, skipped 0, failed 2)" in out.getvalue()
+    with db.session() as session:
+        stage = jobs.get_job(session, result.job_id).stages[0]
+        assert (stage.done, stage.failed, stage.total) == (8, 2, 10)
+
+
 def test_other_parameters_start_a_new_job(db: Database, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         _runner(db, tmp_path).run("build", {"catalog": "x"}, [Counting("a", 3, fail_at=1)])

@@ -163,14 +163,17 @@ def make_app(
     store: GraphStore,
     database: Database,
     config: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> Flask:
-    settings = load_settings(
-        data_dir=tmp_path / "data", max_request_bytes=MAX_REQUEST, max_upload_bytes=MAX_UPLOAD
-    )
-    base = {"TESTING": True, "PUBLIC_RATE_LIMIT": "10000 per minute"}
+    """The app over these parts; ``config`` overrides Flask's config, ``settings`` ShopKG's."""
+    overrides = {
+        "max_request_bytes": MAX_REQUEST,
+        "max_upload_bytes": MAX_UPLOAD,
+        **(settings or {}),
+    }
     return create_app(
-        {**base, **(config or {})},
-        settings=settings,
+        {"TESTING": True, **(config or {})},
+        settings=load_settings(data_dir=tmp_path / "data", **overrides),
         assistant=assistant,
         store=store,
         database=database,

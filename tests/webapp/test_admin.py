@@ -34,6 +34,65 @@ def test_login_logout_and_pages(client: FlaskClient) -> None:
     assert client.get("/admin/").status_code == 302
 
 
+def _session_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie("shopkg_session")
+    assert cookie is not None
+    return cookie.value
+
+
+def test_a_session_cookie_stops_working_after_logout(app: Flask, database: Database) -> None:
+    client = app.test_client()
+    csrf = login(client)
+    copied = _session_cookie(client)
+    assert client.post("/admin/logout", data={"csrf_token": csrf}).status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("shopkg_session", copied)
+    assert replay.get("/admin/").status_code == 302
+    assert replay.get("/api/v1/admin/whoami").status_code == 401
+    with database.session() as db:
+        actions = [e.action for e in accounts.audit_entries(db, limit=2)]
+    assert actions == ["logout", "login"]
+
+
+def test_logout_ends_only_that_session(app: Flask) -> None:
+    first, second = app.test_client(), app.test_client()
+    csrf = login(first)
+    login(second)
+    first.post("/admin/logout", data={"csrf_token": csrf})
+    assert first.get("/admin/").status_code == 302
+    assert second.get("/admin/").status_code == 200
+
+
+def test_a_password_change_ends_the_users_sessions(app: Flask, database: Database) -> None:
+    clients = [app.test_client(), app.test_client()]
+    for client in clients:
+        login(client)
+        assert client.get("/admin/").status_code == 200
+    with database.session() as db:
+        accounts.set_password(db, ADMIN, "another long password")
+    for client in clients:
+        assert client.get("/admin/").status_code == 302
+        assert client.get("/api/v1/admin/whoami").status_code == 401
+
+
+def test_disabling_an_admin_ends_their_sessions_and_tokens(
+    app: Flask, database: Database, token: str
+) -> None:
+    client = app.test_client()
+    login(client)
+    bearer = _bearer(token)
+    assert client.get("/api/v1/admin/whoami", headers=bearer).status_code == 200
+    with database.session() as db:
+        accounts.set_active(db, ADMIN, False)
+    assert client.get("/admin/").status_code == 302
+    assert app.test_client().get("/api/v1/admin/whoami", headers=bearer).status_code == 401
+    with database.session() as db:
+        accounts.set_active(db, ADMIN, True)
+    # the token works again; the ended session does not come back
+    assert app.test_client().get("/api/v1/admin/whoami", headers=bearer).status_code == 200
+    assert client.get("/admin/").status_code == 302
+
+
 def test_wrong_password_is_refused(client: FlaskClient) -> None:
     page = client.get("/admin/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)

@@ -160,9 +160,26 @@ def test_serve_is_registered_and_checks_the_database(tmp_path: Path) -> None:
     help_text = runner.invoke(cli, ["serve", "--help"])
     assert help_text.exit_code == 0
     assert "--host" in help_text.output and "--port" in help_text.output
-    result = runner.invoke(cli, ["--data-dir", str(tmp_path / "data"), "serve", "--port", "8123"])
+    data = tmp_path / "data"
+    Database(f"sqlite:///{data / 'shopkg.db'}").connect().engine.connect().close()
+    result = runner.invoke(cli, ["--data-dir", str(data), "serve", "--port", "8123"])
     assert result.exit_code == 1
-    assert "shopkg db upgrade" in result.output
+    assert "shopkg db upgrade" in result.output  # a database that is there but not migrated
+
+
+def test_serve_elsewhere_names_the_data_directory_it_looked_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["serve", "--port", "8123"])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert f"no ShopKG data in {tmp_path.resolve() / 'var'}:" in message
+    assert "--data-dir DIR" in message and "SHOPKG_DATA_DIR" in message
+    assert "db upgrade" not in message
+    assert not (tmp_path / "var").exists()  # no empty database left behind
+    other = CliRunner().invoke(cli, ["--db", "sqlite:///elsewhere.db", "serve"])
+    assert f"database {tmp_path.resolve() / 'elsewhere.db'} (setting db)" in other.output
 
 
 def test_shopkg_serve_runs_the_app_under_waitress(tmp_path: Path) -> None:

@@ -21,8 +21,7 @@ def login() -> str | Response | tuple[str, int]:
         with services().database.session() as db:
             user = accounts.authenticate(db, username, password) if username else None
             if user is not None:
-                accounts.record_audit(db, user.username, "login", "admin_user", user.username)
-                log_in(user)
+                log_in(db, user)
         if user is not None:
             return redirect(target)
         flash("Wrong username or password.", "error")
