@@ -21,6 +21,7 @@ from extraction.catalog import CatalogRecord
 from extraction.facts import RecordFacts
 from jobs.extract_cache import PENDING, ExtractionCache, facts_digest, pipeline_fingerprint
 from jobs.images import ImageStage
+from jobs.publish import publish
 from jobs.runner import JobResult, JobRunner, Stage, StageContext
 from jobs.text_prefetch import Chunk, TextPrefetch, chunks
 from shopkg.db import Database, RecordStatus, SourceRecord
@@ -83,6 +84,7 @@ class BuildContext:
         self._planned_text_work: TextWork | None = None  # set by the prefetch thread
         self._records: list[CatalogRecord] | None = None
         self._records_lock = threading.Lock()  # the prefetch thread reads them too
+        self._store: Any = None
 
     def text_encoder(self) -> Any:
         with self._text_encoder_lock:  # the prefetch thread may load it
@@ -132,10 +134,24 @@ class BuildContext:
         work, self._planned_text_work = self._planned_text_work, None
         return done, work
 
-    def store(self) -> Any:
-        from kg import open_store
+    def open_graph(self) -> Any:
+        """Open the graph store and hold it for the whole build. Done before anything is
+        written: a build that cannot have the graph (Kùzu: another process holds it) must
+        fail before ingestion saves a catalog whose graph and indexes it cannot make."""
+        if self._store is None:
+            from kg import open_store
 
-        return open_store(self.settings).open()
+            self._store = open_store(self.settings).open()
+        return self._store
+
+    def store(self) -> Any:
+        """The build's graph store (held open by the build; stages do not close it)."""
+        return self.open_graph()
+
+    def close_graph(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
     def active_records(self) -> list[CatalogRecord]:
         """The catalog's active records, in key order: read once per build after ingestion
@@ -305,7 +321,6 @@ class ExtractStage:
             outcome = self._write(context, store, cache, written, facts, removed)
             stats = store.stats()
         finally:
-            store.close()
             cache.close()
         return {
             "records": len(hashes),
@@ -500,11 +515,7 @@ class KeywordStage:
         # the graph channel's item lists per KG node, so search need not ask the store
         from retrieval.graph_postings import compute_postings, save_postings
 
-        store = self.build.store()
-        try:
-            postings = compute_postings(store)
-        finally:
-            store.close()
+        postings = compute_postings(self.build.store())
         save_postings(postings, self.build.settings.index_dir)
         context.progress.advance(len(records))
         return {"items": len(records), "graph_postings": sum(map(len, postings.values()))}
@@ -541,8 +552,13 @@ def run_build(
     """Run (or resume) the build of ``plan``; returns what each stage did. ``job_id`` runs
     that queued job (see :mod:`jobs.worker`)."""
     database = Database(settings.db).connect()
-    database.upgrade()
     build = BuildContext(settings, database, plan)
+    try:
+        build.open_graph()  # before anything is saved: see BuildContext.open_graph
+    except BaseException:
+        database.close()
+        raise
+    database.upgrade()
     stages: list[Stage] = [
         IngestStage(build),
         ExtractStage(build),
@@ -555,7 +571,10 @@ def run_build(
     if force:
         parameters["force"] = True
     try:
-        return runner.run("build", parameters, stages, job_id=job_id)
+        result = runner.run("build", parameters, stages, job_id=job_id)
+        publish(settings, build.store(), build.active_records(), result.job_id, parameters)
+        return result
     finally:
         build.take_text_prefetch()
+        build.close_graph()
         database.close()
