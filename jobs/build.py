@@ -10,6 +10,7 @@ leave the KG and the indexes.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,49 @@ class BuildPlan:
             "format": self.data_format,
             "generated": self.generated,
         }
+
+
+DATE_STAMP = re.compile(r"[-_.]?\d{4}-?\d{2}-?\d{2}(?:[T_-]?\d{2}-?\d{2}(?:-?\d{2})?)?$", re.ASCII)
+
+
+def catalog_name(
+    database: Database, catalog: Path, data_format: str, given: str | None
+) -> tuple[str, str | None]:
+    """The catalog's name (its records' identity) and a note to print when it was guessed.
+
+    ``given`` (``--name`` or the ``catalog_name`` setting) wins. A public data set is named
+    after its format. Otherwise the file's stem without a date stamp; but when the data
+    directory holds exactly one catalog, a file of another name is taken as a new export of
+    that one (said in the note), and when it holds several, one must be named.
+    """
+    if given:
+        return given, None
+    if data_format != "catalog":
+        return data_format, None
+    stem = catalog.name if catalog.is_dir() else catalog.stem
+    guessed = DATE_STAMP.sub("", stem) or stem
+    with database.session() as session:
+        known = sorted(
+            session.scalars(
+                select(SourceRecord.catalog)
+                .where(SourceRecord.status != RecordStatus.REMOVED)
+                .distinct()
+            )
+        )
+    if not known or guessed in known:
+        return guessed, None
+    if len(known) == 1:
+        note = (
+            f"note: {catalog.name} is taken as a new export of catalog {known[0]!r}, the only "
+            f"one in this data directory (records gone from it are removed); to build it as "
+            f"a separate catalog, pass --name"
+        )
+        return known[0], note
+    raise JobError(
+        f"this data directory holds the catalogs {', '.join(map(repr, known))} and none is "
+        f"named {guessed!r}: say which one {catalog.name} is with --name NAME (or the "
+        "catalog_name setting)"
+    )
 
 
 class BuildContext:
