@@ -7,8 +7,9 @@ references such as "the second one") on top of retrieval, and the web app calls 
 from assistant.api import AssistantAPI
 
 
-def build_assistant(settings: object) -> AssistantAPI:
-    """The assistant over the last build in ``settings.data_dir`` (imports the heavy parts)."""
+def build_assistant(settings: object, published: object = None) -> AssistantAPI:
+    """The assistant over a published build (see ``jobs.publish``), else over the last build
+    in ``settings.data_dir`` (imports the heavy parts)."""
     from assistant.loader import build_assistant as load
 
-    return load(settings)  # type: ignore[arg-type]
+    return load(settings, published)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from assistant.service import EVIDENCE_VECTORS, Assistant
 from extraction.catalog import CatalogRecord
+from jobs.publish import Published, PublishedRecords
 from shopkg.db import BuildJob, Database, JobStatus, RecordStatus, SourceRecord
 from shopkg.errors import ShopKGError
 from shopkg.settings import Settings
@@ -19,8 +20,10 @@ from shopkg.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def build_assistant(settings: Settings) -> Assistant:
-    """The assistant over the last successful build; clear errors when there is none."""
+def build_assistant(settings: Settings, published: Published | None = None) -> Assistant:
+    """The assistant over a published build (``shopkg serve``: its graph copy opened
+    read-only, its indexes and records), else over the data directory as the last build
+    left it; clear errors when there is none."""
     from encoders.factory import text_encoder
     from kg import open_store
     from retrieval.evidence import EvidenceRanker, FusionModel, load_fusion
@@ -33,20 +36,30 @@ def build_assistant(settings: Settings) -> Assistant:
     from retrieval.vector_index import VectorIndex
     from retrieval.visual import load_image_space
 
-    items = load_items(settings.index_dir / "items.jsonl")
+    index_dir = published.index_dir if published is not None else settings.index_dir
+    items = load_items(index_dir / "items.jsonl")
     serve_queries_single_threaded()
-    keyword = KeywordIndex.load(settings.index_dir / "keyword")
+    keyword = KeywordIndex.load(index_dir / "keyword")
     encoder = text_encoder(settings)
-    dense = VectorIndex.load(settings.index_dir / "item_text", encoder.encoder_id)
-    store = open_store(settings).open()
-    dictionary = EntityDictionary.from_store(store)
-    database = Database(settings.db).connect()
+    dense = VectorIndex.load(index_dir / "item_text", encoder.encoder_id)
+    store = published.open_graph(settings) if published else open_store(settings).open()
+    try:
+        dictionary = EntityDictionary.from_store(store)
+        lookup: Any
+        if published is not None:
+            lookup, parameters = published.records(), published.parameters
+        else:
+            database = Database(settings.db).connect()
+            lookup, parameters = record_lookup(database), _last_build(database)
+    except BaseException:
+        store.close()
+        raise
     try:
         fusion: FusionModel | None = load_fusion(settings.models_dir)
     except ShopKGError as e:
         log.warning("question answering ranks by dense similarity only: %s", e)
         fusion = None
-    image_encoder = _image_encoder(settings)
+    image_encoder = _image_encoder(settings, index_dir)
     searcher = HybridSearcher(
         items,
         keyword,
@@ -56,26 +69,33 @@ def build_assistant(settings: Settings) -> Assistant:
         dictionary,
         injector=_injector(settings, encoder.encoder_id),
         glossary=EntryGlossary(store),
-        images=(
-            load_image_space(image_encoder, settings.index_dir)
-            if image_encoder is not None
-            else None
-        ),
-        postings=load_postings(settings.index_dir),
+        images=(load_image_space(image_encoder, index_dir) if image_encoder is not None else None),
+        postings=load_postings(index_dir),
     )
     ranker = EvidenceRanker(CachedEmbedder(encoder, capacity=EVIDENCE_VECTORS), fusion)
-    parameters = _last_build(database)
     images = parameters.get("images")
     assistant = Assistant(
         searcher,
-        record_lookup(database),
+        lookup,
         ranker,
         image_root=Path(images) if images else None,
         generated_catalog=bool(parameters.get("generated")),
-        image_search=_image_search(settings, image_encoder),
+        image_search=_image_search(index_dir, image_encoder),
     )
     freeze_loaded_objects()
     return assistant
+
+
+def close_assistant(assistant: Any) -> None:
+    """Close what :func:`build_assistant` opened for ``assistant`` (its graph store and a
+    published build's records file)."""
+    searcher = getattr(assistant, "searcher", None)
+    store = getattr(searcher, "store", None)
+    if store is not None:
+        store.close()
+    records = getattr(assistant, "records", None)
+    if isinstance(records, PublishedRecords):
+        records.close()
 
 
 def serve_queries_single_threaded() -> None:
@@ -108,11 +128,11 @@ def _injector(settings: Settings, encoder_id: str) -> Any:
         return None
 
 
-def _image_encoder(settings: Settings) -> Any:
+def _image_encoder(settings: Settings, index_dir: Path) -> Any:
     """The configured image encoder when there is one and the build made an index with it."""
     if not (Path(settings.image_encoder) / "config.json").is_file():
         return None
-    if not (settings.index_dir / "item_image" / "manifest.json").is_file():
+    if not (index_dir / "item_image" / "manifest.json").is_file():
         return None
     from encoders.factory import image_encoder
 
@@ -123,15 +143,14 @@ def _image_encoder(settings: Settings) -> Any:
         return None
 
 
-def _image_search(settings: Settings, encoder: Any) -> tuple[Any, Any] | None:
+def _image_search(index_dir: Path, encoder: Any) -> tuple[Any, Any] | None:
     """The image encoder and item-image index (photo search), when the build made them."""
     from retrieval.vector_index import VectorIndex
 
     if encoder is None:
         return None
-    index_dir = settings.index_dir / "item_image"
     try:
-        return encoder, VectorIndex.load(index_dir, encoder.encoder_id)
+        return encoder, VectorIndex.load(index_dir / "item_image", encoder.encoder_id)
     except ShopKGError as e:
         log.warning("photo search is off: %s", e)
         return None

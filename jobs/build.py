@@ -10,6 +10,7 @@ leave the KG and the indexes.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from extraction.catalog import CatalogRecord
 from extraction.facts import RecordFacts
 from jobs.extract_cache import PENDING, ExtractionCache, facts_digest, pipeline_fingerprint
 from jobs.images import ImageStage
+from jobs.publish import publish
 from jobs.runner import JobResult, JobRunner, Stage, StageContext
 from jobs.text_prefetch import Chunk, TextPrefetch, chunks
 from shopkg.db import Database, RecordStatus, SourceRecord
@@ -71,6 +73,49 @@ class BuildPlan:
         }
 
 
+DATE_STAMP = re.compile(r"[-_.]?\d{4}-?\d{2}-?\d{2}(?:[T_-]?\d{2}-?\d{2}(?:-?\d{2})?)?$", re.ASCII)
+
+
+def catalog_name(
+    database: Database, catalog: Path, data_format: str, given: str | None
+) -> tuple[str, str | None]:
+    """The catalog's name (its records' identity) and a note to print when it was guessed.
+
+    ``given`` (``--name`` or the ``catalog_name`` setting) wins. A public data set is named
+    after its format. Otherwise the file's stem without a date stamp; but when the data
+    directory holds exactly one catalog, a file of another name is taken as a new export of
+    that one (said in the note), and when it holds several, one must be named.
+    """
+    if given:
+        return given, None
+    if data_format != "catalog":
+        return data_format, None
+    stem = catalog.name if catalog.is_dir() else catalog.stem
+    guessed = DATE_STAMP.sub("", stem) or stem
+    with database.session() as session:
+        known = sorted(
+            session.scalars(
+                select(SourceRecord.catalog)
+                .where(SourceRecord.status != RecordStatus.REMOVED)
+                .distinct()
+            )
+        )
+    if not known or guessed in known:
+        return guessed, None
+    if len(known) == 1:
+        note = (
+            f"note: {catalog.name} is taken as a new export of catalog {known[0]!r}, the only "
+            f"one in this data directory (records gone from it are removed); to build it as "
+            f"a separate catalog, pass --name"
+        )
+        return known[0], note
+    raise JobError(
+        f"this data directory holds the catalogs {', '.join(map(repr, known))} and none is "
+        f"named {guessed!r}: say which one {catalog.name} is with --name NAME (or the "
+        "catalog_name setting)"
+    )
+
+
 class BuildContext:
     """What the stages share: settings, the metadata DB, and lazily opened heavy parts."""
 
@@ -84,6 +129,7 @@ class BuildContext:
         self._planned_text_work: TextWork | None = None  # set by the prefetch thread
         self._records: list[CatalogRecord] | None = None
         self._records_lock = threading.Lock()  # the prefetch thread reads them too
+        self._store: Any = None
 
     def text_encoder(self) -> Any:
         with self._text_encoder_lock:  # the prefetch thread may load it
@@ -133,10 +179,24 @@ class BuildContext:
         work, self._planned_text_work = self._planned_text_work, None
         return done, work
 
-    def store(self) -> Any:
-        from kg import open_store
+    def open_graph(self) -> Any:
+        """Open the graph store and hold it for the whole build. Done before anything is
+        written: a build that cannot have the graph (Kùzu: another process holds it) must
+        fail before ingestion saves a catalog whose graph and indexes it cannot make."""
+        if self._store is None:
+            from kg import open_store
 
-        return open_store(self.settings).open()
+            self._store = open_store(self.settings).open()
+        return self._store
+
+    def store(self) -> Any:
+        """The build's graph store (held open by the build; stages do not close it)."""
+        return self.open_graph()
+
+    def close_graph(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
 
     def active_records(self) -> list[CatalogRecord]:
         """The catalog's active records, in key order: read once per build after ingestion
@@ -306,7 +366,6 @@ class ExtractStage:
             outcome = self._write(context, store, cache, written, facts, removed)
             stats = store.stats()
         finally:
-            store.close()
             cache.close()
         return {
             "records": len(hashes),
@@ -501,11 +560,7 @@ class KeywordStage:
         # the graph channel's item lists per KG node, so search need not ask the store
         from retrieval.graph_postings import compute_postings, save_postings
 
-        store = self.build.store()
-        try:
-            postings = compute_postings(store)
-        finally:
-            store.close()
+        postings = compute_postings(self.build.store())
         save_postings(postings, self.build.settings.index_dir)
         context.progress.advance(len(records))
         return {"items": len(records), "graph_postings": sum(map(len, postings.values()))}
@@ -557,8 +612,13 @@ def run_build(
     that queued job (see :mod:`jobs.worker`)."""
     check_image_root(settings, plan.images)
     database = Database(settings.db).connect()
-    database.upgrade()
     build = BuildContext(settings, database, plan)
+    try:
+        build.open_graph()  # before anything is saved: see BuildContext.open_graph
+    except BaseException:
+        database.close()
+        raise
+    database.upgrade()
     stages: list[Stage] = [
         IngestStage(build),
         ExtractStage(build),
@@ -571,7 +631,10 @@ def run_build(
     if force:
         parameters["force"] = True
     try:
-        return runner.run("build", parameters, stages, job_id=job_id)
+        result = runner.run("build", parameters, stages, job_id=job_id)
+        publish(settings, build.store(), build.active_records(), result.job_id, parameters)
+        return result
     finally:
         build.take_text_prefetch()
+        build.close_graph()
         database.close()

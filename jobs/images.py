@@ -52,60 +52,57 @@ class ImageStage:
         missing = 0
         nodes: list[Any] = []
         relations: list[Any] = []
-        try:
-            for key, paths in wanted.items():
-                for relative in paths:
-                    path = root / relative
-                    try:
-                        digest, width, height = _describe(path)
-                    except FileNotFoundError:  # ingestion quarantined it already
-                        missing += 1
-                        context.progress.advance(failed=1)
-                        continue
-                    except (OSError, ValueError) as e:
-                        failed[type(e).__name__] += 1
-                        context.progress.advance(failed=1)
-                        reason = f"unreadable image: {e}"
-                        self._quarantine(context.job_id, key, path, reason)
-                        continue
-                    hashes.setdefault(key, []).append((digest, path))
-                    context.progress.advance(1)
-                    if key not in touched and context.parameters.get("force") is None:
-                        continue
-                    prov = Provenance(source=key, extractor=EXTRACTOR, confidence=1.0)
-                    nodes.append(
-                        NodeRow(
-                            "Image",
-                            {
-                                "content_hash": digest,
-                                "path": relative,
-                                "width": width,
-                                "height": height,
-                            },
-                            prov,
-                        )
+        for key, paths in wanted.items():
+            for relative in paths:
+                path = root / relative
+                try:
+                    digest, width, height = _describe(path)
+                except FileNotFoundError:  # ingestion quarantined it already
+                    missing += 1
+                    context.progress.advance(failed=1)
+                    continue
+                except (OSError, ValueError) as e:
+                    failed[type(e).__name__] += 1
+                    context.progress.advance(failed=1)
+                    reason = f"unreadable image: {e}"
+                    self._quarantine(context.job_id, key, path, reason)
+                    continue
+                hashes.setdefault(key, []).append((digest, path))
+                context.progress.advance(1)
+                if key not in touched and context.parameters.get("force") is None:
+                    continue
+                prov = Provenance(source=key, extractor=EXTRACTOR, confidence=1.0)
+                nodes.append(
+                    NodeRow(
+                        "Image",
+                        {
+                            "content_hash": digest,
+                            "path": relative,
+                            "width": width,
+                            "height": height,
+                        },
+                        prov,
                     )
-                    relations.append(
-                        RelationRow(
-                            "HAS_IMAGE",
-                            store.ref("Item", key=key),
-                            store.ref("Image", content_hash=digest),
-                            provenance=prov,
-                        )
+                )
+                relations.append(
+                    RelationRow(
+                        "HAS_IMAGE",
+                        store.ref("Item", key=key),
+                        store.ref("Image", content_hash=digest),
+                        provenance=prov,
                     )
-                if len(nodes) >= UPSERT_BATCH:  # one transaction per item cost ~20 ms each
-                    store.upsert(nodes=nodes, relations=relations)
-                    nodes, relations = [], []
-            if nodes:
+                )
+            if len(nodes) >= UPSERT_BATCH:  # one transaction per item cost ~20 ms each
                 store.upsert(nodes=nodes, relations=relations)
-            summary: dict[str, Any] = {
-                "images": sum(len(v) for v in hashes.values()),
-                "unreadable": dict(failed),
-                "missing": missing,
-            }
-            summary.update(self._vectors(store, hashes, context.job_id))
-        finally:
-            store.close()
+                nodes, relations = [], []
+        if nodes:
+            store.upsert(nodes=nodes, relations=relations)
+        summary: dict[str, Any] = {
+            "images": sum(len(v) for v in hashes.values()),
+            "unreadable": dict(failed),
+            "missing": missing,
+        }
+        summary.update(self._vectors(store, hashes, context.job_id))
         return summary
 
     def _quarantine(self, job_id: int, key: str, path: Path, reason: str) -> None:

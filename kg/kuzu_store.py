@@ -16,8 +16,12 @@ name and aliases). Its stop-word list is MySQL's, which drops product words ("be
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -60,10 +64,12 @@ class KuzuStore(GraphStore):
         *,
         batch_size: int = 512,
         buffer_pool_bytes: int = 0,
+        read_only: bool = False,
     ) -> None:
         super().__init__(ontology, batch_size=batch_size)
         self.path = Path(path)
         self.buffer_pool_bytes = buffer_pool_bytes
+        self.read_only = read_only
         self._db: Any = None
         self._writer: Any = None
         self._write_lock = threading.RLock()
@@ -81,22 +87,34 @@ class KuzuStore(GraphStore):
         kuzu: Any = require("kuzu")
         if self.path.exists() and not self.path.is_dir():
             raise GraphStoreError(f"kuzu graph path {self.path} exists and is not a directory")
+        if self.read_only and not (self.path / DB_FILE).is_file():
+            raise GraphStoreError(f"there is no Kùzu database in {self.path} to read")
         self.path.mkdir(parents=True, exist_ok=True)
         try:
             self._db = kuzu.Database(
                 str(self.path / DB_FILE),
                 buffer_pool_size=self.buffer_pool_bytes,
                 auto_checkpoint=False,
+                read_only=self.read_only,
             )
             self._writer = KuzuSession(kuzu.Connection(self._db))
         except RuntimeError as e:
+            holder = lock_holder(self.path / DB_FILE) if "lock" in str(e).lower() else None
+            if holder is not None:
+                raise GraphStoreError(
+                    f"the Kùzu graph in {self.path} is locked by {holder}; Kùzu lets one "
+                    "process write it at a time: wait for that process or stop it"
+                ) from e
+            first_line = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise GraphStoreError(
-                f"cannot open the Kùzu database in {self.path}: {e} (is another process using it?)"
+                f"cannot open the Kùzu database in {self.path}: {first_line} "
+                "(is another process using it?)"
             ) from e
 
     def _disconnect(self) -> None:
-        with contextlib.suppress(GraphStoreError), self._gate.exclusive():
-            self._writer.run(q.CHECKPOINT)
+        if not self.read_only:
+            with contextlib.suppress(GraphStoreError), self._gate.exclusive():
+                self._writer.run(q.CHECKPOINT)
         with self._sessions_lock:
             for session in self._sessions:
                 session.close()
@@ -161,8 +179,34 @@ class KuzuStore(GraphStore):
             except GraphStoreError as e:
                 log.warning("Kùzu checkpoint failed, retried after a later write: %s", e)
 
+    def copy_to(self, directory: Path) -> Path:
+        """Checkpoint and copy the database file into ``directory`` (a consistent copy that
+        another process can open read-only while this one keeps writing here)."""
+        self._require_open()
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / DB_FILE
+        with self._write_lock, self._gate.exclusive():
+            if not self.read_only:
+                self._writer.run(q.CHECKPOINT)
+            tmp = target.with_suffix(".partial")
+            # copied by a child process: Kùzu's lock is a POSIX record lock, which this
+            # process would drop on closing any descriptor of the file, its copy's included
+            copy = "import shutil, sys; shutil.copyfile(sys.argv[1], sys.argv[2])"
+            done = subprocess.run(
+                [sys.executable, "-c", copy, str(self.path / DB_FILE), str(tmp)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise GraphStoreError(f"copying {self.path} failed: {done.stderr.strip()[-300:]}")
+            tmp.replace(target)
+        return target
+
     # -- schema --------------------------------------------------------------------------
     def _ensure_schema(self) -> SchemaReport:
+        if self.read_only:
+            return self._check_schema()
         with self._write_lock, self._gate.exclusive():
             try:
                 report = self._migrate()
@@ -173,6 +217,17 @@ class KuzuStore(GraphStore):
                 for session in [self._writer, *self._sessions]:
                     session.forget_statements()
         return report
+
+    def _check_schema(self) -> SchemaReport:
+        """A read-only store cannot migrate: it only refuses a graph of another schema."""
+        rows = self._writer_run(q.READ_SCHEMA_VERSION)
+        version = int(rows[0][0]) if rows and rows[0][0] is not None else None
+        if version != self.ontology.version:
+            raise SchemaError(
+                f"the graph in {self.path} has schema version {version}, not this ShopKG's "
+                f"{self.ontology.version}; rebuild it with `shopkg build`"
+            )
+        return SchemaReport(self.backend, version, version, ())
 
     def _migrate(self) -> SchemaReport:
         run = self._writer_run
@@ -352,3 +407,29 @@ class KuzuStore(GraphStore):
 
 def _internal_id(value: Mapping[str, Any]) -> tuple[int, int]:
     return int(value["table"]), int(value["offset"])
+
+
+def lock_holder(path: Path) -> str | None:
+    """Who holds the write lock Kùzu takes on ``path`` (a POSIX record lock): the process
+    id and its command line, or None when that cannot be told (not locked, not Linux)."""
+    layout = "hhqqi"  # struct flock on Linux x86-64 / arm64: type, whence, start, len, pid
+    try:
+        with path.open("rb") as handle:
+            probe = struct.pack(layout, fcntl.F_WRLCK, 0, 0, 0, 0)
+            answer = fcntl.fcntl(handle.fileno(), fcntl.F_GETLK, probe)
+        kind, _, _, _, pid = struct.unpack(layout, answer[: struct.calcsize(layout)])
+    except (OSError, struct.error):
+        return None
+    if kind == fcntl.F_UNLCK or pid <= 0:
+        return None
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = " ".join(
+            Path(a).name if i == 0 else a
+            for i, a in enumerate(
+                part.decode("utf-8", "replace") for part in raw.split(b"\0") if part
+            )
+        )
+    except OSError:
+        command = ""
+    return f"process {pid} ({command[:200]})" if command else f"process {pid}"

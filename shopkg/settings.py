@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     image_encoder: str = Field(
         "", description="local CLIP or ShopKG image-tower directory; default <data_dir>/models"
     )
+    catalog_name: str = Field(
+        "",
+        max_length=200,
+        description="the catalog's stable name for `shopkg build` (records are keyed by it, so "
+        "a renamed or date-stamped export stays the same catalog); default: see `build --name`",
+    )
     batch_size: int = Field(512, ge=1, le=1_000_000)
     max_request_bytes: int = Field(1 << 20, ge=1024)
     max_upload_bytes: int = Field(8 << 20, ge=1024)

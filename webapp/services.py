@@ -3,15 +3,26 @@
 One :class:`Services` object per app (``app.extensions["shopkg"]``), handed what the caller
 already has (tests pass a small graph and an assistant double) and opening the rest lazily
 from the settings on first use, so creating the app does no I/O.
+
+Serving and building share the data directory (see :mod:`jobs.publish`): the assistant
+answers from the last *published* build (a read-only copy of its graph, its indexes and
+records), never from the graph a build writes. At most every ``reload_every`` seconds a
+request looks at which build is published; when a newer one is, a background thread builds
+an assistant over it and swaps it in, and the old one is closed :data:`RETIRE_AFTER_S`
+seconds later (requests already using it finish first). The admin browser's graph store is
+the build's graph itself (edits must last), opened for the requests that use it and closed
+after them, so it holds Kùzu's write lock only while an admin request runs.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_app_context
 
 from shopkg.db import Database
 from shopkg.errors import ShopKGError
@@ -23,6 +34,10 @@ if TYPE_CHECKING:
     from kg import GraphStore
 
 EXTENSION = "shopkg"
+RELOAD_EVERY_S = 5.0
+RETIRE_AFTER_S = 60.0
+
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -35,29 +50,55 @@ class Services:
         assistant: AssistantAPI | None = None,
         store: GraphStore | None = None,
         database: Database | None = None,
+        reload_every: float = RELOAD_EVERY_S,
     ) -> None:
         self.settings = settings
         self._assistant = assistant
+        self._given_assistant = assistant is not None
         self._store = store
         self._database = database
         self._owned: list[Any] = []  # what we opened, so close() closes only that
         self._lock = threading.Lock()
+        self.reload_every = reload_every
+        self.serving: str | None = None  # the published build the assistant answers from
+        self._checked_at = time.monotonic()
+        self._swapping: threading.Thread | None = None
+        self._failed: str | None = None  # a published build that could not be loaded
+        self._graph: GraphStore | None = None  # the build's graph, while requests use it
+        self._graph_users = 0
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
+        app.teardown_appcontext(self._release_graph)
 
     @property
     def store(self) -> GraphStore:
-        """The graph store, opened on first use."""
-        if self._store is None:
+        """The graph store: the one handed in, else the build's graph, opened for the
+        current request (shared by concurrent ones) and closed when none uses it."""
+        if self._store is not None:
+            return self._store
+        if not has_app_context():
+            raise RuntimeError("Services.store outside a request: pass a store or use one")
+        leased: GraphStore | None = g.get("shopkg_graph")
+        if leased is None:
             with self._lock:
-                if self._store is None:
+                if self._graph is None:
                     from kg import open_store
 
-                    store = open_store(self.settings).open()
-                    self._owned.append(store)
-                    self._store = store
-        return self._store
+                    self._graph = open_store(self.settings).open()
+                self._graph_users += 1
+                leased = self._graph
+            g.shopkg_graph = leased
+        return leased
+
+    def _release_graph(self, _error: BaseException | None = None) -> None:
+        if g.pop("shopkg_graph", None) is None:
+            return
+        with self._lock:
+            self._graph_users -= 1
+            if self._graph_users == 0 and self._graph is not None:
+                graph, self._graph = self._graph, None
+                graph.close()
 
     @property
     def database(self) -> Database:
@@ -71,18 +112,72 @@ class Services:
 
     @property
     def assistant(self) -> AssistantAPI:
-        """The assistant, built by ``assistant.build_assistant(settings)`` on first use.
+        """The assistant, built by ``assistant.build_assistant(settings[, published])`` on
+        first use, then swapped for one over each newer published build.
 
         Raises :class:`AssistantUnavailable` (answered as 503) when that function does not
         exist yet or cannot build the assistant, and tries again on the next request.
         """
+        if self._given_assistant:
+            assert self._assistant is not None
+            return self._assistant
         if self._assistant is None:
             with self._lock:
                 if self._assistant is None:
-                    self._assistant = self._build_assistant()
+                    self._checked_at = time.monotonic()
+                    name = self._published_name()
+                    self._assistant = self._build_assistant(name)
+                    self.serving = name
+        else:
+            self._maybe_swap()
         return self._assistant
 
-    def _build_assistant(self) -> AssistantAPI:
+    def _published_name(self) -> str | None:
+        from jobs.publish import current_name
+
+        return current_name(self.settings)
+
+    def _maybe_swap(self) -> None:
+        """Start loading a newer published build, if there is one (checked every few s)."""
+        now = time.monotonic()
+        if now - self._checked_at < self.reload_every:
+            return
+        with self._lock:
+            if now - self._checked_at < self.reload_every or self._swapping is not None:
+                return
+            self._checked_at = now
+            name = self._published_name()
+            if name is None or name in (self.serving, self._failed):
+                return
+            self._swapping = threading.Thread(
+                target=self._swap, args=(name,), name=f"shopkg-load-{name}", daemon=True
+            )
+            self._swapping.start()
+
+    def _swap(self, name: str) -> None:
+        try:
+            fresh = self._build_assistant(name)
+        except Exception as e:  # keep serving the old build; do not retry this one
+            log.error("published build %s cannot be served, keeping %s: %s", name, self.serving, e)
+            with self._lock:
+                self._failed, self._swapping = name, None
+            return
+        with self._lock:
+            old, self._assistant = self._assistant, fresh
+            self.serving, self._swapping = name, None
+        log.info("now answering from published build %s", name)
+        if old is not None:
+            retire = threading.Timer(RETIRE_AFTER_S, _close_assistant, args=(old,))
+            retire.daemon = True
+            retire.start()
+
+    def wait_for_swap(self, timeout: float | None = None) -> None:
+        """Wait for a swap in progress (tests, and a clean shutdown)."""
+        swapping = self._swapping
+        if swapping is not None:
+            swapping.join(timeout)
+
+    def _build_assistant(self, published: str | None) -> AssistantAPI:
         try:
             module = importlib.import_module("assistant")
         except ImportError as e:
@@ -94,7 +189,13 @@ class Services:
                 "in this installation; search and question answering need it"
             )
         try:
-            built: AssistantAPI = build(self.settings)
+            if published is None:  # a data dir built before builds were published
+                built: AssistantAPI = build(self.settings)
+            else:
+                from jobs.publish import current
+
+                found = current(self.settings)
+                built = build(self.settings, found) if found is not None else build(self.settings)
         except ShopKGError as e:
             raise AssistantUnavailable(f"the assistant cannot start: {e}") from e
         return built
@@ -120,14 +221,28 @@ class Services:
 
     def close(self) -> None:
         """Close what this object opened itself (not what it was handed)."""
+        self.wait_for_swap()
         with self._lock:
             for owned in reversed(self._owned):
                 owned.close()
-            if self._store in self._owned:
-                self._store = None
             if self._database in self._owned:
                 self._database = None
             self._owned.clear()
+            if self._graph is not None:
+                self._graph.close()
+                self._graph, self._graph_users = None, 0
+            if not self._given_assistant and self._assistant is not None:
+                _close_assistant(self._assistant)
+                self._assistant = None
+
+
+def _close_assistant(assistant: Any) -> None:
+    from assistant.loader import close_assistant
+
+    try:
+        close_assistant(assistant)
+    except ShopKGError as e:
+        log.warning("closing a retired assistant: %s", e)
 
 
 def services() -> Services:

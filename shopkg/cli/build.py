@@ -23,7 +23,12 @@ FORMATS = ("catalog", "grocery", "epqa", "hetpqa")
 @click.option("--images", type=click.Path(path_type=Path, file_okay=False), help="Image root.")
 @click.option("--graph", "graph", metavar="URI", help="Graph store URI (overrides settings).")
 @click.option("--db", "db", metavar="URL", help="Metadata database URL (overrides settings).")
-@click.option("--name", help="Catalog name (default: the catalog file's stem).")
+@click.option(
+    "--name",
+    help="The catalog's stable name; records are keyed by it, so a renamed or date-stamped "
+    "export stays the same catalog (default: the catalog_name setting, else the only catalog "
+    "built so far, else the file's stem without a date stamp).",
+)
 @click.option(
     "--format",
     "data_format",
@@ -50,14 +55,23 @@ def build(
     skipped). Prints one JSON summary on the last line; exits non-zero only when the job fails.
     """
     from jobs.build import BuildPlan, run_build
+    from jobs.build import catalog_name as resolve_name
     from jobs.report import build_report
     from shopkg.db import Database
 
     if graph or db:
         state.overrides.update({k: v for k, v in {"graph": graph, "db": db}.items() if v})
         state.reset()
-    default_name = data_format if data_format != "catalog" else catalog.stem
-    plan = BuildPlan(catalog, name or default_name, images, data_format)
+    database = Database(state.settings.db).connect()
+    try:
+        database.upgrade()
+        given = name or state.settings.catalog_name
+        catalog_name, note = resolve_name(database, catalog, data_format, given)
+    finally:
+        database.close()
+    if note:
+        click.echo(note, err=True)
+    plan = BuildPlan(catalog, catalog_name, images, data_format)
     result = run_build(state.settings, plan, stream=sys.stderr, force=force)
     database = Database(state.settings.db).connect()
     try:
