@@ -13,14 +13,16 @@ import logging
 import re
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from assistant.api import Answer, EvidenceRef, Hit, ItemCard, QueryUnderstanding, SearchResult
+from assistant.cache import LRU
 from extraction.catalog import CatalogRecord
 from retrieval.evidence import Evidence, EvidenceRanker, ScoredEvidence
 from retrieval.search import Candidate, HybridSearcher, SearchOutcome
-from shopkg.errors import InputError, RetrievalError, UnavailableError
+from shopkg.errors import InputError, NotFoundError, RetrievalError, UnavailableError
 
 ABSTAIN = "The product information does not say."
 MIN_CONFIDENCE_FUSED = 0.5
@@ -31,6 +33,11 @@ MIN_DENSE_SUPPORT = 0.35
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 # evidence vectors kept for questions (~60 texts per item, 1.5 kB each): ~1,600 items
 EVIDENCE_VECTORS = 100_000
+# searches, cards and answers remembered (each a few kB): the audience of a live stream asks
+# about the same items at the same moment
+SEARCHES_KEPT = 4_096
+CARDS_KEPT = 2_048
+ANSWERS_KEPT = 8_192
 log = logging.getLogger(__name__)
 
 
@@ -53,6 +60,10 @@ class Assistant:
         self.generated_catalog = generated_catalog
         self.image_search = image_search
         self._images: frozenset[str] | None = None
+        # what a live audience asks again and again, answered once (see assistant.cache)
+        self.searches: LRU[tuple[str, int, int], SearchResult] = LRU(SEARCHES_KEPT)
+        self.cards: LRU[str, ItemCard] = LRU(CARDS_KEPT)
+        self.answers: LRU[tuple[str, str], Answer] = LRU(ANSWERS_KEPT)
         self._warmer: ThreadPoolExecutor | None = None
         self._warming: dict[str, Future[None]] = {}
         self._warming_lock = threading.Lock()
@@ -70,14 +81,32 @@ class Assistant:
         return self.image_search is not None
 
     # -- search ---------------------------------------------------------------------------
+    def forget(self) -> None:
+        """Drop the remembered searches, cards and answers (what they came from changed)."""
+        for cache in (self.searches, self.cards, self.answers):
+            cache.clear()
+
+    def cache_stats(self) -> dict[str, dict[str, int]]:
+        return {
+            "searches": self.searches.stats(),
+            "cards": self.cards.stats(),
+            "answers": self.answers.stats(),
+        }
+
     def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResult:
         if limit < 1 or offset < 0:
             raise InputError(f"limit must be >= 1 and offset >= 0, not {limit} and {offset}")
+        remembered = (_normalized(query), limit, offset)
+        found = self.searches.get(remembered)
+        if found is not None:
+            return replace(found, query=query)
         outcome = self.searcher.search(query, limit=offset + limit)
         page = outcome.candidates[offset : offset + limit]
-        return SearchResult(
+        result = SearchResult(
             query, [self.hit(c) for c in page], outcome.total, understanding(outcome)
         )
+        self.searches.put(remembered, result)
+        return result
 
     def search_image(self, image: bytes, *, limit: int = 10) -> SearchResult:
         """Items whose images look most like the photo (the item-image index)."""
@@ -115,6 +144,14 @@ class Assistant:
 
     # -- exhibition -----------------------------------------------------------------------
     def item(self, key: str) -> ItemCard | None:
+        card = self.cards.get(key)
+        if card is None:
+            card = self._card(key)
+            if card is not None:
+                self.cards.put(key, card)
+        return card
+
+    def _card(self, key: str) -> ItemCard | None:
         row = self.searcher.items.get(key)
         record: CatalogRecord | None = self.records(key)
         if row is None or record is None:
@@ -213,7 +250,7 @@ class Assistant:
         """Everything known about an item that a question could be answered from."""
         record: CatalogRecord | None = self.records(key)
         if record is None:
-            raise RetrievalError(f"no item {key!r}")
+            raise NotFoundError(f"no item {key!r} in the catalog")
         evidence = [
             Evidence(
                 f"{name}: {', '.join(map(str, v)) if isinstance(v, list) else v}",
@@ -245,6 +282,15 @@ class Assistant:
     def ask(self, key: str, question: str) -> Answer:
         if not question.strip():
             raise InputError("the question is empty")
+        remembered = (key, _normalized(question))
+        found = self.answers.get(remembered)
+        if found is not None:
+            return replace(found, question=question)
+        answer = self._answer(key, question)
+        self.answers.put(remembered, answer)
+        return answer
+
+    def _answer(self, key: str, question: str) -> Answer:
         if self.ranker is None:
             raise RetrievalError("question answering needs the text encoder; it is not loaded")
         ranked = self.ranker.rank(question, self.evidence(key))
@@ -282,6 +328,11 @@ class Assistant:
                 path for row in self.searcher.items.values() for path in row.get("images") or ()
             )
         return self._images
+
+
+def _normalized(text: str) -> str:
+    """The same words in the same order, whatever their case and spacing."""
+    return " ".join(text.casefold().split())
 
 
 def understanding(outcome: SearchOutcome) -> QueryUnderstanding:

@@ -1,16 +1,24 @@
-"""Load benchmark of the web app on loopback: N concurrent keep-alive clients for D seconds.
+"""Load benchmark of the real web app on loopback: a live-stream audience against a demo build.
 
-By default it starts its own server in a subprocess (waitress, as ``shopkg serve`` runs it)
-over a generated demo catalog: a small Kùzu graph of the items and their brands, and a simple
-keyword assistant over the same items (the real assistant is another package; this measures
-the web stack). Give ``--url`` to load an already running server instead. The bench server
-keeps the rate limits of the settings (on, at their defaults, though every client shares one
-address: they are meant to let such a crowd through); SHOPKG_RATE_LIMITS_ENABLED=false or
-SHOPKG_PUBLIC_RATE_LIMIT change them.
+It builds the demo catalog's KG (``shopkg demo --no-serve``) into a work directory, or takes
+``--data-dir`` of an existing build, starts ``shopkg serve`` on it as a user would (the real
+assistant: MiniLM, the hybrid searcher, the KG, QA with evidence; rate limits on, at their
+defaults), waits until ``/healthz`` says ready and times the first search, then lets N
+keep-alive clients send requests for D seconds:
+
+- 50% searches: varied shopper queries drawn from the catalog itself (a title's words, a
+  colour and a category, a price bound, a brand, a negation), items chosen by a Zipf law as
+  an audience favours what is on stream, so some queries repeat and most do not;
+- 30% item cards of Zipf-chosen items;
+- 20% questions about Zipf-chosen items (material, colour, size, care, use, the item's own
+  Q&A phrased differently).
+
+It prints requests/s, p50/p95/p99 per kind, errors and the server's resident memory (all its
+processes) before and after the load, as one JSON object on the last line of stdout.
 
     .venv/bin/python bench/web_load.py --clients 50 --duration 60
 
-Prints progress to stderr and the result as one JSON object on the last line of stdout.
+Load goes to 127.0.0.1 only; it is bounded by ``--duration`` and stops by itself.
 """
 
 from __future__ import annotations
@@ -18,9 +26,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,166 +36,113 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = ("pan", "black", "jacket", "steel", "wool", "kettle", "blue", "boots", "lamp", "cotton")
+SHOPKG = [str(Path(sys.executable).parent / "shopkg")]  # the console script beside python
+MIX = (("search", 0.5), ("item", 0.3), ("ask", 0.2))
+QUESTIONS = (
+    "what is it made of?",
+    "what colour is it?",
+    "which colours does it come in",
+    "how big is it?",
+    "is it waterproof?",
+    "can I wash it in the machine?",
+    "is it good for camping?",
+    "does it come with a warranty?",
+    "how heavy is it",
+    "is it suitable for kids?",
+    "what size should I get",
+    "does it work for travel?",
+)
 
 
 @dataclass
 class Sample:
-    endpoint: str
+    kind: str
     status: int
     seconds: float
 
 
-# -- the bench server -------------------------------------------------------------------------
-class CatalogAssistant:
-    """Keyword search over demo catalog records: enough to exercise every assistant route."""
+# -- what the audience asks ------------------------------------------------------------------
+class Audience:
+    """Requests drawn from the catalog's items (``items.jsonl`` of the build)."""
 
-    photo_search = False
+    def __init__(self, items: list[dict[str, Any]], seed: int = 7) -> None:
+        self.items = items
+        order = list(range(len(items)))
+        random.Random(seed).shuffle(order)
+        self.order = order
+        weights = [1.0 / (rank + 1) ** 0.9 for rank in range(len(items))]  # Zipf-like
+        total = sum(weights)
+        self.cumulative: list[float] = []
+        running = 0.0
+        for weight in weights:
+            running += weight / total
+            self.cumulative.append(running)
 
-    def __init__(self, records: list[dict[str, Any]]) -> None:
-        from assistant.api import Hit
+    def pick(self, rng: random.Random) -> dict[str, Any]:
+        import bisect
 
-        defaults = {"description": "", "attributes": {}, "category": [], "qa": []}
-        self.records = {r["id"]: {**defaults, **r} for r in records}
-        self._hit = Hit
-        self.is_demo = True
-        self._text = {
-            k: f"{r['title']} {r['description']}".lower() for k, r in self.records.items()
-        }
+        rank = min(bisect.bisect_left(self.cumulative, rng.random()), len(self.items) - 1)
+        return self.items[self.order[rank]]
 
-    def _hits(self, keys: list[str]) -> list[Any]:
-        return [
-            self._hit(
-                key=k,
-                title=self.records[k]["title"],
-                price=self.records[k].get("price"),
-                currency=self.records[k].get("currency"),
-                image=None,
-                score=1.0,
-                key_values={a: str(v) for a, v in list(self.records[k]["attributes"].items())[:3]},
-            )
-            for k in keys
-        ]
+    def query(self, rng: random.Random) -> str:
+        item = self.pick(rng)
+        words = [w.strip(",.()") for w in item["title"].split() if len(w.strip(",.()")) > 2]
+        leaf = str((item.get("category") or ["product"])[-1]).lower()
+        values = [str(v) for v in (item.get("values") or {}).values()]
+        colour = next(
+            (str(v) for k, v in (item.get("values") or {}).items() if k in ("color", "colour")),
+            None,
+        )
+        price = item.get("price")
+        roll = rng.random()
+        if roll < 0.3 and len(words) >= 2:
+            start = rng.randrange(len(words) - 1)
+            return " ".join(words[start : start + rng.choice((2, 3))]).lower()
+        if roll < 0.5 and colour:
+            return f"{colour.lower()} {leaf}"
+        if roll < 0.65 and price:
+            bound = int(float(price) * rng.choice((0.8, 1.0, 1.5))) + 1
+            return f"{leaf} under {bound}"
+        if roll < 0.75 and item.get("brand"):
+            return f"{item['brand']} {leaf}".lower()
+        if roll < 0.85 and values:
+            return f"{leaf} {rng.choice(values)}".lower()
+        if roll < 0.92 and colour:
+            return f"{leaf} not {colour.lower()}"
+        return leaf
 
-    def search(self, query: str, *, limit: int = 10, offset: int = 0) -> Any:
-        from assistant.api import SearchResult
-
-        words = query.lower().split()
-        keys = [k for k, text in self._text.items() if all(w in text for w in words)]
-        return SearchResult(query, self._hits(keys[offset : offset + limit]), len(keys))
-
-    def search_image(self, image: bytes, *, limit: int = 10) -> Any:
-        return self.search("a", limit=limit)
-
-    def item(self, key: str) -> Any:
-        from assistant.api import ItemCard
-
-        r = self.records.get(key)
-        if r is None:
-            return None
-        return ItemCard(
-            key, r["title"], r["description"], r.get("price"), r.get("currency"), r.get("brand"),
-            r["category"], [], {k: [str(v)] for k, v in r["attributes"].items()}, [],
-            [], [], [], [dict(qa) for qa in r["qa"]], [], [], [],
-        )  # fmt: skip
-
-    def ask(self, key: str, question: str) -> Any:
-        from assistant.api import Answer, EvidenceRef
-
-        r = self.records[key]
-        for name, value in r["attributes"].items():
-            if name in question.lower():
-                return Answer(question, f"{name}: {value}", 0.8, False, [
-                    EvidenceRef(f"{name} {value}", "attribute", name, 0.8)
-                ])  # fmt: skip
-        return Answer(question, "The product information does not say.", 0.1, True)
-
-    def turn(self, session_id: str, text: str) -> Any:
-        from assistant.api import Turn
-
-        result = self.search(text, limit=5)
-        return Turn(session_id, "search", f"{result.total} items", result.hits)
-
-    def image_path(self, image_key: str) -> Path | None:
-        return None
-
-
-def serve(port: int, items: int, workdir: Path) -> None:
-    """Build the demo graph and serve the app on 127.0.0.1:port until killed."""
-    sys.path.insert(0, str(ROOT))
-    import logging
-
-    from waitress.server import create_server
-
-    from jobs.demo_catalog import generate
-    from kg import NodeRow, RelationRow, store_from_uri
-    from shopkg.db import Database
-    from shopkg.settings import load_settings
-    from webapp import create_app
-
-    records = [record for record, _truth in generate(items)]
-    store = store_from_uri(f"kuzu://{workdir / 'graph'}").open()
-    nodes = [
-        # every item gets a price (0 when the catalog lacks one): kg's bulk COPY path cannot
-        # load a missing DOUBLE yet
-        NodeRow("Item", {"key": r["id"], "name": r["title"], "price": r.get("price") or 0.0})
-        for r in records
-    ]
-    branded = [r for r in records if r.get("brand")]
-    brands = [NodeRow("Brand", {"name": name}) for name in sorted({r["brand"] for r in branded})]
-    store.upsert(nodes=[*nodes, *brands])
-    item, brand = store.ref, store.ref
-    store.upsert(
-        relations=[
-            RelationRow("HAS_BRAND", item("Item", key=r["id"]), brand("Brand", name=r["brand"]))
-            for r in branded
-        ]
-    )
-    database = Database(f"sqlite:///{workdir / 'meta.db'}").connect()
-    database.upgrade()
-    settings = load_settings(data_dir=workdir / "data")
-    app = create_app(
-        settings=settings,
-        assistant=CatalogAssistant(records),
-        store=store,
-        database=database,
-    )
-    # with more clients than threads the queue is deep on purpose; don't log every request
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    server = create_server(app, host="127.0.0.1", port=port, threads=8, ident="shopkg-bench")
-    print("ready", flush=True)  # the socket is bound and listening now
-    server.run()
+    def request(self, rng: random.Random) -> tuple[str, str, str, bytes | None]:
+        roll, kind = rng.random(), "ask"
+        running = 0.0
+        for name, share in MIX:
+            running += share
+            if roll < running:
+                kind = name
+                break
+        if kind == "search":
+            q = urllib.parse.urlencode({"q": self.query(rng), "limit": 10})
+            return kind, "GET", f"/api/v1/search?{q}", None
+        key = urllib.parse.quote(self.pick(rng)["key"], safe="")
+        if kind == "item":
+            return kind, "GET", f"/api/v1/items/{key}", None
+        body = json.dumps({"question": rng.choice(QUESTIONS)}).encode()
+        return kind, "POST", f"/api/v1/items/{key}/ask", body
 
 
 # -- the clients ------------------------------------------------------------------------------
-def _requests(rng: random.Random, keys: list[str]) -> tuple[str, str, str, bytes | None]:
-    roll = rng.random()
-    key = rng.choice(keys)
-    if roll < 0.5:
-        q = urllib.parse.urlencode({"q": rng.choice(WORDS), "limit": 10})
-        return "search", "GET", f"/api/v1/search?{q}", None
-    if roll < 0.7:
-        return "item", "GET", f"/api/v1/items/{key}", None
-    if roll < 0.8:
-        return "ask", "POST", f"/api/v1/items/{key}/ask", b'{"question": "what color is it?"}'
-    if roll < 0.9:
-        q = urllib.parse.urlencode({"label": "Item", "key": key, "hops": 2, "limit": 30})
-        return "neighborhood", "GET", f"/api/v1/graph/neighborhood?{q}", None
-    return "page", "GET", "/", None
-
-
 def client(
-    host: str, port: int, keys: list[str], until: float, seed: int, out: list[Sample]
+    host: str, port: int, audience: Audience, until: float, seed: int, out: list[Sample]
 ) -> None:
     rng = random.Random(seed)
     conn = http.client.HTTPConnection(host, port, timeout=30)
     while time.monotonic() < until:
-        name, method, path, body = _requests(rng, keys)
+        kind, method, path, body = audience.request(rng)
         headers = {"Content-Type": "application/json"} if body else {}
         began = time.perf_counter()
         try:
@@ -196,11 +151,11 @@ def client(
             response.read()
             status = response.status
         except (OSError, http.client.HTTPException) as e:
-            print(f"web_load: {name} {path}: {e!r}", file=sys.stderr)
+            print(f"web_load: {kind} {path}: {e!r}", file=sys.stderr)
             status = 0
             conn.close()
             conn = http.client.HTTPConnection(host, port, timeout=30)
-        out.append(Sample(name, status, time.perf_counter() - began))
+        out.append(Sample(kind, status, time.perf_counter() - began))
     conn.close()
 
 
@@ -211,13 +166,23 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def run_load(url: str, clients: int, duration: float, keys: list[str]) -> dict[str, Any]:
+def _figures(samples: list[Sample]) -> dict[str, Any]:
+    times = [s.seconds * 1000 for s in samples]
+    return {
+        "requests": len(samples),
+        "p50_ms": round(_percentile(times, 0.5), 1),
+        "p95_ms": round(_percentile(times, 0.95), 1),
+        "p99_ms": round(_percentile(times, 0.99), 1),
+    }
+
+
+def run_load(url: str, clients: int, duration: float, audience: Audience) -> dict[str, Any]:
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     samples: list[list[Sample]] = [[] for _ in range(clients)]
     until = time.monotonic() + duration
     threads = [
-        threading.Thread(target=client, args=(host, port, keys, until, i, samples[i]))
+        threading.Thread(target=client, args=(host, port, audience, until, i, samples[i]))
         for i in range(clients)
     ]
     began = time.perf_counter()
@@ -227,28 +192,19 @@ def run_load(url: str, clients: int, duration: float, keys: list[str]) -> dict[s
         thread.join()
     elapsed = time.perf_counter() - began
     flat = [s for group in samples for s in group]
-    times = [s.seconds * 1000 for s in flat]
-    errors = [s for s in flat if s.status == 0 or s.status >= 500]
-    by_endpoint = {}
-    for name in sorted({s.endpoint for s in flat}):
-        mine = [s.seconds * 1000 for s in flat if s.endpoint == name]
-        by_endpoint[name] = {"requests": len(mine), "p50_ms": round(_percentile(mine, 0.5), 1)}
+    errors = [s for s in flat if s.status == 0 or s.status >= 400]
     return {
-        "url": url,
         "clients": clients,
         "duration_s": round(elapsed, 1),
-        "requests": len(flat),
         "rps": round(len(flat) / elapsed, 1),
-        "p50_ms": round(_percentile(times, 0.5), 1),
-        "p95_ms": round(_percentile(times, 0.95), 1),
-        "p99_ms": round(_percentile(times, 0.99), 1),
-        "mean_ms": round(statistics.fmean(times), 1) if times else 0.0,
+        **_figures(flat),
         "errors": len(errors),
         "statuses": {str(k): v for k, v in sorted(Counter(s.status for s in flat).items())},
-        "by_endpoint": by_endpoint,
+        "by_kind": {kind: _figures([s for s in flat if s.kind == kind]) for kind, _share in MIX},
     }
 
 
+# -- the server -------------------------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -256,42 +212,128 @@ def _free_port() -> int:
         return port
 
 
+def _rss_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text(encoding="utf-8")
+            total += next(
+                int(line.split()[1]) * 1024
+                for line in status.splitlines()
+                if line.startswith("VmRSS")
+            )
+            children = Path(f"/proc/{current}/task/{current}/children").read_text(encoding="utf-8")
+            pending.extend(int(child) for child in children.split())
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def _get(url: str, timeout: float = 30) -> tuple[int, bytes]:
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    try:
+        conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""))
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], limit: float) -> float:
+    """Seconds until /healthz answers 200 (ready: the assistant is loaded and warm)."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < limit:
+        if server.poll() is not None:
+            raise SystemExit(f"web_load: the server exited with status {server.returncode}")
+        try:
+            status, _ = _get(f"{base}/healthz", timeout=5)
+            if status == 200:
+                return time.perf_counter() - began
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"web_load: the server was not ready within {limit:.0f} s")
+
+
+def _build_demo(data_dir: Path, items: int) -> float:
+    began = time.perf_counter()
+    command = [*SHOPKG, "--data-dir", str(data_dir), "demo", "--no-serve", "--items", str(items)]
+    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - began
+
+
+def _load_items(data_dir: Path) -> list[dict[str, Any]]:
+    path = data_dir / "indexes" / "items.jsonl"
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def bench(
+    data_dir: Path, clients: int, duration: float, serve_args: list[str], env: dict[str, str]
+) -> dict[str, Any]:
+    audience = Audience(_load_items(data_dir))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [*SHOPKG, "--data-dir", str(data_dir), "serve", "--port", str(port), *serve_args]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        ready_s = _wait_ready(base, server, limit=300)
+        query = urllib.parse.urlencode({"q": audience.query(random.Random(1))})
+        began = time.perf_counter()
+        status, _ = _get(f"{base}/api/v1/search?{query}")
+        first_search_ms = (time.perf_counter() - began) * 1000
+        if status != 200:
+            raise SystemExit(f"web_load: the first search answered {status}")
+        rss_before = _rss_bytes(server.pid)
+        print(f"web_load: {clients} clients for {duration:.0f} s on {base}", file=sys.stderr)
+        result = run_load(base, clients, duration, audience)
+        rss_after = _rss_bytes(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    result.update(
+        {
+            "ready_s": round(ready_s, 2),
+            "first_search_ms": round(first_search_ms, 1),
+            "server_rss_mb_before": round(rss_before / 2**20, 1),
+            "server_rss_mb_after": round(rss_after / 2**20, 1),
+            "rss_growth": round(rss_after / rss_before - 1, 3) if rss_before else None,
+            "server": {
+                "command": "shopkg serve " + " ".join(serve_args),
+                "items": len(audience.items),
+            },
+        }
+    )
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
-    parser.add_argument("--items", type=int, default=2000, help="demo items in the bench server")
-    parser.add_argument("--url", help="load this running server instead of starting one")
-    parser.add_argument("--serve-port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--items", type=int, default=2000, help="demo items to build")
+    parser.add_argument("--data-dir", type=Path, help="an existing build (else the demo is built)")
+    parser.add_argument(
+        "--serve-arg", action="append", default=[], help="passed to shopkg serve (repeatable)"
+    )
     args = parser.parse_args(argv)
-    if args.serve_port:
-        serve(args.serve_port, args.items, args.workdir)
-        return 0
-    sys.path.insert(0, str(ROOT))
-    from jobs.demo_catalog import item_id
-
-    keys = [item_id(i) for i in range(args.items)]
-    if args.url:
-        result = run_load(args.url, args.clients, args.duration, keys)
-        print(json.dumps(result))
-        return 0
-    with tempfile.TemporaryDirectory(prefix="shopkg-webload-") as workdir:
-        port = _free_port()
-        command = [sys.executable, __file__, "--serve-port", str(port), "--items", str(args.items)]
-        server = subprocess.Popen(
-            [*command, "--workdir", workdir], stdout=subprocess.PIPE, text=True
-        )
-        try:
-            assert server.stdout is not None
-            if server.stdout.readline().strip() != "ready":
-                raise SystemExit("web_load: the bench server did not start")
-            print(f"web_load: {args.clients} clients for {args.duration:.0f} s", file=sys.stderr)
-            result = run_load(f"http://127.0.0.1:{port}", args.clients, args.duration, keys)
-            result["server"] = {"items": args.items, "waitress_threads": 8}
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(ROOT))
+    run: Callable[[Path], dict[str, Any]] = lambda data_dir: bench(  # noqa: E731
+        data_dir, args.clients, args.duration, args.serve_arg, env
+    )
+    if args.data_dir:
+        result = run(args.data_dir)
+    else:
+        with tempfile.TemporaryDirectory(prefix="shopkg-webload-") as workdir:
+            data_dir = Path(workdir) / "var"
+            print(f"web_load: building the {args.items}-item demo into {data_dir}", file=sys.stderr)
+            build_s = _build_demo(data_dir, args.items)
+            result = run(data_dir)
+            result["build_s"] = round(build_s, 1)
     print(json.dumps(result))
     return 0
 

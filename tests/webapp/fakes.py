@@ -14,7 +14,7 @@ from assistant.api import (
     SearchResult,
     Turn,
 )
-from shopkg.errors import UnavailableError
+from shopkg.errors import NotFoundError, UnavailableError
 
 HOSTILE_TITLE = '<script>alert("pwned")</script> Rain boot'
 
@@ -151,7 +151,9 @@ class FakeAssistant:
         )
 
     def ask(self, key: str, question: str) -> Answer:
-        item = next(i for i in ITEMS if i.key == key)
+        item = next((i for i in ITEMS if i.key == key), None)
+        if item is None:
+            raise NotFoundError(f"no item {key!r} in the catalog")
         if "waterproof" in question.lower() or "rain" in question.lower():
             yes = "waterproof" in item.pois
             return Answer(

@@ -69,10 +69,7 @@ def item(key: str) -> ItemCardOut:
     response=AnswerOut, body=AskBody, errors=(400, 404, 503),
 )  # fmt: skip
 def ask(key: str, body: AskBody) -> AnswerOut:
-    assistant = services().assistant
-    if assistant.item(key) is None:
-        raise NotFoundError(f"no item {key!r} in the catalog")
-    return answer_out(assistant.ask(key, body.question))
+    return answer_out(services().assistant.ask(key, body.question))
 
 
 @registry.route(
