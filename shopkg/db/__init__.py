@@ -1,8 +1,9 @@
 """The metadata database (SQLAlchemy 2 + Alembic): models, connection, and small repositories."""
 
-from shopkg.db import accounts, jobs
+from shopkg.db import accounts, jobs, overrides
 from shopkg.db.database import Database
 from shopkg.db.models import (
+    AdminOverride,
     AdminUser,
     ApiToken,
     AuditEntry,
@@ -10,12 +11,14 @@ from shopkg.db.models import (
     BuildJob,
     JobStage,
     JobStatus,
+    OverrideKind,
     QuarantinedRecord,
     RecordStatus,
     SourceRecord,
 )
 
 __all__ = [
+    "AdminOverride",
     "AdminUser",
     "ApiToken",
     "AuditEntry",
@@ -24,9 +27,11 @@ __all__ = [
     "Database",
     "JobStage",
     "JobStatus",
+    "OverrideKind",
     "QuarantinedRecord",
     "RecordStatus",
     "SourceRecord",
     "accounts",
     "jobs",
+    "overrides",
 ]

@@ -14,6 +14,7 @@ from shopkg.db import Base, Database, JobStatus, SourceRecord, accounts, jobs
 from shopkg.errors import AuthError, DatabaseError, JobError
 
 TABLES = {
+    "admin_overrides",
     "admin_users",
     "api_tokens",
     "audit_log",
