@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from shopkg.db.overrides import Override
 
 
 @dataclass(frozen=True)
@@ -117,3 +120,11 @@ class AssistantAPI(Protocol):
     def turn(self, session_id: str, text: str) -> Turn: ...
 
     def image_path(self, image_key: str) -> Path | None: ...
+
+
+@runtime_checkable
+class OverrideSink(Protocol):
+    """An assistant that applies admin overrides as they are made (the web app tells it
+    after recording one; :class:`assistant.service.Assistant` is one)."""
+
+    def apply_override(self, override: Override) -> None: ...

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from assistant.service import EVIDENCE_VECTORS, Assistant
 from extraction.catalog import CatalogRecord
-from shopkg.db import BuildJob, Database, JobStatus, RecordStatus, SourceRecord
+from shopkg.db import BuildJob, Database, JobStatus, RecordStatus, SourceRecord, overrides
+from shopkg.db.overrides import Override
 from shopkg.errors import ShopKGError
 from shopkg.settings import Settings
 
@@ -74,6 +75,8 @@ def build_assistant(settings: Settings) -> Assistant:
         generated_catalog=bool(parameters.get("generated")),
         image_search=_image_search(settings, image_encoder),
     )
+    for override in _active_overrides(database):  # those made since the build, and before
+        assistant.apply_override(override)
     freeze_loaded_objects()
     return assistant
 
@@ -146,6 +149,11 @@ def _last_build(database: Database) -> dict[str, Any]:
             .limit(1)
         ).first()
         return dict(job.parameters) if job is not None else {}
+
+
+def _active_overrides(database: Database) -> list[Override]:
+    with database.session() as session:
+        return overrides.active_overrides(session)
 
 
 def record_lookup(database: Database) -> Any:

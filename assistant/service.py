@@ -19,7 +19,9 @@ from typing import Any
 from assistant.api import Answer, EvidenceRef, Hit, ItemCard, QueryUnderstanding, SearchResult
 from extraction.catalog import CatalogRecord
 from retrieval.evidence import Evidence, EvidenceRanker, ScoredEvidence
+from retrieval.overrides import apply_override, edited_record
 from retrieval.search import Candidate, HybridSearcher, SearchOutcome
+from shopkg.db.overrides import Override, OverrideSet
 from shopkg.errors import RetrievalError
 
 ABSTAIN = "The product information does not say."
@@ -52,6 +54,7 @@ class Assistant:
         self.image_root = image_root
         self.generated_catalog = generated_catalog
         self.image_search = image_search
+        self.overrides = OverrideSet()  # admin overrides applied since the build was loaded
         self._warmer: ThreadPoolExecutor | None = None
         self._warming: dict[str, Future[None]] = {}
         self._warming_lock = threading.Lock()
@@ -63,6 +66,24 @@ class Assistant:
     def is_demo(self) -> bool:
         """True over the generated demo catalog: the web app then says its data is generated."""
         return self.generated_catalog
+
+    # -- admin overrides ------------------------------------------------------------------
+    def apply_override(self, override: Override) -> None:
+        """Serve what the KG holds after an admin's edit, merge or delete, at once: a deleted
+        or merged item leaves every search channel and its card and questions answer "no
+        such item"; an edited item's title, description and price show on its card and hits,
+        and price constraints read the new price (see ARCHITECTURE.md, "Admin overrides")."""
+        self.overrides.add(override)
+        apply_override(self.searcher, override)
+
+    def record(self, key: str) -> CatalogRecord | None:
+        """Item ``key``'s catalog record with the admins' edits; None when there is no such
+        item or an admin deleted or merged it."""
+        if key in self.overrides.hidden_items:
+            return None
+        record: CatalogRecord | None = self.records(key)
+        edits = self.overrides.item_edits(key)
+        return edited_record(record, edits) if record is not None and edits else record
 
     # -- search ---------------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResult:
@@ -111,7 +132,7 @@ class Assistant:
     # -- exhibition -----------------------------------------------------------------------
     def item(self, key: str) -> ItemCard | None:
         row = self.searcher.items.get(key)
-        record: CatalogRecord | None = self.records(key)
+        record = self.record(key)
         if row is None or record is None:
             return None
         facts = self._facts(key)
@@ -206,7 +227,7 @@ class Assistant:
 
     def evidence(self, key: str) -> list[Evidence]:
         """Everything known about an item that a question could be answered from."""
-        record: CatalogRecord | None = self.records(key)
+        record = self.record(key) if key in self.searcher.items else None
         if record is None:
             raise RetrievalError(f"no item {key!r}")
         evidence = [
