@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from shopkg.db.overrides import Override
 
 
 @dataclass(frozen=True)
@@ -124,3 +127,11 @@ class AssistantAPI(Protocol):
     def photo_search(self) -> bool:
         """Whether :meth:`search_image` can answer (the build made an item-image index)."""
         ...
+
+
+@runtime_checkable
+class OverrideSink(Protocol):
+    """An assistant that applies admin overrides as they are made (the web app tells it
+    after recording one; :class:`assistant.service.Assistant` is one)."""
+
+    def apply_override(self, override: Override) -> None: ...

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from assistant.service import EVIDENCE_VECTORS, Assistant
 from extraction.catalog import CatalogRecord
 from jobs.publish import Published, PublishedRecords
-from shopkg.db import BuildJob, Database, JobStatus, RecordStatus, SourceRecord
+from shopkg.db import BuildJob, Database, JobStatus, RecordStatus, SourceRecord, overrides
+from shopkg.db.overrides import Override
 from shopkg.errors import ShopKGError
 from shopkg.settings import Settings
 
@@ -46,6 +47,7 @@ def build_assistant(settings: Settings, published: Published | None = None) -> A
     try:
         dictionary = EntityDictionary.from_store(store)
         lookup: Any
+        database: Database | None = None
         if published is not None:
             lookup, parameters = published.records(), published.parameters
         else:
@@ -82,6 +84,14 @@ def build_assistant(settings: Settings, published: Published | None = None) -> A
         generated_catalog=bool(parameters.get("generated")),
         image_search=_image_search(index_dir, image_encoder),
     )
+    # the admins' overrides (made since the build, and before) live in the metadata DB
+    overrides_db = database or Database(settings.db).connect()
+    try:
+        for override in _active_overrides(overrides_db):
+            assistant.apply_override(override)
+    finally:
+        if overrides_db is not database:
+            overrides_db.close()
     freeze_loaded_objects()
     return assistant
 
@@ -165,6 +175,11 @@ def _last_build(database: Database) -> dict[str, Any]:
             .limit(1)
         ).first()
         return dict(job.parameters) if job is not None else {}
+
+
+def _active_overrides(database: Database) -> list[Override]:
+    with database.session() as session:
+        return overrides.active_overrides(session)
 
 
 def record_lookup(database: Database) -> Any:

@@ -21,7 +21,9 @@ from assistant.api import Answer, EvidenceRef, Hit, ItemCard, QueryUnderstanding
 from assistant.cache import LRU
 from extraction.catalog import CatalogRecord
 from retrieval.evidence import Evidence, EvidenceRanker, ScoredEvidence
+from retrieval.overrides import apply_override, edited_record
 from retrieval.search import Candidate, HybridSearcher, SearchOutcome
+from shopkg.db.overrides import Override, OverrideSet
 from shopkg.errors import InputError, NotFoundError, RetrievalError, UnavailableError
 
 ABSTAIN = "The product information does not say."
@@ -64,6 +66,7 @@ class Assistant:
         self.searches: LRU[tuple[str, int, int], SearchResult] = LRU(SEARCHES_KEPT)
         self.cards: LRU[str, ItemCard] = LRU(CARDS_KEPT)
         self.answers: LRU[tuple[str, str], Answer] = LRU(ANSWERS_KEPT)
+        self.overrides = OverrideSet()  # admin overrides applied since the build was loaded
         self._warmer: ThreadPoolExecutor | None = None
         self._warming: dict[str, Future[None]] = {}
         self._warming_lock = threading.Lock()
@@ -79,6 +82,25 @@ class Assistant:
     @property
     def photo_search(self) -> bool:
         return self.image_search is not None
+
+    # -- admin overrides ------------------------------------------------------------------
+    def apply_override(self, override: Override) -> None:
+        """Serve what the KG holds after an admin's edit, merge or delete, at once: a deleted
+        or merged item leaves every search channel and its card and questions answer "no
+        such item"; an edited item's title, description and price show on its card and hits,
+        and price constraints read the new price (see ARCHITECTURE.md, "Admin overrides")."""
+        self.overrides.add(override)
+        apply_override(self.searcher, override)
+        self.forget()  # remembered searches, cards and answers may show what it changed
+
+    def record(self, key: str) -> CatalogRecord | None:
+        """Item ``key``'s catalog record with the admins' edits; None when there is no such
+        item or an admin deleted or merged it."""
+        if key in self.overrides.hidden_items:
+            return None
+        record: CatalogRecord | None = self.records(key)
+        edits = self.overrides.item_edits(key)
+        return edited_record(record, edits) if record is not None and edits else record
 
     # -- search ---------------------------------------------------------------------------
     def forget(self) -> None:
@@ -153,7 +175,7 @@ class Assistant:
 
     def _card(self, key: str) -> ItemCard | None:
         row = self.searcher.items.get(key)
-        record: CatalogRecord | None = self.records(key)
+        record = self.record(key)
         if row is None or record is None:
             return None
         facts = self._facts(key)
@@ -248,7 +270,7 @@ class Assistant:
 
     def evidence(self, key: str) -> list[Evidence]:
         """Everything known about an item that a question could be answered from."""
-        record: CatalogRecord | None = self.records(key)
+        record = self.record(key) if key in self.searcher.items else None
         if record is None:
             raise NotFoundError(f"no item {key!r} in the catalog")
         evidence = [

@@ -22,6 +22,7 @@ from extraction.catalog import CatalogRecord
 from extraction.facts import RecordFacts
 from jobs.extract_cache import PENDING, ExtractionCache, facts_digest, pipeline_fingerprint
 from jobs.images import ImageStage
+from jobs.overrides import BuildOverrides, OverrideStage
 from jobs.publish import publish
 from jobs.runner import JobResult, JobRunner, Stage, StageContext
 from jobs.text_prefetch import Chunk, TextPrefetch, chunks
@@ -130,6 +131,7 @@ class BuildContext:
         self._records: list[CatalogRecord] | None = None
         self._records_lock = threading.Lock()  # the prefetch thread reads them too
         self._store: Any = None
+        self.overrides = BuildOverrides(database)  # admin overrides (jobs/overrides.py)
 
     def text_encoder(self) -> Any:
         with self._text_encoder_lock:  # the prefetch thread may load it
@@ -151,10 +153,11 @@ class BuildContext:
             if (directory / "manifest.json").is_file()
             else VectorIndex("item_text", encoder.encoder_id, encoder.dimension)
         )
-        records = {record.id: record for record in self.active_records()}
+        records = {record.id: record for record in self.indexed_records()}
         stale = [key for key in index.live_keys() if key not in records]
         todo = [key for key in records if key not in index]
-        todo += [key for key in self.keys_touched(job_id, RecordStatus.ACTIVE) if key in index]
+        touched = {*self.keys_touched(job_id, RecordStatus.ACTIVE), *self.overrides.reencode()}
+        todo += [key for key in sorted(touched) if key in index and key in records]
         return TextWork(directory, index, records, stale, todo)
 
     def start_text_prefetch(self, job_id: int) -> None:
@@ -206,6 +209,10 @@ class BuildContext:
             if self._records is None:
                 self._records = self._read_active_records()
             return self._records
+
+    def indexed_records(self) -> list[CatalogRecord]:
+        """The active records as the indexes hold them: admin overrides applied."""
+        return self.overrides.indexed(self.active_records())
 
     def forget_records(self) -> None:
         """Ingestion is changing the records: the next reading is a fresh one."""
@@ -355,6 +362,7 @@ class ExtractStage:
                 counts=(mine.count(False), len(fresh) - len(mine), mine.count(True)),
             )
             stale = [key for key in hashes if key not in fresh]
+            self.build.overrides.reopen_removed(cache, context.job_id)
             written = cache.written()  # extraction below leaves this table alone
             everything = {*hashes, _corpus_key(self.build.plan.name)}
             done = {key for key, digest in written.items() if digest != PENDING}
@@ -545,7 +553,7 @@ class KeywordStage:
     def run(self, context: StageContext) -> dict[str, Any]:
         from retrieval.keyword import KeywordIndex, item_row
 
-        records = self.build.active_records()
+        records = self.build.indexed_records()
         context.progress.start(len(records))
         index = KeywordIndex.build([(r.id, keyword_text(r)) for r in records])
         directory = self.build.settings.index_dir / "keyword"
@@ -622,6 +630,7 @@ def run_build(
     stages: list[Stage] = [
         IngestStage(build),
         ExtractStage(build),
+        OverrideStage(build),
         TextIndexStage(build),
         ImageStage(build),
         KeywordStage(build),

@@ -38,7 +38,7 @@ class ImageStage:
         from kg import NodeRow, Provenance, RelationRow
 
         root = self.build.plan.images
-        records = self.build.active_records()
+        records = self.build.indexed_records()  # items an admin deleted left out
         wanted = {r.id: r.images for r in records if r.images}
         context.progress.start(sum(len(v) for v in wanted.values()))
         if root is None:

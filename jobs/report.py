@@ -40,6 +40,18 @@ def _extract(s: dict[str, Any]) -> str:
     )
 
 
+def _overrides(s: dict[str, Any]) -> str:
+    applied = sum(s["applied"].values())
+    line = (
+        f"{s['overrides']} admin override(s) = applied {applied} + already in the KG "
+        f"{s['already_applied']} + orphaned {s['orphaned']}; {s['undone']} removed one(s) undone"
+    )
+    for orphan in s.get("orphans", []):
+        line += f"\n  orphaned override {orphan['id']} ({orphan['kind']} {orphan['label']} "
+        line += f"{orphan['key']!r}): {orphan['reason']}"
+    return line
+
+
 def _text_index(s: dict[str, Any]) -> str:
     return f"{s['count']} vectors: {s['encoded']} encoded, {s['removed']} removed"
 
@@ -68,6 +80,7 @@ def _keyword(s: dict[str, Any]) -> str:
 FORMATS: dict[str, Callable[[dict[str, Any]], str]] = {
     "ingest": _ingest,
     "extract": _extract,
+    "overrides": _overrides,
     "text_index": _text_index,
     "images": _images,
     "keyword_index": _keyword,

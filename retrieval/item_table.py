@@ -41,6 +41,8 @@ class ItemTable:
             for word in set(tokens(item_words(item))):
                 postings[word].append(row)
         self._word_rows = {word: np.array(rows, dtype=np.int64) for word, rows in postings.items()}
+        # rows no channel may return any more (an admin deleted or merged the item)
+        self.hidden: Mask = np.zeros(len(self.keys), dtype=bool)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -60,6 +62,25 @@ class ItemTable:
         if high is not None:
             mask &= self.prices <= high
         return mask
+
+    def hide(self, key: str) -> None:
+        """Leave ``key``'s row out of every result from now on (unknown keys: nothing)."""
+        row = self.rows.get(key)
+        if row is not None:
+            self.hidden[row] = True
+
+    def update(self, key: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> None:
+        """``key``'s row now holds ``after`` (was ``before``): its price and its words."""
+        row = self.rows.get(key)
+        if row is None:
+            return
+        self.prices[row] = _price(after.get("price"))
+        old, new = set(tokens(item_words(before))), set(tokens(item_words(after)))
+        one = np.array([row], dtype=np.int64)
+        for word in old - new:
+            self._word_rows[word] = np.setdiff1d(self._word_rows[word], one)
+        for word in new - old:
+            self._word_rows[word] = np.union1d(self._word_rows.get(word, one[:0]), one)
 
     def holding(self, words: frozenset[str]) -> Mask:
         """Rows whose words (title, brand, values) include every one of ``words``."""

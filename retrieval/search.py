@@ -175,6 +175,38 @@ class HybridSearcher:
         self.injector = injector
         self.knowledge_mode = "fusion" if injector is not None else "augment"
 
+    # -- admin overrides: what changed in the KG since the build (retrieval/overrides.py) --
+    def hide_item(self, key: str) -> None:
+        """Leave item ``key`` out of every channel and of :attr:`items` from now on."""
+        self.table.hide(key)
+        self.items.pop(key, None)
+
+    def edit_item(self, key: str, changes: dict[str, Any]) -> None:
+        """Item ``key``'s row with ``changes`` (title, price, …): hits show them, price
+        constraints and negations read them. Its indexed text stays until the next build."""
+        before = self.items.get(key)
+        if before is None or not changes:
+            return
+        after = {**before, **changes}
+        self.table.update(key, before, after)
+        self.items[key] = after
+
+    def relink(self, label: str, key: str, *, gone: bool) -> None:
+        """KG node ``(label, key)`` changed after the build: the graph channel finds no items
+        for it when ``gone``, else asks the store, which holds the change, instead of the
+        build's postings."""
+        sections = [label, CONCEPT_MENTIONS] if label == "Concept" else [label]
+        if gone and self.postings is None:
+            self.postings = {}
+        for section in sections:
+            found = self.postings.get(section) if self.postings is not None else None
+            if gone:
+                assert self.postings is not None
+                self.postings.setdefault(section, {})[key] = []
+            elif found is not None:
+                found.pop(key, None)
+        self._kg_reads.clear()
+
     def search(
         self, query: str, *, limit: int = 10, channels: Sequence[str] | None = None
     ) -> SearchOutcome:
@@ -239,6 +271,7 @@ class HybridSearcher:
             allowed[rows] = True
             columns[channel] = np.full(len(table), np.nan)
             columns[channel][rows] = scores
+        allowed &= ~table.hidden
         if parsed.price_min is not None or parsed.price_max is not None:
             allowed = table.within(allowed, parsed.price_min, parsed.price_max)
         for phrase in parsed.negations:

@@ -32,6 +32,7 @@ from webapp.errors import AssistantUnavailable
 if TYPE_CHECKING:
     from assistant.api import AssistantAPI
     from kg import GraphStore
+    from shopkg.db.overrides import Override
 
 EXTENSION = "shopkg"
 RELOAD_EVERY_S = 5.0
@@ -199,6 +200,15 @@ class Services:
         except ShopKGError as e:
             raise AssistantUnavailable(f"the assistant cannot start: {e}") from e
         return built
+
+    def override_recorded(self, override: Override) -> None:
+        """Tell the assistant, when it is loaded and applies overrides, about one an admin
+        just made; an assistant built later reads them all from the database."""
+        from assistant.api import OverrideSink
+
+        assistant = self._assistant
+        if assistant is not None and isinstance(assistant, OverrideSink):
+            assistant.apply_override(override)
 
     @property
     def is_demo(self) -> bool:

@@ -108,6 +108,7 @@ def _register() -> None:
     from shopkg.cli import (
         admin,
         build,
+        check,
         config,
         db,
         demo,
@@ -128,6 +129,7 @@ def _register() -> None:
         admin,
         ingest,
         build,
+        check,
         groups,
         images,
         demo_catalog,

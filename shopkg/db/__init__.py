@@ -1,8 +1,9 @@
 """The metadata database (SQLAlchemy 2 + Alembic): models, connection, and small repositories."""
 
-from shopkg.db import accounts, jobs
+from shopkg.db import accounts, jobs, overrides
 from shopkg.db.database import Database
 from shopkg.db.models import (
+    AdminOverride,
     AdminSession,
     AdminUser,
     ApiToken,
@@ -11,12 +12,14 @@ from shopkg.db.models import (
     BuildJob,
     JobStage,
     JobStatus,
+    OverrideKind,
     QuarantinedRecord,
     RecordStatus,
     SourceRecord,
 )
 
 __all__ = [
+    "AdminOverride",
     "AdminSession",
     "AdminUser",
     "ApiToken",
@@ -26,9 +29,11 @@ __all__ = [
     "Database",
     "JobStage",
     "JobStatus",
+    "OverrideKind",
     "QuarantinedRecord",
     "RecordStatus",
     "SourceRecord",
     "accounts",
     "jobs",
+    "overrides",
 ]

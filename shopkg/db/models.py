@@ -1,4 +1,5 @@
-"""The metadata database: catalog source records, build jobs, quarantine, admins, tokens, audit.
+"""The metadata database: catalog source records, build jobs, quarantine, admins, tokens, audit,
+admin overrides.
 
 The graph itself lives in the graph store; this database keeps what the batch jobs and the web
 app need to remember about it. The schema is owned by the Alembic migrations in
@@ -219,6 +220,33 @@ class AuditEntry(Base):
     target_kind: Mapped[str] = mapped_column(String(40))
     target_key: Mapped[str] = mapped_column(String(400))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OverrideKind(enum.StrEnum):
+    EDIT = "edit"  # set properties of the node
+    MERGE = "merge"  # fold the node into ``merge_into`` (same label)
+    DELETE = "delete"  # the node and its relations go
+
+
+class AdminOverride(Base):
+    """An admin's decision about one KG node, which builds re-apply after extraction and the
+    live assistant applies at once (see ARCHITECTURE.md, "Admin overrides"). Removing one
+    sets ``removed_at``; the next build undoes it and then forgets the row."""
+
+    __tablename__ = "admin_overrides"
+    __table_args__ = (Index("ix_admin_overrides_target", "target_label", "target_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))
+    target_label: Mapped[str] = mapped_column(String(40))
+    target_key: Mapped[str] = mapped_column(String(400))
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)  # edit: what was set
+    merge_into: Mapped[str | None] = mapped_column(String(400))  # merge: the kept node's key
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audit_log.id", ondelete="SET NULL"))
+    removed_at: Mapped[datetime | None] = mapped_column(index=True)
+    removed_by: Mapped[str | None] = mapped_column(String(80))
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from shopkg.cli import cli
+from shopkg.db import Database
 
 CONTRACT = ["build", "demo", "serve", "db", "eval", "train", "admin", "config"]
 
@@ -54,10 +55,13 @@ def test_debug_shows_the_traceback_instead() -> None:
 
 def test_db_commands_migrate_and_report(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
+    database = Database(db).connect()
+    head = database.head_revision()  # the newest migration, whichever branch added it
+    database.close()
     code, out, _ = _run("--db", db, "db", "upgrade")
-    assert code == 0 and "is at 0002" in out
+    assert code == 0 and f"is at {head}" in out
     code, out, _ = _run("--db", db, "db", "current")
-    assert "current: 0002" in out
+    assert f"current: {head}" in out
     code, out, _ = _run("--db", db, "db", "downgrade", "base")
     assert code == 0 and "is at base" in out
 

@@ -25,6 +25,7 @@ from shopkg.errors import AuthError, DatabaseError, JobError
 
 TABLES = {
     "admin_sessions",
+    "admin_overrides",
     "admin_users",
     "api_tokens",
     "audit_log",

@@ -1,12 +1,16 @@
-"""Admin API: edit, merge and delete nodes (each written to the audit log), the audit log,
-and the degree distribution. Bearer token, or an admin session with a CSRF token."""
+"""Admin API: edit, merge and delete nodes (each written to the audit log and recorded as an
+admin override that builds re-apply and the assistant applies at once), the overrides, the
+audit log, and the degree distribution. Bearer token, or an admin session with a CSRF token."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import func, select
 
 from kg import NodeRef, NodeRow
-from shopkg.db import AuditEntry, accounts
+from shopkg.db import AuditEntry, OverrideKind, accounts, overrides
+from shopkg.db.overrides import Override
 from shopkg.errors import NotFoundError, SchemaError
 from webapp.api import api_admin, registry
 from webapp.api.convert import node_out
@@ -19,6 +23,10 @@ from webapp.api.schemas import (
     EditNodeBody,
     MergeBody,
     NodeRefQuery,
+    OverrideOut,
+    OverridePage,
+    OverrideRemovedOut,
+    OverridesQuery,
     PageQuery,
     WhoAmI,
 )
@@ -34,11 +42,35 @@ def whoami(actor: str) -> WhoAmI:
     return WhoAmI(username=actor)
 
 
-def _audit(actor: str, action: str, ref: NodeRef, details: dict[str, object]) -> int:
+def _record(
+    actor: str,
+    action: str,
+    ref: NodeRef,
+    details: dict[str, Any],
+    kind: OverrideKind,
+    *,
+    properties: dict[str, Any] | None = None,
+    merged: NodeRef | None = None,
+) -> int:
+    """Audit a change the graph already holds and record it as an override (one
+    transaction), then tell the live assistant; returns the audit entry's id. A merge's
+    override targets the ``merged`` duplicate (``ref`` is the node kept)."""
     with services().database.session() as db:
         entry = accounts.record_audit(db, actor, action, ref.label, ref.key, details)
         db.flush()
-        return entry.id
+        override = overrides.record_override(
+            db,
+            actor=actor,
+            kind=kind,
+            label=ref.label,
+            key=merged.key if merged is not None else ref.key,
+            properties=properties,
+            merge_into=ref.key if merged is not None else None,
+            audit_id=entry.id,
+        )
+        audit_id = entry.id
+    services().override_recorded(override)
+    return audit_id
 
 
 @registry.route(
@@ -66,7 +98,8 @@ def edit_node(actor: str, body: EditNodeBody) -> ChangeOut:
         name: {"before": before.properties.get(name), "after": after.properties.get(name)}
         for name in body.set
     }
-    audit_id = _audit(actor, "edit_node", ref, {"changed": changed, "report": report.to_dict()})
+    details = {"changed": changed, "report": report.to_dict()}
+    audit_id = _record(actor, "edit_node", ref, details, OverrideKind.EDIT, properties=body.set)
     return ChangeOut(
         action="edit_node", audit_id=audit_id, report=report.to_dict(), node=node_out(after)
     )
@@ -82,7 +115,14 @@ def merge_nodes(actor: str, body: MergeBody) -> ChangeOut:
     if keep == duplicate:
         raise SchemaError("a node cannot be merged into itself; pick two different nodes")
     report = store.merge_nodes(keep, duplicate).to_dict()
-    audit_id = _audit(actor, "merge_nodes", keep, {"report": report})
+    audit_id = _record(
+        actor,
+        "merge_nodes",
+        keep,
+        {"report": report, "duplicate": duplicate.key},
+        OverrideKind.MERGE,
+        merged=duplicate,
+    )
     kept = store.get_node(keep)
     return ChangeOut(
         action="merge_nodes",
@@ -99,8 +139,68 @@ def merge_nodes(actor: str, body: MergeBody) -> ChangeOut:
 def delete_node(actor: str, query: NodeRefQuery) -> ChangeOut:
     ref = NodeRef(query.label, query.key)
     report = services().store.delete_node(ref).to_dict()
-    audit_id = _audit(actor, "delete_node", ref, {"report": report})
+    audit_id = _record(actor, "delete_node", ref, {"report": report}, OverrideKind.DELETE)
     return ChangeOut(action="delete_node", audit_id=audit_id, report=report)
+
+
+def _override_out(override: Override) -> OverrideOut:
+    return OverrideOut(
+        id=override.id,
+        kind=override.kind,
+        label=override.label,
+        key=override.key,
+        properties=override.properties,
+        merge_into=override.merge_into,
+        actor=override.actor,
+        at=override.at,
+        audit_id=override.audit_id,
+        removed_at=override.removed_at,
+        removed_by=override.removed_by,
+    )
+
+
+@registry.route(
+    api_admin, "/overrides", "GET", summary="Admin overrides in force, newest first",
+    tag="admin", response=OverridePage, query=OverridesQuery, admin=True,
+)  # fmt: skip
+def list_overrides(actor: str, query: OverridesQuery) -> OverridePage:
+    """The edits, merges and deletes builds re-apply (``removed=true``: those removed and
+    waiting for the next build to undo them)."""
+    with services().database.session() as db:
+        found, total = overrides.list_overrides(
+            db, offset=query.offset, limit=query.limit, removed=query.removed
+        )
+    end = query.offset + len(found)
+    return OverridePage(
+        overrides=[_override_out(o) for o in found],
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
+        next_offset=end if end < total else None,
+    )
+
+
+def _override_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise NotFoundError(f"no admin override {raw!r}")
+    return int(raw)
+
+
+@registry.route(
+    api_admin, "/overrides/<override_id>", "DELETE", summary="Remove an admin override",
+    tag="admin", response=OverrideRemovedOut, admin=True, errors=(404,),
+)  # fmt: skip
+def remove_override(actor: str, override_id: str) -> OverrideRemovedOut:
+    """Stops builds re-applying the override. It takes effect at the next build, which
+    rewrites the records it touched from the catalog; until then the graph, the indexes and
+    the running assistant keep what it did."""
+    with services().database.session() as db:
+        removed, audit_id = overrides.remove_override(db, _override_id(override_id), actor)
+    return OverrideRemovedOut(
+        override=_override_out(removed),
+        audit_id=audit_id,
+        note="removed; the next build undoes it",
+    )
 
 
 @registry.route(

@@ -371,3 +371,35 @@ class AuditOut(Out):
 
 class AuditPage(Page):
     entries: list[AuditOut]
+
+
+class OverrideOut(Out):
+    id: int
+    kind: Literal["edit", "merge", "delete"]
+    label: str
+    key: str
+    properties: dict[str, Any] = Field(description="edit: the properties set")
+    merge_into: str | None = Field(None, description="merge: the key of the node kept")
+    actor: str
+    at: UtcDatetime | None
+    audit_id: int | None
+    removed_at: UtcDatetime | None = Field(
+        None, description="set once removed; the next build undoes the override"
+    )
+    removed_by: str | None = None
+
+
+class OverridesQuery(PageQuery):
+    removed: bool = Field(
+        False, description="list the removed overrides the next build will undo instead"
+    )
+
+
+class OverridePage(Page):
+    overrides: list[OverrideOut]
+
+
+class OverrideRemovedOut(Out):
+    override: OverrideOut
+    audit_id: int
+    note: str
