@@ -25,6 +25,7 @@ def build_assistant(settings: Settings, published: Published | None = None) -> A
     """The assistant over a published build (``shopkg serve``: its graph copy opened
     read-only, its indexes and records), else over the data directory as the last build
     left it; clear errors when there is none."""
+    from encoders.batching import BatchingTextEncoder
     from encoders.factory import text_encoder
     from kg import open_store
     from retrieval.evidence import EvidenceRanker, FusionModel, load_fusion
@@ -41,7 +42,8 @@ def build_assistant(settings: Settings, published: Published | None = None) -> A
     items = load_items(index_dir / "items.jsonl")
     serve_queries_single_threaded()
     keyword = KeywordIndex.load(index_dir / "keyword")
-    encoder = text_encoder(settings)
+    # concurrent requests' texts share forward passes (encoders/batching.py)
+    encoder = BatchingTextEncoder(text_encoder(settings))
     dense = VectorIndex.load(index_dir / "item_text", encoder.encoder_id)
     store = published.open_graph(settings) if published else open_store(settings).open()
     try:
@@ -103,6 +105,9 @@ def close_assistant(assistant: Any) -> None:
     store = getattr(searcher, "store", None)
     if store is not None:
         store.close()
+    encoder = getattr(searcher, "text_encoder", None)
+    if encoder is not None and hasattr(encoder, "close"):
+        encoder.close()
     records = getattr(assistant, "records", None)
     if isinstance(records, PublishedRecords):
         records.close()

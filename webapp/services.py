@@ -67,6 +67,7 @@ class Services:
         self._failed: str | None = None  # a published build that could not be loaded
         self._graph: GraphStore | None = None  # the build's graph, while requests use it
         self._graph_users = 0
+        self._warm = False  # set once warm_up() answered its requests
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
@@ -129,6 +130,7 @@ class Services:
                     name = self._published_name()
                     self._assistant = self._build_assistant(name)
                     self.serving = name
+                    self._warm = True  # a request built it: it answers from now on
         else:
             self._maybe_swap()
         return self._assistant
@@ -209,6 +211,28 @@ class Services:
         assistant = self._assistant
         if assistant is not None and isinstance(assistant, OverrideSink):
             assistant.apply_override(override)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the assistant is loaded (and warmed up, when :meth:`warm_up` ran):
+        ``/healthz`` answers 200 only then, so a load balancer sends no shopper to a server
+        still reading its indexes."""
+        return self._assistant is not None and (self._given_assistant or self._warm)
+
+    def warm_up(self) -> None:
+        """Load the assistant and answer one search, card and question with it (``shopkg
+        serve`` runs this in the background at start). Errors are logged: requests meet
+        them again, as 503s, and retry."""
+        try:
+            assistant = self.assistant
+            warm = getattr(assistant, "warm_up", None)
+            if warm is not None:
+                warm()
+        except Exception as e:
+            log.error("warming up the assistant failed: %s", e)
+            return
+        self._warm = True
+        log.info("the assistant is ready")
 
     @property
     def is_demo(self) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -38,6 +40,7 @@ def serve(state: CliState, host: str | None, port: int | None, threads: int) -> 
     database = Database(settings.db).connect()
     database.check_current()
     app = create_app(settings=settings, database=database)
+    _warm_up_in_background(app)
     bind_host = host or settings.host
     bind_port = port or settings.port
     click.echo(f"shopkg: serving on http://{bind_host}:{bind_port}/ (admin at /admin/)", err=True)
@@ -49,6 +52,18 @@ def serve(state: CliState, host: str | None, port: int | None, threads: int) -> 
         max_request_body_size=max(settings.max_request_bytes, settings.max_upload_bytes),
         ident="shopkg",
     )
+
+
+def _warm_up_in_background(app: Any) -> None:
+    """Load and warm the assistant while the server starts listening (``/healthz`` says
+    ready when it is done), so the first shopper does not wait seconds for it."""
+    from webapp.services import services
+
+    def warm() -> None:
+        with app.app_context():
+            services().warm_up()
+
+    threading.Thread(target=warm, name="shopkg-warm-up", daemon=True).start()
 
 
 def _require_sqlite_file(settings: Settings) -> None:

@@ -66,7 +66,11 @@ def test_local_sentence_transformer_directory(tiny_st_dir: Path) -> None:
     assert not np.allclose(result.vectors[0], result.vectors[1])
     assert encoder.manifest.name == "tiny-st" and len(encoder.manifest.version) == 12
     again = SentenceTransformerTextEncoder(tiny_st_dir, device="cpu").load()
-    assert np.array_equal(again.encode(["a red dress"]).vectors[0], result.vectors[0])
+    # the same text alone and in a batch of two: equal up to float rounding (padding and the
+    # thread count move the last bits)
+    np.testing.assert_allclose(
+        again.encode(["a red dress"]).vectors[0], result.vectors[0], atol=1e-6
+    )
 
 
 def test_changed_weights_change_the_encoder_id(tiny_st_dir: Path, tmp_path: Path) -> None:

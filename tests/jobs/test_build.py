@@ -183,6 +183,23 @@ def test_a_conversation_refines_exhibits_and_answers(assistant: Assistant) -> No
     assert json.dumps(cheaper.hits[0].__dict__ if cheaper.hits else {}, default=str)
 
 
+def test_repeated_searches_cards_and_questions_are_answered_from_memory(
+    assistant: Assistant,
+) -> None:
+    key = next(iter(assistant.searcher.items))
+    first = assistant.search("Rain Jacket", limit=5)
+    hits = assistant.searches.hits
+    again = assistant.search("  rain   JACKET ", limit=5)
+    assert assistant.searches.hits == hits + 1
+    assert again.hits == first.hits and again.query == "  rain   JACKET "
+    assert assistant.item(key) is assistant.item(key)
+    answer = assistant.ask(key, "What is it made of?")
+    echoed = assistant.ask(key, "what is it MADE of?")
+    assert echoed.question == "what is it MADE of?" and echoed.text == answer.text
+    assistant.forget()
+    assert len(assistant.searches) == len(assistant.cards) == len(assistant.answers) == 0
+
+
 def test_the_assistant_knows_it_serves_the_generated_demo_catalog(assistant: Assistant) -> None:
     assert assistant.is_demo
 

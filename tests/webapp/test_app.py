@@ -3,6 +3,7 @@ assistant, and `shopkg serve`."""
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -151,8 +152,14 @@ def test_unexpected_errors_are_500_json_without_details(
     assert "secret internals" not in response.get_data(as_text=True)
 
 
-def test_health(client: FlaskClient) -> None:
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+def test_health_says_ready_once_the_assistant_answers(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ready"}
+
+
+def test_health_says_starting_until_the_assistant_is_loaded(tmp_path: Path) -> None:
+    app = create_app({"TESTING": True}, settings=load_settings(data_dir=tmp_path / "data"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503 and response.get_json() == {"status": "starting"}
 
 
 def test_serve_is_registered_and_checks_the_database(tmp_path: Path) -> None:
@@ -188,6 +195,7 @@ def test_shopkg_serve_runs_the_app_under_waitress(tmp_path: Path) -> None:
     import subprocess
     import sys
     import time
+    import urllib.error
     import urllib.request
 
     data = tmp_path / "data"
@@ -208,10 +216,12 @@ def test_shopkg_serve_runs_the_app_under_waitress(tmp_path: Path) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    assert r.status == 200
-                    assert r.headers["Server"] == "shopkg"
-                    break
+                # nothing was built here: the server answers, but is not ready
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                raise AssertionError("healthz said ready without a build")
+            except urllib.error.HTTPError as e:
+                answered = (e.code, e.headers["Server"], json.loads(e.read()))
+                break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
@@ -219,4 +229,5 @@ def test_shopkg_serve_runs_the_app_under_waitress(tmp_path: Path) -> None:
     finally:
         server.terminate()
         _, errors = server.communicate(timeout=30)
+    assert answered == (503, "shopkg", {"status": "starting"})
     assert f"serving on http://127.0.0.1:{port}/" in errors

@@ -35,4 +35,10 @@ def image(image_key: str) -> Response:
 
 @bp.get("/healthz")
 def health() -> Response:
-    return jsonify({"status": "ok"})
+    """200 ``{"status": "ready"}`` once the assistant answers; 503 ``starting`` before."""
+    if services().ready:
+        return jsonify({"status": "ready"})
+    response = jsonify({"status": "starting"})
+    response.status_code = 503
+    response.headers["Retry-After"] = "1"
+    return response
