@@ -37,9 +37,11 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 EVIDENCE_VECTORS = 100_000
 # searches, cards and answers remembered (each a few kB): the audience of a live stream asks
 # about the same items at the same moment
-SEARCHES_KEPT = 4_096
-CARDS_KEPT = 2_048
-ANSWERS_KEPT = 8_192
+# (bounded small: a live room's working set is its item list and what is searched now, and
+# each kept card or search holds texts; bench/web_load.py reports the memory they take)
+SEARCHES_KEPT = 1_024
+CARDS_KEPT = 256
+ANSWERS_KEPT = 2_048
 log = logging.getLogger(__name__)
 
 
@@ -67,6 +69,7 @@ class Assistant:
         self.cards: LRU[str, ItemCard] = LRU(CARDS_KEPT)
         self.answers: LRU[tuple[str, str], Answer] = LRU(ANSWERS_KEPT)
         self.overrides = OverrideSet()  # admin overrides applied since the build was loaded
+        self.applied_overrides: set[int] = set()
         self._warmer: ThreadPoolExecutor | None = None
         self._warming: dict[str, Future[None]] = {}
         self._warming_lock = threading.Lock()
@@ -89,6 +92,9 @@ class Assistant:
         or merged item leaves every search channel and its card and questions answer "no
         such item"; an edited item's title, description and price show on its card and hits,
         and price constraints read the new price (see ARCHITECTURE.md, "Admin overrides")."""
+        if override.id in self.applied_overrides:
+            return  # told twice: by the admin request and by the database (another worker)
+        self.applied_overrides.add(override.id)
         self.overrides.add(override)
         apply_override(self.searcher, override)
         self.forget()  # remembered searches, cards and answers may show what it changed
@@ -106,6 +112,9 @@ class Assistant:
     def warm_up(self) -> None:
         """Answer one search, one card and one question, so that the first shopper does not
         pay for what runs once (kernels, KG pages, lazily built tables)."""
+        prepare = getattr(self.searcher.text_encoder, "prepare_batch_shapes", None)
+        if prepare is not None:
+            prepare()
         key = next(iter(self.searcher.items), None)
         if key is None:
             return

@@ -7,8 +7,9 @@ figures are in BENCHMARKS.md). :class:`BatchingTextEncoder` wraps a loaded
 :class:`~encoders.base.TextEncoder`: callers hand their texts to one encoding thread, which
 takes everything waiting when it becomes free (up to ``max_texts``), encodes it in one call
 and hands each caller its rows. An idle server adds no delay (the first request is taken at
-once); a busy one batches by itself while the previous batch runs. A caller alone gets the
-wrapped encoder's own vectors; callers batched together get its batch vectors
+once); a busy one batches by itself while the previous batch runs. A caller alone with at
+most :data:`CHUNK_TEXTS` texts gets the wrapped encoder's own vectors; others get its batch
+vectors
 (:meth:`~encoders.base.TextEncoder.encode_batch`: under bf16 where the CPU has it, within
 the encoder's bf16 tolerance, cosine 0.9999, of the fp32 ones).
 """
@@ -16,8 +17,8 @@ the encoder's bf16 tolerance, cosine 0.9999, of the fp32 ones).
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +26,9 @@ import numpy as np
 from encoders.base import EncoderManifest, TextEncoder, Vectors
 from shopkg.errors import EncoderError
 
-MAX_TEXTS = 64
+MAX_TEXTS = 32  # texts per forward pass at most (~150 ms of evidence on one core)
+CHUNK_TEXTS = 16  # a caller's many texts go in chunks, so a query never waits long
+SHORT_TEXTS = 2  # callers with this few texts (a query, a question) go first
 log = logging.getLogger(__name__)
 
 
@@ -38,7 +41,12 @@ class _Request:
 
 
 class BatchingTextEncoder(TextEncoder):
-    """The wrapped encoder, fed by one thread that batches concurrent callers' texts."""
+    """The wrapped encoder, fed by one thread that batches concurrent callers' texts.
+
+    Short requests (a search query, a question) are taken before long ones (an item's
+    evidence), and long ones are cut into chunks of :data:`CHUNK_TEXTS`, so a query waits at
+    most for one chunk's forward pass, not for a whole item's evidence.
+    """
 
     def __init__(self, encoder: TextEncoder, max_texts: int = MAX_TEXTS) -> None:
         if max_texts < 1:
@@ -47,9 +55,10 @@ class BatchingTextEncoder(TextEncoder):
         self.max_texts = max_texts
         self.batches = 0  # forward calls made, and the texts they took: for the benchmarks
         self.texts = 0
-        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._short: deque[_Request] = deque()
+        self._long: deque[_Request] = deque()
+        self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
         self._closed = False
         self._waiting = 0  # callers between handing their texts in and getting vectors
 
@@ -68,48 +77,53 @@ class BatchingTextEncoder(TextEncoder):
         return self._waiting > 0
 
     def _encode_texts(self, texts: list[str]) -> Vectors:
-        request = _Request(texts)
-        self._start()
-        with self._lock:
-            self._waiting += 1
-        self._queue.put(request)
-        request.done.wait()
-        with self._lock:
-            self._waiting -= 1
-        if request.error is not None:
-            raise EncoderError(f"encoding failed: {request.error}") from request.error
-        assert request.vectors is not None
-        return request.vectors
-
-    def _start(self) -> None:
-        if self._thread is not None:
-            return
-        with self._lock:
+        chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
+        requests = [_Request(chunk) for chunk in chunks]
+        with self._ready:
             if self._closed:
                 raise EncoderError("the batching encoder is closed")
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="shopkg-encode-batches", daemon=True
-                )
-                self._thread.start()
+            self._start()
+            queue = self._short if len(texts) <= SHORT_TEXTS else self._long
+            queue.extend(requests)
+            self._waiting += 1
+            self._ready.notify()
+        try:
+            for request in requests:
+                request.done.wait()
+        finally:
+            with self._ready:
+                self._waiting -= 1
+        for request in requests:
+            if request.error is not None:
+                raise EncoderError(f"encoding failed: {request.error}") from request.error
+        return np.concatenate([r.vectors for r in requests if r.vectors is not None])
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="shopkg-encode-batches", daemon=True
+            )
+            self._thread.start()
+
+    def _take(self) -> list[_Request] | None:
+        """The next batch: short requests first, then chunks of long ones, up to max_texts;
+        None once closed and drained."""
+        with self._ready:
+            while not self._short and not self._long:
+                if self._closed:
+                    return None
+                self._ready.wait()
+            taken: list[_Request] = []
+            size = 0
+            for queue in (self._short, self._long):
+                while queue and (not taken or size + len(queue[0].texts) <= self.max_texts):
+                    request = queue.popleft()
+                    taken.append(request)
+                    size += len(request.texts)
+            return taken
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            taken = [first]
-            size = len(first.texts)
-            while size < self.max_texts:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # close after this batch
-                    break
-                taken.append(more)
-                size += len(more.texts)
+        while (taken := self._take()) is not None:
             self._encode(taken)
 
     def _encode(self, taken: list[_Request]) -> None:
@@ -134,9 +148,9 @@ class BatchingTextEncoder(TextEncoder):
 
     def close(self) -> None:
         """Stop the encoding thread once what is queued is done."""
-        with self._lock:
+        with self._ready:
             self._closed = True
             thread, self._thread = self._thread, None
+            self._ready.notify_all()
         if thread is not None:
-            self._queue.put(None)
             thread.join()

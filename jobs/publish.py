@@ -38,6 +38,10 @@ from shopkg.settings import Settings
 SERVING_DIR = "serving"
 POINTER = "current"
 KEEP = 3
+# Kùzu's page cache for a served graph (its default is most of the machine's memory, filled
+# as pages are read: a server's memory grew with every item shown); pages past it are read
+# again from the OS's file cache
+SERVE_BUFFER_POOL_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,12 @@ class Published:
             return store.open()
         from kg.kuzu_store import KuzuStore
 
-        return KuzuStore(self.graph_dir, batch_size=settings.batch_size, read_only=True).open()
+        return KuzuStore(
+            self.graph_dir,
+            batch_size=settings.batch_size,
+            read_only=True,
+            buffer_pool_bytes=SERVE_BUFFER_POOL_BYTES,
+        ).open()
 
     def records(self) -> PublishedRecords:
         return PublishedRecords(self.directory / "records.jsonl")

@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     neo4j_database: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    web_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="server processes of `shopkg serve` (one per core for a live audience; "
+        "each loads its own assistant)",
+    )
     secret_key: SecretStr = Field(
         SecretStr(""), description="signs web sessions; generated into data_dir when empty"
     )

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 EXTENSION = "shopkg"
 RELOAD_EVERY_S = 5.0
 RETIRE_AFTER_S = 60.0
+OVERRIDES_EVERY_S = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Services:
         self._graph: GraphStore | None = None  # the build's graph, while requests use it
         self._graph_users = 0
         self._warm = False  # set once warm_up() answered its requests
+        self._overrides_at = time.monotonic()
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
@@ -133,6 +135,7 @@ class Services:
                     self._warm = True  # a request built it: it answers from now on
         else:
             self._maybe_swap()
+            self._maybe_sync_overrides()
         return self._assistant
 
     def _published_name(self) -> str | None:
@@ -202,6 +205,28 @@ class Services:
         except ShopKGError as e:
             raise AssistantUnavailable(f"the assistant cannot start: {e}") from e
         return built
+
+    def _maybe_sync_overrides(self) -> None:
+        """Apply overrides other server processes recorded (checked every second): with
+        ``--workers N`` an admin's edit reaches one worker through its request and the
+        others through the metadata DB."""
+        from assistant.api import OverrideSink
+
+        now = time.monotonic()
+        assistant = self._assistant
+        if now - self._overrides_at < OVERRIDES_EVERY_S or not isinstance(assistant, OverrideSink):
+            return
+        self._overrides_at = now
+        from shopkg.db.overrides import active_overrides
+
+        try:
+            with self.database.session() as session:
+                found = active_overrides(session)
+        except ShopKGError as e:
+            log.warning("cannot read the admin overrides: %s", e)
+            return
+        for override in found:
+            assistant.apply_override(override)  # it skips those it has
 
     def override_recorded(self, override: Override) -> None:
         """Tell the assistant, when it is loaded and applies overrides, about one an admin

@@ -25,8 +25,17 @@ DEFAULT_THREADS = 8
     show_default=True,
     help="Worker threads of the WSGI server.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server processes sharing the port (default from settings: web_workers, 1); one "
+    "per core serves a live audience best.",
+)
 @pass_state
-def serve(state: CliState, host: str | None, port: int | None, threads: int) -> None:
+def serve(
+    state: CliState, host: str | None, port: int | None, threads: int, workers: int | None
+) -> None:
     """Serve the assistant UI, admin browser and REST API with the waitress WSGI server."""
     try:
         import waitress
@@ -34,24 +43,41 @@ def serve(state: CliState, host: str | None, port: int | None, threads: int) -> 
         raise MissingDependencyError("`shopkg serve` needs waitress: pip install waitress") from e
     from shopkg.db import Database
     from webapp import create_app
+    from webapp.workers import bind, supervise
 
     settings = state.settings
     _require_sqlite_file(settings)
     database = Database(settings.db).connect()
     database.check_current()
-    app = create_app(settings=settings, database=database)
-    _warm_up_in_background(app)
     bind_host = host or settings.host
     bind_port = port or settings.port
-    click.echo(f"shopkg: serving on http://{bind_host}:{bind_port}/ (admin at /admin/)", err=True)
-    waitress.serve(
-        app,
-        host=bind_host,
-        port=bind_port,
-        threads=threads,
-        max_request_body_size=max(settings.max_request_bytes, settings.max_upload_bytes),
-        ident="shopkg",
-    )
+    processes = workers or settings.web_workers
+    settings = settings.model_copy(update={"web_workers": processes})  # the loader reads it
+    options: dict[str, Any] = {
+        "threads": threads,
+        "max_request_body_size": max(settings.max_request_bytes, settings.max_upload_bytes),
+        "ident": "shopkg",
+    }
+    where = f"http://{bind_host}:{bind_port}/"
+    if processes == 1:
+        app = create_app(settings=settings, database=database)
+        _warm_up_in_background(app)
+        click.echo(f"shopkg: serving on {where} (admin at /admin/)", err=True)
+        waitress.serve(app, host=bind_host, port=bind_port, **options)
+        return
+    database.close()  # nothing opened crosses the fork: each worker connects itself
+    try:
+        sock = bind(bind_host, bind_port)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {bind_host}:{bind_port}: {e}") from e
+
+    def serve_worker(number: int) -> None:
+        app = create_app(settings=settings, database=Database(settings.db).connect())
+        _warm_up_in_background(app)
+        waitress.serve(app, sockets=[sock], **options)
+
+    click.echo(f"shopkg: serving on {where} with {processes} workers (admin at /admin/)", err=True)
+    supervise(processes, serve_worker)
 
 
 def _warm_up_in_background(app: Any) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -275,3 +276,23 @@ def test_an_override_whose_item_left_the_catalog_is_reported(shop: Shop) -> None
     code, out, summary = shop.check()
     assert code == 0, out
     assert [o["key"] for o in summary["orphaned_overrides"]] == [gone]
+
+
+def test_an_override_made_in_one_server_process_reaches_the_others(shop: Shop) -> None:
+    from webapp.services import OVERRIDES_EVERY_S
+
+    record = shop.records()[3]
+    key, title = record["id"], record["title"]
+    # two workers of `shopkg serve --workers 2`: each loads its own assistant
+    apps = [create_app({"TESTING": True}, settings=shop.settings) for _ in range(2)]
+    first, second = (app.test_client() for app in apps)
+    try:
+        assert key in _keys(second, title)
+        shop.admin(first, "DELETE", f"/api/v1/admin/nodes?label=Item&key={key}")
+        assert key not in _keys(first, title)  # the worker that took the request: at once
+        time.sleep(OVERRIDES_EVERY_S + 0.2)
+        assert key not in _keys(second, title)  # the other: from the metadata DB
+        assert second.get(f"/api/v1/items/{key}").status_code == 404
+    finally:
+        for app in apps:
+            app.extensions["shopkg"].close()

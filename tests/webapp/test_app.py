@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -231,3 +232,65 @@ def test_shopkg_serve_runs_the_app_under_waitress(tmp_path: Path) -> None:
         _, errors = server.communicate(timeout=30)
     assert answered == (503, "shopkg", {"status": "starting"})
     assert f"serving on http://127.0.0.1:{port}/" in errors
+
+
+def test_shopkg_serve_with_workers_forks_them_restarts_one_that_dies_and_stops_all(
+    tmp_path: Path,
+) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    data = tmp_path / "data"
+    Database(f"sqlite:///{data / 'shopkg.db'}").connect().upgrade()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    shopkg = Path(sys.executable).parent / "shopkg"
+    server = subprocess.Popen(
+        [str(shopkg), "--data-dir", str(data), "serve", "--port", str(port), "--workers", "2"],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def workers() -> list[int]:
+        path = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        return [int(pid) for pid in path.read_text(encoding="utf-8").split()]
+
+    def answered() -> int:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        except urllib.error.HTTPError as e:
+            return e.code
+        return 200
+
+    try:
+        deadline = time.monotonic() + 30
+        while len(workers()) < 2 or not _answers(answered):
+            assert time.monotonic() < deadline and server.poll() is None
+            time.sleep(0.2)
+        first = workers()
+        os.kill(first[0], signal.SIGKILL)
+        while set(workers()) in (set(first), set(first[1:])) or len(workers()) < 2:
+            assert time.monotonic() < deadline + 15
+            time.sleep(0.2)
+        assert answered() == 503  # no build here: up, but not ready
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert server.returncode == 0
+    assert "with 2 workers" in errors and "starting it again" in errors
+
+
+def _answers(ask: Callable[[], int]) -> bool:
+    try:
+        return ask() in (200, 503)
+    except OSError:
+        return False
