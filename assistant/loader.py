@@ -20,6 +20,7 @@ from shopkg.errors import ShopKGError
 from shopkg.settings import Settings
 
 log = logging.getLogger(__name__)
+EVIDENCE_FILE = "evidence-vectors.sqlite"  # beside a published build: see vector_cache
 
 
 def build_assistant(settings: Settings, published: Published | None = None) -> Assistant:
@@ -36,6 +37,7 @@ def build_assistant(settings: Settings, published: Published | None = None) -> A
     from retrieval.qa_train import CachedEmbedder
     from retrieval.query import EntityDictionary
     from retrieval.search import HybridSearcher
+    from retrieval.vector_cache import DiskVectorCache
     from retrieval.vector_index import VectorIndex
     from retrieval.visual import load_image_space
 
@@ -77,7 +79,13 @@ def build_assistant(settings: Settings, published: Published | None = None) -> A
         images=(load_image_space(image_encoder, index_dir) if image_encoder is not None else None),
         postings=load_postings(index_dir),
     )
-    ranker = EvidenceRanker(CachedEmbedder(encoder, capacity=EVIDENCE_VECTORS), fusion)
+    shared = (
+        DiskVectorCache(published.directory / EVIDENCE_FILE, encoder.encoder_id, encoder.dimension)
+        if published is not None
+        else None
+    )
+    embedder = CachedEmbedder(encoder, capacity=EVIDENCE_VECTORS, shared=shared)
+    ranker = EvidenceRanker(embedder, fusion)
     images = parameters.get("images")
     assistant = Assistant(
         searcher,
@@ -109,6 +117,10 @@ def close_assistant(assistant: Any) -> None:
     encoder = getattr(searcher, "text_encoder", None)
     if encoder is not None and hasattr(encoder, "close"):
         encoder.close()
+    ranker = getattr(assistant, "ranker", None)
+    shared = getattr(getattr(ranker, "embedder", None), "shared", None)
+    if shared is not None:
+        shared.close()
     records = getattr(assistant, "records", None)
     if isinstance(records, PublishedRecords):
         records.close()

@@ -22,6 +22,7 @@ server still reading one keeps its open files until it swaps).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import threading
@@ -32,16 +33,19 @@ from pathlib import Path
 from typing import Any
 
 from extraction.catalog import CatalogRecord
-from shopkg.errors import JobError
+from shopkg.errors import GraphStoreError, JobError
 from shopkg.settings import Settings
 
 SERVING_DIR = "serving"
+log = logging.getLogger(__name__)
 POINTER = "current"
 KEEP = 3
 # Kùzu's page cache for a served graph (its default is most of the machine's memory, filled
 # as pages are read: a server's memory grew with every item shown); pages past it are read
 # again from the OS's file cache
 SERVE_BUFFER_POOL_BYTES = 64 << 20
+# catalog records a served build keeps parsed (one is read again from its offset in ~50 us)
+RECORDS_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -80,12 +84,17 @@ class Published:
             return store.open()
         from kg.kuzu_store import KuzuStore
 
-        return KuzuStore(
-            self.graph_dir,
-            batch_size=settings.batch_size,
-            read_only=True,
-            buffer_pool_bytes=SERVE_BUFFER_POOL_BYTES,
-        ).open()
+        def kuzu(pool: int) -> Any:
+            return KuzuStore(
+                self.graph_dir, batch_size=settings.batch_size, read_only=True,
+                buffer_pool_bytes=pool,
+            ).open()  # fmt: skip
+
+        try:
+            return kuzu(SERVE_BUFFER_POOL_BYTES)
+        except GraphStoreError as e:  # a graph too big to open with that little cache
+            log.warning("the served graph needs Kùzu's default page cache: %s", e)
+            return kuzu(0)
 
     def records(self) -> PublishedRecords:
         return PublishedRecords(self.directory / "records.jsonl")
@@ -99,7 +108,7 @@ class PublishedRecords:
             self._ranges: dict[str, list[int]] = json.load(f)
         self._fd = os.open(path, os.O_RDONLY)
         self._lock = threading.Lock()
-        self._cached = lru_cache(maxsize=4096)(self._read)
+        self._cached = lru_cache(maxsize=RECORDS_KEPT)(self._read)
 
     def __call__(self, key: str) -> CatalogRecord | None:
         return self._cached(key)

@@ -29,6 +29,7 @@ from retrieval.evidence import (
     readable,
 )
 from retrieval.qa_data import Question, default_files, read_questions, split
+from retrieval.vector_cache import DiskVectorCache
 from shopkg.errors import RetrievalError
 from shopkg.files import file_sha256
 
@@ -42,10 +43,17 @@ class CachedEmbedder:
     same text may both encode it.
     """
 
-    def __init__(self, encoder: Any, batch_size: int = 128, capacity: int | None = None) -> None:
+    def __init__(
+        self,
+        encoder: Any,
+        batch_size: int = 128,
+        capacity: int | None = None,
+        shared: DiskVectorCache | None = None,
+    ) -> None:
         self.encoder = encoder
         self.batch_size = batch_size
         self.capacity = capacity
+        self.shared = shared  # vectors other processes (or an earlier run) encoded
         self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -61,10 +69,18 @@ class CachedEmbedder:
                     self._cache.move_to_end(text)
                     found[text] = vector
         missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing and self.shared is not None:
+            found.update(self.shared.get_many(missing))
+        encoded: dict[str, npt.NDArray[np.float32]] = {}
         for start in range(0, len(missing), self.batch_size):
-            chunk = missing[start : start + self.batch_size]
+            chunk = [t for t in missing[start : start + self.batch_size] if t not in found]
+            if not chunk:
+                continue
             vectors = self.encoder.encode(chunk).full(len(chunk))
-            found.update(zip(chunk, vectors, strict=True))
+            encoded.update(zip(chunk, vectors, strict=True))
+        found.update(encoded)
+        if encoded and self.shared is not None:
+            self.shared.put_many(encoded)
         if missing:
             with self._lock:
                 self._cache.update((t, found[t]) for t in missing)

@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(512, ge=1, le=1_000_000)
     max_request_bytes: int = Field(1 << 20, ge=1024)
     max_upload_bytes: int = Field(8 << 20, ge=1024)
+    max_header_bytes: int = Field(
+        16 << 10, ge=1024, description="request headers, all together (431 beyond)"
+    )
     rate_limits_enabled: bool = Field(
         True, description="apply public_rate_limit and login_rate_limit; false turns both off"
     )

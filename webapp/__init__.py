@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
+from werkzeug.exceptions import RequestHeaderFieldsTooLarge
 
 from shopkg.settings import Settings, load_settings
 from webapp.errors import register_error_handlers
@@ -60,6 +61,14 @@ def create_app(
     Services(settings, assistant=assistant, store=store, database=database).init_app(app)
     register_error_handlers(app)
     csrf, limiter = init_security(app, trusted_proxies=settings.trusted_proxies)
+
+    @app.before_request
+    def _limit_headers() -> None:
+        size = sum(len(name) + len(value) + 4 for name, value in request.headers.items())
+        if size > settings.max_header_bytes:
+            raise RequestHeaderFieldsTooLarge(
+                f"the request headers take {size} bytes; the limit is {settings.max_header_bytes}"
+            )
 
     @app.before_request
     def _allow_larger_uploads() -> None:

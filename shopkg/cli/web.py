@@ -55,7 +55,10 @@ def serve(
     settings = settings.model_copy(update={"web_workers": processes})  # the loader reads it
     options: dict[str, Any] = {
         "threads": threads,
-        "max_request_body_size": max(settings.max_request_bytes, settings.max_upload_bytes),
+        # waitress refuses past these with plain-text errors of its own; set above the
+        # app's limits, the app answers first, with its JSON error envelope (413, 431)
+        "max_request_body_size": 2 * max(settings.max_request_bytes, settings.max_upload_bytes),
+        "max_request_header_size": 4 * settings.max_header_bytes,
         "ident": "shopkg",
     }
     where = f"http://{bind_host}:{bind_port}/"

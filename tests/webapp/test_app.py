@@ -294,3 +294,11 @@ def _answers(ask: Callable[[], int]) -> bool:
         return ask() in (200, 503)
     except OSError:
         return False
+
+
+def test_oversized_request_headers_are_431_in_the_json_envelope(client: FlaskClient) -> None:
+    response = client.get("/api/v1/search?q=boot", headers={"X-Padding": "x" * (20 << 10)})
+    assert response.status_code == 431
+    error = response.get_json()["error"]
+    assert error["code"] == "E1552" and "the limit is 16384" in error["message"]
+    assert client.get("/api/v1/search?q=boot", headers={"X-Small": "x" * 100}).status_code == 200
