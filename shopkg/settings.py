@@ -118,11 +118,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     web_workers: int = Field(
-        1,
-        ge=1,
+        0,
+        ge=0,
         le=64,
-        description="server processes of `shopkg serve` (one per core for a live audience; "
-        "each loads its own assistant)",
+        description="server processes of `shopkg serve`; 0: one per core, at most 4 (each "
+        "loads its own assistant: one process serves about half the requests of two on two "
+        "cores, see BENCHMARKS.md)",
     )
     secret_key: SecretStr = Field(
         SecretStr(""), description="signs web sessions; generated into data_dir when empty"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from shopkg.errors import ConfigError, MissingDependencyError
 from shopkg.settings import Settings
 
 DEFAULT_THREADS = 8
+AUTO_WORKERS = 4  # at most this many processes when web_workers is 0 (one per core)
 
 
 @click.command("serve")
@@ -29,8 +31,8 @@ DEFAULT_THREADS = 8
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="Server processes sharing the port (default from settings: web_workers, 1); one "
-    "per core serves a live audience best.",
+    help="Server processes sharing the port (default from settings: web_workers; 0 or unset: "
+    "one per core, at most 4).",
 )
 @pass_state
 def serve(
@@ -51,7 +53,7 @@ def serve(
     database.check_current()
     bind_host = host or settings.host
     bind_port = port or settings.port
-    processes = workers or settings.web_workers
+    processes = workers or settings.web_workers or min(os.cpu_count() or 1, AUTO_WORKERS)
     settings = settings.model_copy(update={"web_workers": processes})  # the loader reads it
     options: dict[str, Any] = {
         "threads": threads,
