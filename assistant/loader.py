@@ -14,7 +14,8 @@ from sqlalchemy import select
 from assistant.service import EVIDENCE_VECTORS, Assistant
 from extraction.catalog import CatalogRecord
 from jobs.publish import Published, PublishedRecords
-from shopkg.db import BuildJob, Database, JobStatus, RecordStatus, SourceRecord, overrides
+from shopkg.db import Database, RecordStatus, SourceRecord, overrides
+from shopkg.db import jobs as job_records
 from shopkg.db.overrides import Override
 from shopkg.errors import ShopKGError
 from shopkg.settings import Settings
@@ -199,13 +200,7 @@ def _image_search(index_dir: Path, encoder: Any) -> tuple[Any, Any] | None:
 
 def _last_build(database: Database) -> dict[str, Any]:
     with database.session() as session:
-        job = session.scalars(
-            select(BuildJob)
-            .where(BuildJob.kind == "build", BuildJob.status == JobStatus.SUCCEEDED)
-            .order_by(BuildJob.id.desc())
-            .limit(1)
-        ).first()
-        return dict(job.parameters) if job is not None else {}
+        return job_records.last_build_parameters(session)
 
 
 def _active_overrides(database: Database) -> list[Override]:

@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shopkg.db import BuildJob, Database, JobStatus, RecordStatus, SourceRecord
+from shopkg.db import Database, RecordStatus, SourceRecord
+from shopkg.db import jobs as job_records
 from shopkg.db import overrides as repository
 from shopkg.db.overrides import OverrideSet
 from shopkg.errors import ShopKGError
@@ -168,13 +169,7 @@ def _check_edits(
 
 def _last_catalog(database: Database) -> str | None:
     with database.session() as session:
-        job = session.scalars(
-            select(BuildJob)
-            .where(BuildJob.kind == "build", BuildJob.status == JobStatus.SUCCEEDED)
-            .order_by(BuildJob.id.desc())
-            .limit(1)
-        ).first()
-        name = job.parameters.get("name") if job is not None else None
+        name = job_records.last_build_parameters(session).get("name")
     return str(name) if name else None
 
 

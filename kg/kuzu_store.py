@@ -45,7 +45,7 @@ from kg.records import (
 )
 from kg.schema import Ontology
 from kg.store import Direction, GraphStore, T
-from shopkg.errors import GraphStoreError, SchemaError, require
+from shopkg.errors import GraphBusyError, GraphStoreError, SchemaError, require
 
 log = logging.getLogger(__name__)
 DB_FILE = "shopkg.kuzu"
@@ -101,7 +101,7 @@ class KuzuStore(GraphStore):
         except RuntimeError as e:
             holder = lock_holder(self.path / DB_FILE) if "lock" in str(e).lower() else None
             if holder is not None:
-                raise GraphStoreError(
+                raise GraphBusyError(
                     f"the Kùzu graph in {self.path} is locked by {holder}; Kùzu lets one "
                     "process write it at a time: wait for that process or stop it"
                 ) from e

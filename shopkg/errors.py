@@ -32,6 +32,12 @@ class GraphStoreError(ShopKGError):
     code = "E300"
 
 
+class GraphBusyError(GraphStoreError):
+    """Another process holds the graph (a build writing it): try again when it is done."""
+
+    code = "E320"
+
+
 class SchemaError(GraphStoreError):
     """A node, relation or property does not fit the ontology."""
 

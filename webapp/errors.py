@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from shopkg.errors import (
     AuthError,
+    GraphBusyError,
     GraphStoreError,
     InputError,
     NotFoundError,
@@ -86,6 +87,8 @@ def _status_of(error: ShopKGError) -> int:
         return 400
     if isinstance(error, SchemaError):
         return 422
+    if isinstance(error, GraphBusyError):
+        return 503  # a build holds the graph: the admin request can be made again after it
     if isinstance(error, GraphStoreError):
         return 500
     return 500
@@ -120,7 +123,10 @@ def handle_shopkg_error(error: ShopKGError) -> Response:
     elif status >= 500:
         current_app.logger.error("request failed: %s", error, exc_info=error)
     details = error.details if isinstance(error, WebError) else []
-    return _answer(status, error.code, str(error), details)
+    response = _answer(status, error.code, str(error), details)
+    if isinstance(error, GraphBusyError):
+        response.headers["Retry-After"] = "30"
+    return response
 
 
 def handle_http_error(error: HTTPException) -> Response:

@@ -19,7 +19,7 @@ from jobs.demo_catalog import write_catalog
 from jobs.publish import current
 from jobs.runner import JobResult
 from kg.kuzu_store import DB_FILE
-from shopkg.db import BuildJob, Database, SourceRecord
+from shopkg.db import BuildJob, Database, SourceRecord, accounts
 from shopkg.errors import GraphStoreError
 from shopkg.settings import Settings, load_settings
 from webapp import create_app
@@ -135,3 +135,28 @@ def test_a_running_app_answers_from_a_build_published_after_it_started(
         time.sleep(0.05)
     assert not old_store.is_open
     services.close()
+
+
+def test_an_admin_request_while_a_build_holds_the_graph_is_503_with_retry_after(
+    built: tuple[Settings, Path], graph_held_elsewhere: int
+) -> None:
+    settings, _ = built
+    database = Database(settings.db).connect()
+    try:
+        with database.session() as session:
+            accounts.create_admin(session, "ops-busy", "correct horse battery")
+            token = accounts.issue_token(session, "ops-busy", "tests")
+    finally:
+        database.close()
+    app = create_app({"TESTING": True}, settings=settings)
+    try:
+        response = app.test_client().get(
+            "/api/v1/admin/stats/degrees", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "30"
+        assert (
+            f"locked by process {graph_held_elsewhere}" in response.get_json()["error"]["message"]
+        )
+    finally:
+        app.extensions["shopkg"].close()
