@@ -98,6 +98,7 @@ class Assistant:
         self.overrides.add(override)
         apply_override(self.searcher, override)
         self.forget()  # remembered searches, cards and answers may show what it changed
+        self._images = None  # a deleted item's images are no longer served
 
     def record(self, key: str) -> CatalogRecord | None:
         """Item ``key``'s catalog record with the admins' edits; None when there is no such
