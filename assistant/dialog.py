@@ -13,12 +13,8 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from assistant.api import Hit, Turn
-
-if TYPE_CHECKING:
-    from assistant.service import Assistant
+from assistant.api import AssistantAPI, Hit, Turn
 
 MAX_SESSIONS = 10_000
 IDLE_SECONDS = 3600
@@ -60,7 +56,7 @@ class Session:
 
 
 class Dialog:
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(self, assistant: AssistantAPI) -> None:
         self.assistant = assistant
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._lock = threading.Lock()

@@ -19,6 +19,7 @@ from typing import Any
 
 from assistant.api import Answer, EvidenceRef, Hit, ItemCard, QueryUnderstanding, SearchResult
 from assistant.cache import LRU
+from assistant.dialog import Dialog
 from extraction.catalog import CatalogRecord
 from retrieval.evidence import Evidence, EvidenceRanker, ScoredEvidence
 from retrieval.overrides import apply_override, edited_record
@@ -73,8 +74,6 @@ class Assistant:
         self._warmer: ThreadPoolExecutor | None = None
         self._warming: dict[str, Future[None]] = {}
         self._warming_lock = threading.Lock()
-        from assistant.dialog import Dialog
-
         self.dialog = Dialog(self)
 
     @property
