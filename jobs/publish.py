@@ -72,16 +72,9 @@ class Published:
     def open_graph(self, settings: Settings) -> Any:
         """The published graph, opened read-only (a Kùzu copy), or the live Neo4j graph."""
         if self.graph is not None:
-            from kg import store_from_uri
+            from kg import open_store
 
-            store = store_from_uri(
-                self.graph,
-                user=settings.neo4j_user,
-                password=settings.neo4j_password.get_secret_value(),
-                database=settings.neo4j_database,
-                batch_size=settings.batch_size,
-            )
-            return store.open()
+            return open_store(settings, graph=self.graph).open()
         from kg.kuzu_store import KuzuStore
 
         def kuzu(pool: int) -> Any:

@@ -45,13 +45,16 @@ def store_from_uri(
     )
 
 
-def open_store(settings: Settings, *, ontology: Ontology = SHOPKG_ONTOLOGY) -> GraphStore:
+def open_store(
+    settings: Settings, *, ontology: Ontology = SHOPKG_ONTOLOGY, graph: str | None = None
+) -> GraphStore:
     """The store the settings name (``graph``, ``neo4j_*``, ``batch_size``); not yet opened.
+    ``graph`` names another graph URI, with the settings' credentials (a published build's).
 
     Use it as a context manager, or call ``.open()``.
     """
     return store_from_uri(
-        settings.graph,
+        graph or settings.graph,
         user=settings.neo4j_user,
         password=settings.neo4j_password.get_secret_value(),
         database=settings.neo4j_database,
