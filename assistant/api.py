@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from shopkg.db.overrides import Override
+    from foundation.db.overrides import Override
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import select
 
 from assistant.service import EVIDENCE_VECTORS, Assistant
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
+from foundation.db import Database, RecordStatus, SourceRecord, overrides
+from foundation.db import jobs as job_records
+from foundation.db.overrides import Override
+from foundation.errors import ShopKGError
+from foundation.settings import Settings
 from jobs.publish import Published, PublishedRecords
-from shopkg.db import Database, RecordStatus, SourceRecord, overrides
-from shopkg.db import jobs as job_records
-from shopkg.db.overrides import Override
-from shopkg.errors import ShopKGError
-from shopkg.settings import Settings
 
 log = logging.getLogger(__name__)
 EVIDENCE_FILE = "evidence-vectors.sqlite"  # beside a published build: see vector_cache

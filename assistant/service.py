@@ -20,12 +20,12 @@ from typing import Any
 from assistant.api import Answer, EvidenceRef, Hit, ItemCard, QueryUnderstanding, SearchResult
 from assistant.cache import LRU
 from assistant.dialog import Dialog
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
+from foundation.db.overrides import Override, OverrideSet
+from foundation.errors import InputError, NotFoundError, RetrievalError, UnavailableError
 from retrieval.evidence import Evidence, EvidenceRanker, ScoredEvidence
 from retrieval.overrides import apply_override, edited_record
 from retrieval.search import Candidate, HybridSearcher, SearchOutcome
-from shopkg.db.overrides import Override, OverrideSet
-from shopkg.errors import InputError, NotFoundError, RetrievalError, UnavailableError
 
 ABSTAIN = "The product information does not say."
 MIN_CONFIDENCE_FUSED = 0.5

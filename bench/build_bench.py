@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from catalog.demo.generate import write_catalog
+from foundation.db import Database, jobs
+from foundation.settings import load_settings
 from jobs.build import BuildPlan, run_build
-from jobs.demo_catalog import write_catalog
-from shopkg.db import Database, jobs
-from shopkg.settings import load_settings
 
 TARGET = 50.0  # items/s on CPU, encoding included
 

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from extraction.catalog import CatalogRecord
+from catalog.readers import read_dataset
+from catalog.schema import CatalogRecord
 from extraction.pipeline import ExtractionPipeline, build_pipeline
-from extraction.readers import read_dataset
 
 EPQA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "pqa" / "ePQA"
 WORDS = ["trail", "running", "shoe", "rain", "jacket", "steel", "bottle", "cotton", "sock"]

@@ -3,7 +3,7 @@
 Building 100k items with the real build takes about 40 minutes on a CPU, so the parts a build
 leaves are constructed directly, each the real thing:
 
-* the catalog: ``--items`` generated demo records (``jobs.demo_catalog``), with their truth
+* the catalog: ``--items`` generated demo records (``catalog.demo.generate``), with their truth
   (concept, POIs, problems, scenes, crowds, attribute values);
 * the keyword channel: a real BM25 :class:`~retrieval.keyword.KeywordIndex` over each record's
   keyword text (``jobs.build.keyword_text``), and the item table rows (``item_row``);
@@ -60,10 +60,10 @@ import torch
 
 from assistant.loader import freeze_loaded_objects, serve_queries_single_threaded
 from assistant.service import EVIDENCE_VECTORS, Assistant
+from catalog.demo.generate import generate
+from catalog.schema import CatalogRecord
 from encoders.sentence import SentenceTransformerTextEncoder
-from extraction.catalog import CatalogRecord
 from jobs.build import keyword_text
-from jobs.demo_catalog import generate
 from kg import NodeRef, NodeRow, Provenance, RelationRow
 from kg.kuzu_store import KuzuStore
 from retrieval.evidence import EvidenceRanker, load_fusion

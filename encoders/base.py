@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from shopkg.errors import EncoderError
+from foundation.errors import EncoderError
 
 Vectors = npt.NDArray[np.float32]
 ImageSource = str | Path | bytes | Any  # a path, raw bytes, or an already opened PIL image

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from encoders.base import EncoderManifest, TextEncoder, Vectors
-from shopkg.errors import EncoderError
+from foundation.errors import EncoderError
 
 MAX_TEXTS = 32  # texts per forward pass at most (~150 ms of evidence on one core)
 CHUNK_TEXTS = 16  # a caller's many texts go in chunks, so a query never waits long

@@ -28,7 +28,7 @@ from encoders.base import (
 from encoders.device import prepare_torch, resolve_device, torch_dtype
 from encoders.images import CLIP_MEAN, CLIP_STD, load_batch, normalize_uint8
 from encoders.sentence import _directory_version, set_offline_env
-from shopkg.errors import EncoderError, require
+from foundation.errors import EncoderError, require
 
 
 class ClipCheckpoint:

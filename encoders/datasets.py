@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shopkg.errors import ShopKGError
+from foundation.errors import ShopKGError
 
 FORMATS = ("grocery", "clothing")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")

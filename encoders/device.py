@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from shopkg.errors import EncoderError, require
+from foundation.errors import EncoderError, require
 
 if TYPE_CHECKING:
     import torch

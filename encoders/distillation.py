@@ -32,7 +32,7 @@ from encoders.device import prepare_torch
 from encoders.images import load_batch, normalize_uint8, resize_center_crop
 from encoders.tower import ImageTower, TowerConfig, save_tower
 from encoders.training import TrainingResult, augment, decode_size, weights_digest, write_curve
-from shopkg.errors import EncoderError
+from foundation.errors import EncoderError
 
 
 @dataclass(frozen=True)

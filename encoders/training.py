@@ -36,7 +36,7 @@ from encoders.datasets import ImageTextData
 from encoders.device import prepare_torch
 from encoders.images import load_batch, normalize_uint8
 from encoders.tower import ImageTower, TowerConfig, save_tower
-from shopkg.errors import EncoderError
+from foundation.errors import EncoderError
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
 from extraction.textnorm import normalize_text
-from shopkg.errors import ExtractionError
+from foundation.errors import ExtractionError
 
 AVE_FORMATS = ("oa-mine", "ae-110k", "wdc-pave")
 MAX_DESCRIPTION_CHARS = 1500

@@ -21,7 +21,7 @@ from extraction.lexicons import NeedLexicon
 from extraction.needs import NeedFinder
 from extraction.textnorm import CachedTokenizer, normalize_text
 from extraction.values import normalize_value
-from shopkg.errors import ExtractionError
+from foundation.errors import ExtractionError
 
 EXTENSIONS = (
     "record_id",

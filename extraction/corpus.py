@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
 from extraction.concepts import ConceptMiner, ConceptSet
 from extraction.facts import ExtractedNode, ExtractedRelation, NodeRef, RecordFacts
 from extraction.pipeline import ExtractionPipeline, ExtractionReport

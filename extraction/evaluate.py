@@ -18,7 +18,7 @@ from extraction.ave import AveExample, read_ave
 from extraction.tagger import AttributeTagger, read_dictionary, read_train_hashes
 from extraction.textnorm import blank_pipeline
 from extraction.values import canonical
-from shopkg.errors import ExtractionError
+from foundation.errors import ExtractionError
 
 Pairs = set[tuple[str, str]]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from extraction.facts import ExtractedNode, ExtractedRelation, RecordFacts
 from extraction.values import normalize_value
+from foundation.errors import ExtractionError
 from kg import GraphStore, NodeRef, NodeRow, Provenance, RelationRow, WriteReport
-from shopkg.errors import ExtractionError
 
 
 class KGWriter:

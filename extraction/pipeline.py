@@ -17,12 +17,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from catalog.schema import CatalogRecord, explain
 from extraction import components
-from extraction.catalog import CatalogRecord, explain
 from extraction.facts import RecordFacts
 from extraction.record_facts import facts_from_doc
 from extraction.textnorm import customize_tokenizer
-from shopkg.errors import ExtractionError
+from foundation.errors import ExtractionError
 
 DEFAULT_CONFIG = Path(__file__).with_name("pipeline.cfg")
 TAGGER_STEP = "shopkg_attribute_tagger_v1"

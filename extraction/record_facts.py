@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
 from extraction.facts import NodeRef, RecordFacts
 from extraction.textnorm import normalize_text
 from extraction.values import normalize_value

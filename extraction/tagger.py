@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shopkg.errors import ExtractionError
+from foundation.errors import ExtractionError
 
 MANIFEST = "manifest.json"
 DICTIONARY = "dictionary.json"

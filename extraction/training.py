@@ -28,8 +28,8 @@ from typing import Any
 from extraction.ave import AveExample, ave_training_files, read_ave
 from extraction.tagger import DICTIONARY, MANIFEST, TRAIN_HASHES
 from extraction.textnorm import blank_pipeline
-from shopkg.errors import ExtractionError
-from shopkg.files import file_sha256
+from foundation.errors import ExtractionError
+from foundation.files import file_sha256
 
 log = logging.getLogger(__name__)
 

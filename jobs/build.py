@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
 from extraction.facts import RecordFacts
+from foundation.db import Database, RecordStatus, SourceRecord
+from foundation.errors import ConfigError, JobError
+from foundation.files import exposing_root
+from foundation.settings import Settings
 from jobs.extract_cache import PENDING, ExtractionCache, facts_digest, pipeline_fingerprint
 from jobs.images import ImageStage
 from jobs.overrides import BuildOverrides, OverrideStage
 from jobs.publish import publish
 from jobs.runner import JobResult, JobRunner, Stage, StageContext
 from jobs.text_prefetch import Chunk, TextPrefetch, chunks
-from shopkg.db import Database, RecordStatus, SourceRecord
-from shopkg.errors import ConfigError, JobError
-from shopkg.files import exposing_root
-from shopkg.settings import Settings
 
 if TYPE_CHECKING:
     from extraction.corpus import CatalogFacts
@@ -246,7 +246,7 @@ class BuildContext:
 
     def records(self, keys: list[str]) -> list[CatalogRecord]:
         """The stored records with these keys, in the order given."""
-        from extraction.ingest import load_records
+        from catalog.ingest import load_records
 
         found = {r.id: r for r in load_records(self.database, self.plan.name, keys)}
         return [found[key] for key in keys]
@@ -283,8 +283,8 @@ class IngestStage:
         self.build = build
 
     def run(self, context: StageContext) -> dict[str, Any]:
-        from extraction.ingest import ingest, read_catalog
-        from extraction.readers import read_dataset
+        from catalog.ingest import ingest, read_catalog
+        from catalog.readers import read_dataset
 
         plan = self.build.plan
         if plan.data_format == "catalog":

@@ -24,12 +24,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from shopkg.db import Database, RecordStatus, SourceRecord
-from shopkg.db import jobs as job_records
-from shopkg.db import overrides as repository
-from shopkg.db.overrides import OverrideSet
-from shopkg.errors import ShopKGError
-from shopkg.settings import Settings
+from foundation.db import Database, RecordStatus, SourceRecord
+from foundation.db import jobs as job_records
+from foundation.db import overrides as repository
+from foundation.db.overrides import OverrideSet
+from foundation.errors import ShopKGError
+from foundation.settings import Settings
 
 KEYS_SHOWN = 20
 COMPLETE = ("graph", "item_text", "item_table", "bm25")  # each must hold every expected item

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from foundation.files import file_sha256
 from kg import GraphStore
-from shopkg.files import file_sha256
 
 
 def _canonical(value: Any) -> Any:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from extraction.facts import RecordFacts
-from shopkg.files import file_sha256
+from foundation.files import file_sha256
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS facts (

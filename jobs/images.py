@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from foundation.errors import ShopKGError
+from foundation.files import file_sha256
 from jobs.runner import StageContext
-from shopkg.errors import ShopKGError
-from shopkg.files import file_sha256
 
 EXTRACTOR = "shopkg.images@1"
 PROTOTYPES = "shopkg.prototypes@1"
@@ -109,7 +109,7 @@ class ImageStage:
         """Put an unreadable image aside (once per job: a resumed stage meets it again)."""
         from sqlalchemy import select
 
-        from shopkg.db import QuarantinedRecord, jobs
+        from foundation.db import QuarantinedRecord, jobs
 
         with self.build.database.session() as session:
             seen = session.scalars(
@@ -253,7 +253,7 @@ class ImageStage:
 
 
 def _active() -> Any:
-    from shopkg.db import RecordStatus
+    from foundation.db import RecordStatus
 
     return RecordStatus.ACTIVE
 

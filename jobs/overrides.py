@@ -1,6 +1,6 @@
 """Admin overrides in a build: re-applied to the KG after extraction, respected by the indexes.
 
-An admin's edit, merge or delete (``shopkg.db.overrides``) is a decision about the catalog
+An admin's edit, merge or delete (``foundation.db.overrides``) is a decision about the catalog
 that extraction knows nothing of: a record whose content changes is written to the KG again
 as the catalog says. So every build, after the extract stage, applies the active overrides
 once more (:class:`OverrideStage`; a no-op for those the graph already reflects), and the
@@ -23,12 +23,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
+from foundation.db import Database, OverrideKind
+from foundation.db import overrides as repository
+from foundation.db.overrides import Override, OverrideSet
 from jobs.runner import StageContext
 from retrieval.overrides import edited_record
-from shopkg.db import Database, OverrideKind
-from shopkg.db import overrides as repository
-from shopkg.db.overrides import Override, OverrideSet
 
 ORPHANS_SHOWN = 50
 

@@ -32,9 +32,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from extraction.catalog import CatalogRecord
-from shopkg.errors import GraphStoreError, JobError
-from shopkg.settings import Settings
+from catalog.schema import CatalogRecord
+from foundation.errors import GraphStoreError, JobError
+from foundation.settings import Settings
 
 SERVING_DIR = "serving"
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shopkg.db import Database, jobs
+from foundation.db import Database, jobs
 
 LISTED = 50  # quarantined records listed in full; the rest are counted
 

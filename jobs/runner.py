@@ -25,8 +25,8 @@ from typing import IO, Any, Protocol
 
 from sqlalchemy import select
 
-from shopkg.db import BuildJob, Database, JobStatus, jobs
-from shopkg.errors import JobError
+from foundation.db import BuildJob, Database, JobStatus, jobs
+from foundation.errors import JobError
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
+from foundation.db import BuildJob, Database, JobStatus, jobs
+from foundation.settings import Settings
 from jobs.build import BuildPlan, run_build
 from jobs.runner import JobInterrupted
-from shopkg.db import BuildJob, Database, JobStatus, jobs
-from shopkg.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from foundation.errors import ConfigError
 from kg.ontology import SHOPKG_ONTOLOGY
 from kg.schema import Ontology
 from kg.store import GraphStore
-from shopkg.errors import ConfigError
 
 if TYPE_CHECKING:
-    from shopkg.settings import Settings
+    from foundation.settings import Settings
 
 
 def store_from_uri(
@@ -23,7 +23,7 @@ def store_from_uri(
     batch_size: int = 512,
 ) -> GraphStore:
     """A store for ``kuzu:///dir``, ``neo4j://host:7687`` or ``bolt://…``; does no I/O."""
-    from shopkg.settings import parse_graph_uri
+    from foundation.settings import parse_graph_uri
 
     try:
         parsed = parse_graph_uri(uri)

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from shopkg.errors import GraphStoreError
+from foundation.errors import GraphStoreError
 
 CACHE_SIZE = 256
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from foundation.errors import SchemaError
 from kg.schema import (
     KEY,
     SEARCH_TEXT,
@@ -19,7 +20,6 @@ from kg.schema import (
     Property,
     RelationType,
 )
-from shopkg.errors import SchemaError
 
 META_TABLE = "ShopKGMeta"
 NULL_MARKER = "__shopkg_null__"

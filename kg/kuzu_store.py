@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from foundation.errors import GraphBusyError, GraphStoreError, SchemaError, require
 from kg import kuzu_queries as q
 from kg.kuzu_conn import KuzuSession, ReadWriteGate
 from kg.kuzu_write import KuzuWriteTx, fetch_by_keys, relations_of
@@ -45,7 +46,6 @@ from kg.records import (
 )
 from kg.schema import Ontology
 from kg.store import Direction, GraphStore, T
-from shopkg.errors import GraphBusyError, GraphStoreError, SchemaError, require
 
 log = logging.getLogger(__name__)
 DB_FILE = "shopkg.kuzu"

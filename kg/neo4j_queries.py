@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import LiteralString
 
-from shopkg.errors import SchemaError
+from foundation.errors import SchemaError
 
 META_LABEL = "ShopKGMeta"
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, LiteralString
 
+from foundation.errors import GraphStoreError, SchemaError, ShopKGError, require
 from kg import neo4j_queries as q
 from kg.ontology import SHOPKG_ONTOLOGY
 from kg.planning import RelationGroup, WriteTx
@@ -31,7 +32,6 @@ from kg.records import (
 from kg.schema import KEY, SEARCH_TEXT, Ontology
 from kg.store import Direction, GraphStore, T
 from kg.validation import ValidRelation
-from shopkg.errors import GraphStoreError, SchemaError, ShopKGError, require
 
 Tx = Any  # neo4j.ManagedTransaction; the driver is imported lazily
 PROVENANCE_INDEXED = ("extractor", "source")

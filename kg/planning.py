@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any, Protocol
 
+from foundation.errors import NotFoundError
 from kg.records import (
     DeleteReport,
     MergeReport,
@@ -25,7 +26,6 @@ from kg.records import (
 )
 from kg.schema import KEY, PROVENANCE_FIELDS, SEARCH_TEXT, Ontology, fold
 from kg.validation import ValidNode, ValidRelation, search_text, valid_relation
-from shopkg.errors import NotFoundError
 
 RelationGroup = tuple[str, str, str]
 """(relation type, start label, end label): the unit backends read and write relations in."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 
-from shopkg.errors import SchemaError
+from foundation.errors import SchemaError
 
 IDENTIFIER = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 """Node labels: CamelCase ASCII. They are written into Cypher text, so nothing else is allowed."""

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
+from foundation.errors import GraphStoreError, NotFoundError, SchemaError
 from kg.ontology import SHOPKG_ONTOLOGY
 from kg.planning import (
     ChangeSet,
@@ -42,7 +43,6 @@ from kg.records import (
 )
 from kg.schema import Ontology
 from kg.validation import EXTRACTOR, index_text, tokens, validate_nodes, validate_relations
-from shopkg.errors import GraphStoreError, NotFoundError, SchemaError
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
+from foundation.errors import SchemaError
 from kg.records import NodeRef, NodeRow, Provenance, RelationKey, RelationRow
 from kg.schema import (
     KEY,
@@ -26,7 +27,6 @@ from kg.schema import (
     RelationType,
     fold,
 )
-from shopkg.errors import SchemaError
 
 EXTRACTOR = re.compile(r"^[A-Za-z0-9_.\-]+@[A-Za-z0-9_.\-+]+$")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from shopkg.errors import RetrievalError
+from foundation.errors import RetrievalError
 
 SOURCES = ("attribute", "bullet", "description", "review", "qa", "kg")
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
@@ -73,7 +73,7 @@ def readable(evidence: Evidence) -> str:
     """Attribute candidates like ``'batteries_included: { value:false }'`` as plain text."""
     if evidence.source != "attribute":
         return evidence.text
-    from extraction.readers import parse_attribute
+    from catalog.readers import parse_attribute
 
     parsed = parse_attribute(evidence.text)
     if parsed is None:

@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from shopkg.errors import VectorIndexError
-from shopkg.files import file_sha256 as sha256_of
+from foundation.errors import VectorIndexError
+from foundation.files import file_sha256 as sha256_of
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from foundation.errors import RetrievalError
 from retrieval.query import DictionaryEntry
-from shopkg.errors import RetrievalError
 
 ARCHITECTURE = "shopkg-knowledge-injection"
 VERSION = 1

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from foundation.errors import RetrievalError
 from retrieval.injection import InjectionConfig, KnowledgeInjector, initial_weights
-from shopkg.errors import RetrievalError
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
+from foundation.errors import VectorIndexError
 from retrieval.evidence import tokens
-from shopkg.errors import VectorIndexError
 
 KEY_VALUES = 4
 

@@ -1,4 +1,4 @@
-"""How admin overrides (:mod:`shopkg.db.overrides`) show in what search serves.
+"""How admin overrides (:mod:`foundation.db.overrides`) show in what search serves.
 
 An edit of an ``Item`` node sets KG properties; the item table and the catalog record that
 cards and answers read name some of them differently (the node's ``name`` is the record's
@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
 
 if TYPE_CHECKING:
+    from foundation.db.overrides import Override
     from retrieval.search import HybridSearcher
-    from shopkg.db.overrides import Override
 
 # Item node property -> catalog record field (the properties an item's card and row show)
 RECORD_FIELDS = {

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from shopkg.errors import RetrievalError
+from foundation.errors import RetrievalError
 
 FORMATS = ("epqa", "hetpqa", "semipqa")
 SOURCE_NAMES = {

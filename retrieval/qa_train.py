@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from foundation.errors import RetrievalError
+from foundation.files import file_sha256
 from retrieval.evidence import (
     Bm25Scorer,
     Embedder,
@@ -30,8 +32,6 @@ from retrieval.evidence import (
 )
 from retrieval.qa_data import Question, default_files, read_questions, split
 from retrieval.vector_cache import DiskVectorCache
-from shopkg.errors import RetrievalError
-from shopkg.files import file_sha256
 
 
 class CachedEmbedder:

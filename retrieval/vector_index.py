@@ -20,8 +20,8 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from foundation.errors import VectorIndexError
 from retrieval.index_files import read_index_files, write_index_files
-from shopkg.errors import VectorIndexError
 
 COLLECTIONS = ("item_text", "item_image", "image", "concept", "concept_prototype")
 IndexKind = Literal["flat", "hnsw"]

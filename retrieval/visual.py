@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from foundation.errors import ShopKGError
 from retrieval.vector_index import VectorIndex
-from shopkg.errors import ShopKGError
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,11 @@
 """ShopKG: a knowledge-graph backend for e-commerce.
 
-This package holds the foundation every other part plugs into: typed settings
-(:mod:`shopkg.settings`), the exception hierarchy (:mod:`shopkg.errors`), the metadata
-database (:mod:`shopkg.db`) and the command line (:mod:`shopkg.cli`). The domain packages
-(`kg`, `extraction`, `encoders`, `retrieval`, `webapp`) sit beside it at the top level.
+This package is the top layer: the ``shopkg`` command line (:mod:`shopkg.cli`) and the
+evaluation harnesses that drive whole builds (:mod:`shopkg.evals`). It may import every other
+package and none imports it. The foundation it all stands on (settings, errors, the metadata
+database) is :mod:`foundation`; ARCHITECTURE.md has the layer order.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("shopkg")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
+from foundation import __version__
 
 __all__ = ["__version__"]

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-CORE = ["shopkg", "shopkg.settings", "shopkg.db", "shopkg.cli"]
+CORE = ["shopkg", "foundation.settings", "foundation.db", "shopkg.cli"]
 
 
 @pytest.mark.parametrize("module", CORE)

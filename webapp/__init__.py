@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, request
 from werkzeug.exceptions import RequestHeaderFieldsTooLarge
 
-from shopkg.settings import Settings, load_settings
+from foundation.settings import Settings, load_settings
 from webapp.errors import register_error_handlers
 from webapp.security import init_security, public_rate_limit, rate_limit_config, secret_key
 from webapp.services import Services
 
 if TYPE_CHECKING:
     from assistant.api import AssistantAPI
+    from foundation.db import Database
     from kg import GraphStore
-    from shopkg.db import Database
 
 DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": True,
@@ -46,7 +46,7 @@ def create_app(
     database: Database | None = None,
 ) -> Flask:
     """Build the app. ``config`` overrides Flask settings (``TESTING``, ``PUBLIC_RATE_LIMIT``,
-    …); ``settings`` defaults to :func:`shopkg.settings.load_settings` (file, then
+    …); ``settings`` defaults to :func:`foundation.settings.load_settings` (file, then
     environment) and gives the rate limits, their storage and the trusted proxies."""
     settings = settings or load_settings()
     app = Flask(__name__)

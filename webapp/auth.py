@@ -1,7 +1,7 @@
 """Who is asking: admin sessions (with CSRF) for the browser, bearer tokens for the admin API.
 
 The signed session cookie holds only a random session id; the metadata database keeps its
-SHA-256 (:class:`~shopkg.db.models.AdminSession`) and every request looks it up, so logging
+SHA-256 (:class:`~foundation.db.models.AdminSession`) and every request looks it up, so logging
 out, a password change or disabling the user ends a session even where a copy of the cookie
 lives on.
 """
@@ -18,8 +18,8 @@ from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from shopkg.db import AdminUser, accounts
-from shopkg.errors import AuthError
+from foundation.db import AdminUser, accounts
+from foundation.errors import AuthError
 from webapp.services import services
 
 P = ParamSpec("P")

@@ -18,8 +18,8 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect  # type: ignore[import-untyped]
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shopkg.errors import ConfigError
-from shopkg.settings import Settings
+from foundation.errors import ConfigError
+from foundation.settings import Settings
 from webapp.errors import CsrfFailed, handle_shopkg_error
 
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret

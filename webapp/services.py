@@ -16,7 +16,6 @@ after them, so it holds Kùzu's write lock only while an admin request runs.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -24,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g, has_app_context
 
-from shopkg.db import Database
-from shopkg.errors import ShopKGError
-from shopkg.settings import Settings
+from foundation.db import Database
+from foundation.errors import ShopKGError
+from foundation.settings import Settings
 from webapp.errors import AssistantUnavailable
 
 if TYPE_CHECKING:
     from assistant.api import AssistantAPI
+    from foundation.db.overrides import Override
     from kg import GraphStore
-    from shopkg.db.overrides import Override
 
 EXTENSION = "shopkg"
 RELOAD_EVERY_S = 5.0
@@ -184,16 +183,9 @@ class Services:
             swapping.join(timeout)
 
     def _build_assistant(self, published: str | None) -> AssistantAPI:
-        try:
-            module = importlib.import_module("assistant")
-        except ImportError as e:
-            raise AssistantUnavailable(f"the assistant package cannot be imported: {e}") from e
-        build = getattr(module, "build_assistant", None)
-        if build is None:
-            raise AssistantUnavailable(
-                "the assistant is not available: assistant.build_assistant does not exist yet "
-                "in this installation; search and question answering need it"
-            )
+        import assistant  # the attribute is looked up per call, so tests can swap it
+
+        build = assistant.build_assistant
         try:
             if published is None:  # a data dir built before builds were published
                 built: AssistantAPI = build(self.settings)
@@ -217,7 +209,7 @@ class Services:
         if now - self._overrides_at < OVERRIDES_EVERY_S or not isinstance(assistant, OverrideSink):
             return
         self._overrides_at = now
-        from shopkg.db.overrides import active_overrides
+        from foundation.db.overrides import active_overrides
 
         try:
             with self.database.session() as session:

@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from shopkg import __version__
-from shopkg.errors import ShopKGError
-from shopkg.settings import Settings, load_settings
+from foundation import __version__
+from foundation.errors import ShopKGError
+from foundation.settings import Settings, load_settings
 
 
 @dataclass

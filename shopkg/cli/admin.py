@@ -8,8 +8,8 @@ from datetime import timedelta
 import click
 from sqlalchemy import select
 
+from foundation.db import ApiToken, Database, accounts
 from shopkg.cli import CliState, pass_state
-from shopkg.db import ApiToken, Database, accounts
 
 
 def _database(state: CliState) -> Database:

@@ -54,10 +54,10 @@ def build(
     Resumable (run it again after a crash or Ctrl-C) and incremental (unchanged records are
     skipped). Prints one JSON summary on the last line; exits non-zero only when the job fails.
     """
+    from foundation.db import Database
     from jobs.build import BuildPlan, run_build
     from jobs.build import catalog_name as resolve_name
     from jobs.report import build_report
-    from shopkg.db import Database
 
     if graph or db:
         state.overrides.update({k: v for k, v in {"graph": graph, "db": db}.items() if v})

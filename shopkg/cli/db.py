@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from foundation.db import Database
 from shopkg.cli import CliState, pass_state
-from shopkg.db import Database
 
 
 def _database(state: CliState) -> Database:

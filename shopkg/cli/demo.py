@@ -26,9 +26,9 @@ def demo(state: CliState, ctx: click.Context, items: int, no_serve: bool, port: 
 
     The demo catalog is generated (synthetic products, procedurally drawn images), not real.
     """
+    from catalog.demo.generate import GENERATED_NOTICE, write_catalog
+    from foundation.db import Database, accounts
     from jobs.build import BuildPlan, run_build
-    from jobs.demo_catalog import GENERATED_NOTICE, write_catalog
-    from shopkg.db import Database, accounts
 
     settings = state.settings
     started = time.monotonic()

@@ -48,7 +48,7 @@ def demo_catalog_command(
     --seed give byte-identical files, and item N is the same in a catalog of any size.
     Prints a summary as JSON on the last line.
     """
-    from jobs.demo_catalog import GENERATED_NOTICE, write_catalog
+    from catalog.demo.generate import GENERATED_NOTICE, write_catalog
 
     click.echo(GENERATED_NOTICE, err=True)
     written = 0

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import click
 
+from foundation.errors import ExtractionError
 from shopkg.cli import CliState, pass_state
-from shopkg.errors import ExtractionError
 
 if TYPE_CHECKING:
-    from extraction.catalog import CatalogRecord
+    from catalog.schema import CatalogRecord
 
 CATALOG_FORMATS = ("catalog", "grocery", "epqa", "hetpqa")
 DEFAULT_AVE_DIR = Path("../shared/data/ave")
@@ -91,9 +91,9 @@ def train_extractor(
 def _catalog_records(path: Path, data_format: str) -> list[CatalogRecord]:
     from pydantic import ValidationError
 
-    from extraction.catalog import CatalogRecord
-    from extraction.ingest import read_catalog
-    from extraction.readers import read_dataset
+    from catalog.ingest import read_catalog
+    from catalog.readers import read_dataset
+    from catalog.schema import CatalogRecord
 
     raws = read_catalog(path) if data_format == "catalog" else read_dataset(path, data_format)
     records: list[CatalogRecord] = []

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
+from foundation.errors import EncoderError
 from shopkg.cli import CliState, pass_state
-from shopkg.errors import EncoderError
 
 DATA_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from foundation.db import Database, jobs
 from shopkg.cli import CliState, pass_state
-from shopkg.db import Database, jobs
 
 DATASETS = ("grocery", "epqa", "hetpqa")
 
@@ -48,8 +48,8 @@ def ingest_command(
 
     Prints the counts as JSON on the last line: read = new + changed + unchanged + quarantined.
     """
-    from extraction.ingest import ingest, read_catalog
-    from extraction.readers import read_dataset
+    from catalog.ingest import ingest, read_catalog
+    from catalog.readers import read_dataset
 
     database = Database(state.settings.db).connect()
     database.check_current()

@@ -1,5 +1,5 @@
 """``shopkg eval search`` and ``shopkg train injection``: search relevance and the trained
-knowledge injection of the dense channel (see retrieval.search_eval, retrieval.injection)."""
+knowledge injection of the dense channel (see shopkg.evals.search, retrieval.injection)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from pathlib import Path
 
 import click
 
+from foundation.settings import Settings
 from shopkg.cli import CliState, pass_state
-from shopkg.settings import Settings
 
 WORK_DIR_HELP = "Where the evaluation's own build goes (default: <data_dir>/eval/search-FORMAT)."
 
 
 def _scratch(state: CliState, data_format: str, work_dir: Path | None) -> Settings:
     """Settings for the data set's own build (shared by `eval search` and `train injection`)."""
-    from shopkg.settings import load_settings
+    from foundation.settings import load_settings
 
     settings = state.settings
     scratch = work_dir or settings.data_dir / "eval" / f"search-{data_format}"
@@ -50,7 +50,7 @@ def eval_search(
     entries, with their names appended and with the trained module (when there is one).
     """
     from retrieval.injection import KnowledgeInjector, model_dir
-    from retrieval.search_eval import evaluate
+    from shopkg.evals.search import evaluate
 
     directory = injection_dir or model_dir(state.settings.models_dir)
     injector = None
@@ -96,6 +96,7 @@ def train_injection_command(
     fusion on the catalog's own customer questions, leaving out any that repeat a judged query.
     Prints the curve per epoch and a JSON summary last.
     """
+    from foundation.files import file_sha256
     from retrieval.injection import model_dir
     from retrieval.injection_train import (
         InjectionTrainingConfig,
@@ -104,8 +105,7 @@ def train_injection_command(
     )
     from retrieval.qa_data import is_dev
     from retrieval.qa_train import CachedEmbedder
-    from retrieval.search_eval import build_catalog
-    from shopkg.files import file_sha256
+    from shopkg.evals.search import build_catalog
 
     started = time.monotonic()
     assistant, judged = build_catalog(_scratch(state, data_format, work_dir), data, data_format)

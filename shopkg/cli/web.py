@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
+from foundation.errors import ConfigError, MissingDependencyError
+from foundation.settings import Settings
 from shopkg.cli import CliState, pass_state
-from shopkg.errors import ConfigError, MissingDependencyError
-from shopkg.settings import Settings
 
 DEFAULT_THREADS = 8
 AUTO_WORKERS = 4  # at most this many processes when web_workers is 0 (one per core)
@@ -43,7 +43,7 @@ def serve(
         import waitress
     except ImportError as e:
         raise MissingDependencyError("`shopkg serve` needs waitress: pip install waitress") from e
-    from shopkg.db import Database
+    from foundation.db import Database
     from webapp import create_app
     from webapp.workers import bind, supervise
 
@@ -111,12 +111,12 @@ def _require_sqlite_file(settings: Settings) -> None:
     if database.is_file():
         return
     data_dir = settings.data_dir.resolve()
-    if database != settings.data_dir / "shopkg.db":  # the db setting names its own file
+    if database != settings.data_dir / "foundation.db":  # the db setting names its own file
         raise ConfigError(
             f"the metadata database {database.resolve()} (setting db) does not exist; point "
             "`shopkg --db URL serve` or SHOPKG_DB at the database of your build"
         )
-    state = "does not exist" if not data_dir.exists() else "holds no shopkg.db"
+    state = "does not exist" if not data_dir.exists() else "holds no foundation.db"
     raise ConfigError(
         f"no ShopKG data in {data_dir}: that data directory {state}. Run shopkg from the "
         "directory that holds your data directory, or point at it: `shopkg --data-dir DIR "

@@ -10,7 +10,7 @@ import pytest
 
 from encoders.base import EncoderManifest, TextEncoder, Vectors
 from encoders.batching import BatchingTextEncoder
-from shopkg.errors import EncoderError
+from foundation.errors import EncoderError
 
 
 class SlowHashEncoder(TextEncoder):

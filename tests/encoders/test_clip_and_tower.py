@@ -18,8 +18,8 @@ from encoders.tower import (
     read_tower_config,
     save_tower,
 )
-from shopkg.errors import EncoderError
-from shopkg.settings import load_settings
+from foundation.errors import EncoderError
+from foundation.settings import load_settings
 
 SMALL = TowerConfig(image_size=32, widths=(8, 16), embed_dim=12, version="test")
 

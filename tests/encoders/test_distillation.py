@@ -11,7 +11,7 @@ import torch
 from encoders.clip import ClipCheckpoint, ClipImageEncoder, ClipTextEncoder
 from encoders.distillation import DistillationConfig, distill_image_tower, distillation_losses
 from encoders.tower import ImageTower, TowerImageEncoder, read_tower_config
-from shopkg.errors import EncoderError
+from foundation.errors import EncoderError
 
 TINY = DistillationConfig(
     epochs=20, batch_size=8, learning_rate=5e-3, image_size=32, widths=(8, 16)

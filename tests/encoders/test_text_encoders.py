@@ -16,8 +16,8 @@ from encoders.sentence import (
     bundled_model_dir,
     verify_bundled_weights,
 )
-from shopkg.errors import EncoderError
-from shopkg.files import file_sha256
+from foundation.errors import EncoderError
+from foundation.files import file_sha256
 
 
 def test_bundled_minilm_encodes_unit_vectors(minilm: SentenceTransformerTextEncoder) -> None:

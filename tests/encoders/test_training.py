@@ -12,7 +12,7 @@ from encoders.datasets import read_dataset
 from encoders.sentence import SentenceTransformerTextEncoder
 from encoders.tower import TowerImageEncoder, read_tower_config
 from encoders.training import TrainingConfig, build_pairs, train_image_tower
-from shopkg.errors import EncoderError
+from foundation.errors import EncoderError
 
 TINY = TrainingConfig(epochs=4, batch_size=8, learning_rate=5e-3, image_size=32, widths=(8, 16))
 

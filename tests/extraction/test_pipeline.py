@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
 from extraction.components import DictionaryEntry
 from extraction.facts import ExtractedNode, ExtractedRelation
 from extraction.pipeline import DEFAULT_CONFIG, ExtractionPipeline, build_pipeline
-from shopkg.errors import ExtractionError
+from foundation.errors import ExtractionError
 
 ENTRIES = [
     DictionaryEntry("Brand", "acme", ("Acme", "ACME Corp")),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from foundation.db import Database
 from shopkg.cli import cli
-from shopkg.db import Database
 
 CONTRACT = ["build", "demo", "serve", "db", "eval", "train", "admin", "config"]
 

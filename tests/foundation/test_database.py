@@ -11,7 +11,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopkg.db import (
+from foundation.db import (
     AdminSession,
     AdminUser,
     Base,
@@ -21,7 +21,7 @@ from shopkg.db import (
     accounts,
     jobs,
 )
-from shopkg.errors import AuthError, DatabaseError, JobError
+from foundation.errors import AuthError, DatabaseError, JobError
 
 TABLES = {
     "admin_sessions",

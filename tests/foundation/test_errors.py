@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from shopkg import errors
+from foundation import errors
 
 
 def _error_classes() -> list[type[errors.ShopKGError]]:

@@ -12,13 +12,13 @@ from PIL import Image
 
 from assistant.loader import build_assistant
 from assistant.service import ABSTAIN, Assistant
+from catalog.demo.generate import write_catalog
+from foundation.errors import InputError
+from foundation.settings import Settings, load_settings
 from jobs.build import BuildPlan, run_build
-from jobs.demo_catalog import write_catalog
 from kg import NodeRef, open_store
 from retrieval.graph_postings import LIMIT, SECTIONS, load_postings
 from retrieval.vector_index import VectorIndex
-from shopkg.errors import InputError
-from shopkg.settings import Settings, load_settings
 from webapp import create_app
 
 

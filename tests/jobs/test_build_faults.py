@@ -29,15 +29,15 @@ from PIL import Image
 from sqlalchemy import select
 
 import jobs.build as build_module
+from catalog.demo.generate import write_catalog
 from encoders.sentence import BF16_MIN_COSINE
 from extraction.kg_writer import KGWriter
+from foundation.db import BuildJob, Database, JobStatus, QuarantinedRecord
+from foundation.settings import Settings, load_settings
 from jobs.build import CACHE_FILE, BuildPlan, run_build
 from jobs.checksums import build_checksums, index_vectors
-from jobs.demo_catalog import write_catalog
 from jobs.report import build_report
 from kg import open_store
-from shopkg.db import BuildJob, Database, JobStatus, QuarantinedRecord
-from shopkg.settings import Settings, load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +123,7 @@ def test_a_build_killed_mid_stage_resumes_to_the_same_kg_and_indexes(
         "demo",
     ]
     env = {**os.environ, "SHOPKG_DATA_DIR": str(data_dir)}
-    cache, meta = data_dir / CACHE_FILE, data_dir / "shopkg.db"
+    cache, meta = data_dir / CACHE_FILE, data_dir / "foundation.db"
 
     def cached() -> int:
         rows = _query(cache, "SELECT count(*) FROM facts")

@@ -9,16 +9,16 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from catalog.demo.generate import write_catalog
+from foundation.db import Database, RecordStatus, SourceRecord
+from foundation.errors import JobError
+from foundation.settings import Settings, load_settings
 from jobs.build import catalog_name
-from jobs.demo_catalog import write_catalog
 from kg import open_store
 from retrieval.graph_postings import load_postings
 from retrieval.keyword import KeywordIndex, load_items
 from retrieval.vector_index import VectorIndex
 from shopkg.cli import cli
-from shopkg.db import Database, RecordStatus, SourceRecord
-from shopkg.errors import JobError
-from shopkg.settings import Settings, load_settings
 
 ITEMS = 24
 

@@ -20,15 +20,15 @@ from flask.testing import FlaskClient
 
 from assistant.loader import build_assistant
 from assistant.service import Assistant
+from catalog.demo.generate import write_catalog
+from foundation.db import Database, accounts
+from foundation.settings import Settings, load_settings
 from jobs.build import BuildPlan, run_build
-from jobs.demo_catalog import write_catalog
 from jobs.runner import JobResult
 from kg import NodeRef, open_store
 from retrieval.keyword import load_items
 from retrieval.vector_index import VectorIndex
 from shopkg.cli import cli
-from shopkg.db import Database, accounts
-from shopkg.settings import Settings, load_settings
 from webapp import create_app
 
 pytestmark = pytest.mark.slow

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from foundation.db import BuildJob, Database, JobStatus, jobs
+from foundation.errors import JobError
 from jobs.runner import JobInterrupted, JobRunner, StageContext
-from shopkg.db import BuildJob, Database, JobStatus, jobs
-from shopkg.errors import JobError
 
 
 @pytest.fixture
@@ -164,7 +164,7 @@ SCRIPT = textwrap.dedent(
     import io, sys, time
     from pathlib import Path
     from jobs.runner import JobRunner
-    from shopkg.db import Database
+    from foundation.db import Database
 
     root = Path(sys.argv[1])
     class Slow:

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from catalog.demo.generate import write_catalog
+from foundation.db import BuildJob, Database, SourceRecord, accounts
+from foundation.errors import GraphStoreError
+from foundation.settings import Settings, load_settings
 from jobs.build import BuildPlan, run_build
-from jobs.demo_catalog import write_catalog
 from jobs.publish import current
 from jobs.runner import JobResult
 from kg.kuzu_store import DB_FILE
-from shopkg.db import BuildJob, Database, SourceRecord, accounts
-from shopkg.errors import GraphStoreError
-from shopkg.settings import Settings, load_settings
 from webapp import create_app
 from webapp.services import Services
 

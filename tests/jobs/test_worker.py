@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from catalog.demo.generate import write_catalog
+from foundation.db import Database, JobStatus, jobs
+from foundation.errors import JobError
+from foundation.settings import load_settings
 from jobs.build import BuildPlan, run_build
-from jobs.demo_catalog import write_catalog
 from jobs.worker import next_job, run_queued
 from kg import NodeRef, open_store
-from shopkg.db import Database, JobStatus, jobs
-from shopkg.errors import JobError
-from shopkg.settings import load_settings
 
 pytestmark = pytest.mark.slow
 

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from foundation.errors import GraphStoreError, NotFoundError, SchemaError
 from kg import (
     SHOPKG_ONTOLOGY,
     GraphStore,
@@ -19,7 +20,6 @@ from kg import (
     RelationRow,
     RelationType,
 )
-from shopkg.errors import GraphStoreError, NotFoundError, SchemaError
 
 from .conftest import TAGGER, Shop, StoreFactory
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from foundation.errors import GraphStoreError, SchemaError
 from kg import SHOPKG_ONTOLOGY, NodeRef, Provenance, store_from_uri
 from kg import neo4j_queries as nq
 from kg.neo4j_store import Neo4jStore, Neo4jWriteTx
 from kg.validation import valid_relation
-from shopkg.errors import GraphStoreError, SchemaError
 
 
 def test_schema_statements_are_neo4j_5_ddl() -> None:

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from foundation.errors import SchemaError
 from kg import SHOPKG_ONTOLOGY, NodeType, Ontology, Property, PropType, RelationType
 from kg import kuzu_queries as kq
 from kg.schema import encode_key, fold
 from kg.validation import index_text, tokens
-from shopkg.errors import SchemaError
 
 LABELS = {"Item", "Category", "Brand", "Value", "POI", "Problem", "Scene", "Crowd", "Concept"}
 LABELS |= {"Image", "Entry", "Source"}

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from foundation.errors import ConfigError, GraphStoreError
+from foundation.settings import load_settings
 from kg import NodeRef, NodeRow, open_store, store_from_uri
 from kg.kuzu_store import KuzuStore
 from kg.neo4j_store import Neo4jStore
-from shopkg.errors import ConfigError, GraphStoreError
-from shopkg.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

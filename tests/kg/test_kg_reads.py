@@ -98,7 +98,7 @@ def test_neighborhood_filters(store: GraphStore, shop: Shop) -> None:
 
 
 def test_neighborhood_rejects_bad_arguments(store: GraphStore, shop: Shop) -> None:
-    from shopkg.errors import GraphStoreError, NotFoundError, SchemaError
+    from foundation.errors import GraphStoreError, NotFoundError, SchemaError
 
     with pytest.raises(GraphStoreError, match="hops must be an integer from 1 to 3"):
         store.neighborhood(shop.boot, hops=4)

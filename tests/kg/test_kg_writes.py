@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from foundation.errors import NotFoundError, SchemaError
 from kg import GraphStore, NodeRef, NodeRow, Provenance, RelationRow
-from shopkg.errors import NotFoundError, SchemaError
 
 NASTY = [
     "ünïcødé 😀 中文 Straße",

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pytest
 
 from encoders.base import Encoded
+from foundation.errors import RetrievalError
 from retrieval.evidence import (
     Bm25Scorer,
     Evidence,
@@ -23,7 +24,6 @@ from retrieval.evidence import (
 )
 from retrieval.qa_data import is_dev, read_questions, split
 from retrieval.qa_train import CachedEmbedder, evaluate, ranking_metrics, train_ranker
-from shopkg.errors import RetrievalError
 
 
 class HashingEmbedder:

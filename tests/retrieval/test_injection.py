@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from encoders.base import EncoderManifest, TextEncoder, Vectors
+from foundation.errors import RetrievalError
 from retrieval.evidence import tokens
 from retrieval.injection import (
     EntryGlossary,
@@ -32,7 +33,6 @@ from retrieval.injection_train import (
 from retrieval.query import DictionaryEntry, EntityDictionary
 from retrieval.search import HybridSearcher
 from retrieval.vector_index import VectorIndex
-from shopkg.errors import RetrievalError
 
 DIM = 32
 
@@ -236,7 +236,7 @@ def test_the_loader_falls_back_to_augmentation_on_a_mismatched_module(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from assistant.loader import _injector
-    from shopkg.settings import load_settings
+    from foundation.settings import load_settings
 
     settings = load_settings(data_dir=tmp_path)
     assert _injector(settings, "hashing@1/32") is None  # none trained

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from extraction.catalog import CatalogRecord
+from catalog.schema import CatalogRecord
+from foundation.db.overrides import Override
 from kg import NodeRef, NodeRow, RelationRow, store_from_uri
 from retrieval.graph_postings import compute_postings
 from retrieval.keyword import KeywordIndex
@@ -17,7 +18,6 @@ from retrieval.overrides import apply_override, edited_record, row_changes
 from retrieval.query import EntityDictionary
 from retrieval.search import HybridSearcher
 from retrieval.vector_index import VectorIndex
-from shopkg.db.overrides import Override
 from tests.retrieval.test_injection import HashingTextEncoder
 
 ROWS: dict[str, dict[str, object]] = {

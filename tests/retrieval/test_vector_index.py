@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from foundation.errors import VectorIndexError
 from retrieval import IndexConfig, VectorIndex
-from shopkg.errors import VectorIndexError
 
 ENCODER = "tiny@1/8"
 

@@ -23,9 +23,9 @@ from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from foundation.db import Database, accounts  # noqa: E402
+from foundation.settings import load_settings  # noqa: E402
 from kg import GraphStore, NodeRow, Provenance, RelationRow, store_from_uri  # noqa: E402
-from shopkg.db import Database, accounts  # noqa: E402
-from shopkg.settings import load_settings  # noqa: E402
 from tests.webapp.fakes import HOSTILE_TITLE, FakeAssistant  # noqa: E402
 from webapp import create_app  # noqa: E402
 

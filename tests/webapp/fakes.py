@@ -14,7 +14,7 @@ from assistant.api import (
     SearchResult,
     Turn,
 )
-from shopkg.errors import NotFoundError, UnavailableError
+from foundation.errors import NotFoundError, UnavailableError
 
 HOSTILE_TITLE = '<script>alert("pwned")</script> Rain boot'
 

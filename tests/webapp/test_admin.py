@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from shopkg.db import Database, accounts
+from foundation.db import Database, accounts
 from tests.webapp.conftest import ADMIN, PASSWORD, login
 
 ADMIN_PAGES = ["/admin/", "/admin/jobs", "/admin/stats"]

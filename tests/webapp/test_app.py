@@ -12,11 +12,12 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
+from assistant.api import AssistantAPI
+from foundation.db import Database
+from foundation.errors import ShopKGError, VectorIndexError
+from foundation.settings import Settings, load_settings
 from kg import GraphStore
 from shopkg.cli import cli
-from shopkg.db import Database
-from shopkg.errors import VectorIndexError
-from shopkg.settings import Settings, load_settings
 from tests.webapp.fakes import FakeAssistant
 from webapp import create_app
 from webapp.security import secret_key
@@ -36,10 +37,10 @@ def test_creating_the_app_opens_nothing(tmp_path: Path) -> None:
     app = create_app(settings=load_settings(data_dir=tmp_path / "data"))
     assert app.config["MAX_CONTENT_LENGTH"] == 1 << 20
     assert not (tmp_path / "data" / "graph").exists()
-    assert not (tmp_path / "data" / "shopkg.db").exists()
+    assert not (tmp_path / "data" / "foundation.db").exists()
 
 
-def test_assistant_endpoints_answer_503_when_the_assistant_is_missing(
+def test_assistant_endpoints_answer_503_when_the_assistant_cannot_start(
     tmp_path: Path,
     shared_store: GraphStore,
     database: Database,
@@ -47,7 +48,10 @@ def test_assistant_endpoints_answer_503_when_the_assistant_is_missing(
 ) -> None:
     import assistant
 
-    monkeypatch.delattr(assistant, "build_assistant", raising=False)
+    def build_assistant(settings: Settings, published: object = None) -> AssistantAPI:
+        raise ShopKGError("no build has finished in this data directory yet")
+
+    monkeypatch.setattr(assistant, "build_assistant", build_assistant)
     app = create_app(
         settings=load_settings(data_dir=tmp_path / "data"), store=shared_store, database=database
     )
@@ -56,7 +60,7 @@ def test_assistant_endpoints_answer_503_when_the_assistant_is_missing(
     assert response.status_code == 503
     error = response.get_json()["error"]
     assert error["code"] == "E1560"
-    assert "build_assistant" in error["message"]
+    assert "no build has finished" in error["message"]
     assert client.get("/api/v1/graph/stats").status_code == 200  # the graph still works
     assert "demo data" not in client.get("/").get_data(as_text=True)
     app.config["SHOPKG_DEMO_CATALOG"] = True  # the flag for when no assistant says so
@@ -169,7 +173,7 @@ def test_serve_is_registered_and_checks_the_database(tmp_path: Path) -> None:
     assert help_text.exit_code == 0
     assert "--host" in help_text.output and "--port" in help_text.output
     data = tmp_path / "data"
-    Database(f"sqlite:///{data / 'shopkg.db'}").connect().engine.connect().close()
+    Database(f"sqlite:///{data / 'foundation.db'}").connect().engine.connect().close()
     result = runner.invoke(cli, ["--data-dir", str(data), "serve", "--port", "8123"])
     assert result.exit_code == 1
     assert "shopkg db upgrade" in result.output  # a database that is there but not migrated
@@ -200,7 +204,7 @@ def test_shopkg_serve_runs_the_app_under_waitress(tmp_path: Path) -> None:
     import urllib.request
 
     data = tmp_path / "data"
-    Database(f"sqlite:///{data / 'shopkg.db'}").connect().upgrade()
+    Database(f"sqlite:///{data / 'foundation.db'}").connect().upgrade()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -247,7 +251,7 @@ def test_shopkg_serve_with_workers_forks_them_restarts_one_that_dies_and_stops_a
     import urllib.request
 
     data = tmp_path / "data"
-    Database(f"sqlite:///{data / 'shopkg.db'}").connect().upgrade()
+    Database(f"sqlite:///{data / 'foundation.db'}").connect().upgrade()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+from foundation.db import Database
 from kg import GraphStore
-from shopkg.db import Database
 from tests.webapp.conftest import MAX_UPLOAD, make_app
 from tests.webapp.fakes import HOSTILE_TITLE, FakeAssistant
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from foundation.db import Database, jobs
 from kg import store_from_uri
-from shopkg.db import Database, jobs
 from tests.webapp.conftest import ADMIN, PASSWORD, ROOT, DbTemplate, make_app
 from tests.webapp.fakes import HOSTILE_TITLE, FakeAssistant
 

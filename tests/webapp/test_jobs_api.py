@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from shopkg.db import Database, accounts, jobs
+from foundation.db import Database, accounts, jobs
 
 
 def _make_jobs(database: Database) -> tuple[int, int]:

@@ -19,8 +19,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from foundation.db import Database
 from kg import GraphStore
-from shopkg.db import Database
 from tests.webapp.conftest import make_app
 from tests.webapp.fakes import FakeAssistant
 

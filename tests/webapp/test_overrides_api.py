@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from foundation.db import Database, overrides
+from foundation.db.overrides import Override, OverrideSet
 from kg import GraphStore
-from shopkg.db import Database, overrides
-from shopkg.db.overrides import Override, OverrideSet
 from tests.webapp.conftest import ADMIN, make_app
 from tests.webapp.fakes import FakeAssistant
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from foundation.db import Database
+from foundation.errors import ConfigError
+from foundation.settings import load_settings
 from kg import GraphStore
-from shopkg.db import Database
-from shopkg.errors import ConfigError
-from shopkg.settings import load_settings
 from tests.webapp.conftest import ADMIN, make_app
 from tests.webapp.fakes import FakeAssistant
 

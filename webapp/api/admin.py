@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from foundation.db import AuditEntry, OverrideKind, accounts, overrides
+from foundation.db.overrides import Override
+from foundation.errors import NotFoundError, SchemaError
 from kg import NodeRef, NodeRow
-from shopkg.db import AuditEntry, OverrideKind, accounts, overrides
-from shopkg.db.overrides import Override
-from shopkg.errors import NotFoundError, SchemaError
 from webapp.api import api_admin, registry
 from webapp.api.convert import node_out
 from webapp.api.schemas import (

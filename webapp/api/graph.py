@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from foundation.errors import NotFoundError
 from kg import NodeRef
-from shopkg.errors import NotFoundError
 from webapp.api import api, registry
 from webapp.api.convert import node_id, node_out, plain, provenance_out
 from webapp.api.schemas import (

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shopkg.db import BuildJob, JobStage, QuarantinedRecord, accounts, jobs
+from foundation.db import BuildJob, JobStage, QuarantinedRecord, accounts, jobs
 from webapp.api import api_admin, registry
 from webapp.api.schemas import (
     JobOut,
@@ -91,7 +91,7 @@ def list_jobs(actor: str, query: JobsQuery) -> JobsPage:
 
 
 def _job_id(raw: str) -> int:
-    from shopkg.errors import NotFoundError
+    from foundation.errors import NotFoundError
 
     # ASCII digits only: str.isdigit() also accepts "²" and other digits int() refuses
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:

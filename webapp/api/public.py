@@ -6,7 +6,7 @@ import uuid
 
 from flask import Response, current_app, jsonify, request
 
-from shopkg.errors import NotFoundError
+from foundation.errors import NotFoundError
 from webapp.api import api, registry
 from webapp.api.convert import answer_out, card_out, search_page, turn_out
 from webapp.api.openapi import openapi_document
@@ -86,7 +86,7 @@ def openapi() -> Response:
     """The OpenAPI document, generated from the request and response models."""
     document = current_app.extensions.get("shopkg_openapi")
     if document is None:
-        from shopkg import __version__
+        from foundation import __version__
 
         document = openapi_document(registry, title="ShopKG API", version=__version__)
         current_app.extensions["shopkg_openapi"] = document

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from shopkg.db import accounts
+from foundation.db import accounts
 from webapp.auth import current_admin, log_in, log_out, login_required, safe_next
 from webapp.services import services
 

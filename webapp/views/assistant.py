@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, send_file
 
-from jobs.demo_catalog import GENERATED_NOTICE
-from shopkg.errors import NotFoundError
+from catalog.demo import GENERATED_NOTICE
+from foundation.errors import NotFoundError
 from webapp.services import services
 
 bp = Blueprint("assistant", __name__)

@@ -4,7 +4,7 @@ colours and units.
 These are the AliMe-style concepts the generator wires into each synthetic product, so that
 descriptions, reviews and Q&A mention them consistently and the ground truth says which ones
 an item really has. A POI only ever appears together with a problem it solves (see
-:data:`PROBLEMS`); product types (in :mod:`jobs.demo_products`) list the problems, scenes and
+:data:`PROBLEMS`); product types (in :mod:`catalog.demo.products`) list the problems, scenes and
 crowds they suit. Everything here is invented for the demo.
 """
 

@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from shopkg.db.models import AdminSession, AdminUser, ApiToken, AuditEntry, as_utc, utcnow
-from shopkg.errors import AuthError
+from foundation.db.models import AdminSession, AdminUser, ApiToken, AuditEntry, as_utc, utcnow
+from foundation.errors import AuthError
 
 TOKEN_PREFIX = "skg_"  # noqa: S105 - a public marker, not a secret
 MIN_PASSWORD_LENGTH = 10

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from extraction.catalog import CatalogRecord, explain
+from catalog.schema import CatalogRecord, explain
 
 
 def _problem(data: dict[str, object]) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shopkg.errors import DatabaseError
+from foundation.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 

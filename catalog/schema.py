@@ -208,7 +208,7 @@ def explain(error: ValidationError) -> str:
         where = ".".join(str(part) for part in problem["loc"]) or "record"
         message = str(problem["msg"]).removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
-            message = "unknown field (see the record schema in extraction/catalog.py)"
+            message = "unknown field (see the record schema in catalog/schema.py)"
         elif problem["type"] == "missing":
             message = "required field is missing"
         parts.append(f"{where}: {message}")

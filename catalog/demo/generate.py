@@ -3,7 +3,7 @@
 Everything it writes is generated: the products, brands, prices, reviews, questions and
 images are made up (see :data:`GENERATED_NOTICE`, which the web app and README show). It feeds
 ``shopkg demo`` and the benchmarks, and because the generator decides each item's facts before
-writing them, it also returns the ground truth (:class:`jobs.demo_truth.Truth`) that
+writing them, it also returns the ground truth (:class:`catalog.demo.truth.Truth`) that
 evaluations of extraction and search are scored against.
 
 Item ``i`` depends only on ``(seed, i)``: it is drawn from its own random generator, so item 17
@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.demo_items import DemoItem, image_paths, item_id, make_item
-from jobs.demo_products import DEPARTMENTS
-from jobs.demo_truth import Truth, read_truth
-from shopkg.errors import JobError
+from catalog.demo import GENERATED_NOTICE
+from catalog.demo.items import DemoItem, image_paths, item_id, make_item
+from catalog.demo.products import DEPARTMENTS
+from catalog.demo.truth import Truth, read_truth
+from foundation.errors import JobError
 
 __all__ = [
     "GENERATED_NOTICE",
@@ -44,10 +45,6 @@ __all__ = [
 ]
 
 GENERATOR = "shopkg.demo_catalog.v1"
-GENERATED_NOTICE = (
-    "This is generated demo data: every product, brand, price, review, question and image in "
-    "it was made up by ShopKG's demo catalog generator and describes nothing real."
-)
 
 
 @dataclass(frozen=True)
@@ -116,7 +113,7 @@ def _render(chunk: _Chunk) -> tuple[str, str, int]:
     drawn = 0
     draw = None
     if chunk.start < chunk.image_limit:
-        from jobs.demo_images import draw_item_images
+        from catalog.demo.images import draw_item_images
 
         draw = draw_item_images
     for record, truth in generate(

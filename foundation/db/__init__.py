@@ -1,8 +1,8 @@
 """The metadata database (SQLAlchemy 2 + Alembic): models, connection, and small repositories."""
 
-from shopkg.db import accounts, jobs, overrides
-from shopkg.db.database import Database
-from shopkg.db.models import (
+from foundation.db import accounts, jobs, overrides
+from foundation.db.database import Database
+from foundation.db.models import (
     AdminOverride,
     AdminSession,
     AdminUser,

@@ -1,6 +1,6 @@
 """Product photos for the demo catalog, drawn procedurally with Pillow (nothing is downloaded).
 
-Each image shows the silhouette of the item's product type (:mod:`jobs.demo_shapes`) in the
+Each image shows the silhouette of the item's product type (:mod:`catalog.demo.shapes`) in the
 item's colour, striped or dotted when its pattern says so, on a plain or gradient background,
 turned, scaled and shifted a little per image. So colour and type are visible, as an image
 search or an image-text model needs, while no two images are pixel-identical. Every choice
@@ -17,11 +17,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from jobs.demo_items import item_rng
-from jobs.demo_products import DEPARTMENTS
-from jobs.demo_shapes import SHAPES, Part, Point
-from jobs.demo_truth import Truth
-from jobs.demo_vocab import COLOURS
+from catalog.demo.items import item_rng
+from catalog.demo.products import DEPARTMENTS
+from catalog.demo.shapes import SHAPES, Part, Point
+from catalog.demo.truth import Truth
+from catalog.demo.vocab import COLOURS
 
 SIZE = 160
 SUPERSAMPLE = 2

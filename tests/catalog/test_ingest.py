@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from extraction.ingest import ingest, load_records, read_catalog
-from shopkg.db import Database, QuarantinedRecord, RecordStatus, SourceRecord
-from shopkg.errors import IngestError
+from catalog.ingest import ingest, load_records, read_catalog
+from foundation.db import Database, QuarantinedRecord, RecordStatus, SourceRecord
+from foundation.errors import IngestError
 
 
 def _write_jsonl(path: Path, lines: Sequence[object]) -> Path:

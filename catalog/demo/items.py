@@ -3,8 +3,8 @@
 An item is drawn from its own random generator, seeded from ``(seed, index)``, so it is the
 same whichever catalog it is part of. The facts (type, brand, values, POIs, problems, scenes,
 crowds) are decided first and the record's text is written from them by
-:mod:`jobs.demo_text` and :mod:`jobs.demo_reviews`; the facts become the
-:class:`jobs.demo_truth.Truth`. See :mod:`jobs.demo_catalog` for the catalog as a whole.
+:mod:`catalog.demo.text` and :mod:`catalog.demo.reviews`; the facts become the
+:class:`catalog.demo.truth.Truth`. See :mod:`catalog.demo.generate` for the catalog as a whole.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 import random
 from typing import Any, NamedTuple
 
-from jobs.demo_products import DEPARTMENTS, Attribute, ProductType
-from jobs.demo_reviews import make_qa, make_reviews
-from jobs.demo_text import (
+from catalog.demo.products import DEPARTMENTS, Attribute, ProductType
+from catalog.demo.reviews import make_qa, make_reviews
+from catalog.demo.text import (
     AUDIENCE_VALUES,
     Draft,
     make_bullets,
@@ -24,8 +24,8 @@ from jobs.demo_text import (
     pick,
     some,
 )
-from jobs.demo_truth import Truth
-from jobs.demo_vocab import COLOURS, PROBLEMS, UNIT_FORMS
+from catalog.demo.truth import Truth
+from catalog.demo.vocab import COLOURS, PROBLEMS, UNIT_FORMS
 
 MODEL_SUFFIXES = ("", "", "", " 2", " 3", " Pro", " Lite", " X", " Plus")
 PATTERNS = {"striped": "stripes", "polka dot": "dots"}

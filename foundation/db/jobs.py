@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shopkg.db.models import BuildJob, JobStage, JobStatus, QuarantinedRecord, as_utc, utcnow
-from shopkg.errors import JobError, NotFoundError
+from foundation.db.models import BuildJob, JobStage, JobStatus, QuarantinedRecord, as_utc, utcnow
+from foundation.errors import JobError, NotFoundError
 
 MAX_RAW_CHARS = 100_000
 

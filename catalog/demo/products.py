@@ -2,7 +2,7 @@
 
 A product type is a concept of the demo KG ("trail running shoe"): it has a category path
 (root first), a silhouette to draw, a price range, the attributes its items carry, and the
-problems, scenes and crowds it suits (names from :mod:`jobs.demo_vocab`). The POIs an item can
+problems, scenes and crowds it suits (names from :mod:`catalog.demo.vocab`). The POIs an item can
 have follow from its type's problems. Brands and model names are invented.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from jobs.demo_vocab import COLOURS, CROWDS, PROBLEMS, SCENES
+from catalog.demo.vocab import COLOURS, CROWDS, PROBLEMS, SCENES
 
 
 @dataclass(frozen=True)

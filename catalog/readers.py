@@ -8,7 +8,7 @@
   bullet (else the first description sentence) stands in as the title; a product with neither
   is quarantined by validation like any record without a title.
 
-Each yields :class:`~extraction.ingest.RawRecord` in the catalog schema, so ingestion validates
+Each yields :class:`~catalog.ingest.RawRecord` in the catalog schema, so ingestion validates
 them like any user's catalog.
 """
 
@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from extraction.ingest import RawRecord
-from shopkg.errors import IngestError
+from catalog.ingest import RawRecord
+from foundation.errors import IngestError
 
 FORMATS = ("grocery", "epqa", "hetpqa")
 

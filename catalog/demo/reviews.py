@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-from jobs.demo_text import Draft, capital, pick, place, poi_phrases, wording
-from jobs.demo_vocab import POIS, PROBLEMS, SCENES
+from catalog.demo.text import Draft, capital, pick, place, poi_phrases, wording
+from catalog.demo.vocab import POIS, PROBLEMS, SCENES
 
 SOLVED, PARTLY, NOT_SOLVED = "solved", "partly", "not solved"
 
@@ -65,8 +65,8 @@ def make_reviews(
 ) -> tuple[list[dict[str, object]], list[tuple[str, str]]]:
     """``count`` reviews as record dicts, and per review (problem, verdict) for the truth.
 
-    ``fields`` is the item's :func:`jobs.demo_text.phrases` dict, with the scene and crowd
-    :func:`jobs.demo_text.make_description` picked.
+    ``fields`` is the item's :func:`catalog.demo.text.phrases` dict, with the scene and crowd
+    :func:`catalog.demo.text.make_description` picked.
     """
     third = draft.kind.grammar != "many"
     solvers = {draft.solves[poi]: poi for poi in draft.pois}

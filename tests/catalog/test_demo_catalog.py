@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from extraction.catalog import CatalogRecord
-from extraction.ingest import ingest, read_catalog
-from jobs.demo_catalog import (
+from catalog.demo.generate import (
     GENERATED_NOTICE,
     generate,
     is_demo_catalog,
@@ -20,13 +18,15 @@ from jobs.demo_catalog import (
     read_truth,
     write_catalog,
 )
-from jobs.demo_products import DEPARTMENTS, check_vocabulary
-from jobs.demo_reviews import NOT_SOLVED, SOLVED
-from jobs.demo_shapes import SHAPES
-from jobs.demo_text import bare
-from jobs.demo_vocab import COLOURS, POIS, PROBLEMS
-from shopkg.db import Database
-from shopkg.errors import JobError
+from catalog.demo.products import DEPARTMENTS, check_vocabulary
+from catalog.demo.reviews import NOT_SOLVED, SOLVED
+from catalog.demo.shapes import SHAPES
+from catalog.demo.text import bare
+from catalog.demo.vocab import COLOURS, POIS, PROBLEMS
+from catalog.ingest import ingest, read_catalog
+from catalog.schema import CatalogRecord
+from foundation.db import Database
+from foundation.errors import JobError
 
 TRUTH_ONLY = {"concept", "pois", "problems", "scenes", "crowds", "listed", "review_claims"}
 

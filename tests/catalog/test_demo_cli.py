@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from jobs.demo_catalog import GENERATED_NOTICE
+from catalog.demo import GENERATED_NOTICE
 from shopkg.cli import cli
 
 

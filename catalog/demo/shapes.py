@@ -2,7 +2,7 @@
 
 Each shape is a few filled polygons and thick lines with a *tone*: ``base`` is drawn in the
 item's colour, ``dark`` and ``light`` are shades of it, ``accent`` contrasts with it (a sole,
-a cap, a handle). :mod:`jobs.demo_images` places, turns and paints them. The drawings are
+a cap, a handle). :mod:`catalog.demo.images` places, turns and paints them. The drawings are
 deliberately simple: what an image model must see is the type's outline and the colour.
 """
 

@@ -4,7 +4,7 @@ Each relation of the demo KG has several phrasings picked at random, so the same
 waterproof membrane keeps feet dry on rainy commutes) reads differently from item to item and
 an extractor has to learn the relation, not one template. All text comes from a :class:`Draft`,
 the facts already decided for the item, so it never says anything untrue of it. Reviews and
-Q&A are in :mod:`jobs.demo_reviews`.
+Q&A are in :mod:`catalog.demo.reviews`.
 
 Generation must reach thousands of items a second, so templates are filled with
 ``str.format_map`` from one dict of the item's phrases, and phrases that depend only on the
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TypeVar
 
-from jobs.demo_products import ProductType
-from jobs.demo_vocab import POIS, PROBLEMS, SCENES
+from catalog.demo.products import ProductType
+from catalog.demo.vocab import POIS, PROBLEMS, SCENES
 
 T = TypeVar("T")
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jobs.demo_catalog import write_catalog
-from jobs.demo_images import SIZE, draw_product, tones
-from jobs.demo_shapes import SHAPES
-from jobs.demo_vocab import COLOURS
+from catalog.demo.generate import write_catalog
+from catalog.demo.images import SIZE, draw_product, tones
+from catalog.demo.shapes import SHAPES
+from catalog.demo.vocab import COLOURS
 
 RED, BLUE = COLOURS["red"].rgb, COLOURS["blue"].rgb
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from shopkg.db.accounts import record_audit
-from shopkg.db.models import AdminOverride, OverrideKind, as_utc, utcnow
-from shopkg.errors import NotFoundError
+from foundation.db.accounts import record_audit
+from foundation.db.models import AdminOverride, OverrideKind, as_utc, utcnow
+from foundation.errors import NotFoundError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from shopkg.settings import Settings
+    from foundation.settings import Settings
 
 
 def file_sha256(path: Path) -> str:

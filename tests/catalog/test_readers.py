@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from extraction.ingest import ingest
-from extraction.readers import parse_attribute, read_dataset
-from shopkg.db import Database
-from shopkg.errors import IngestError
+from catalog.ingest import ingest
+from catalog.readers import parse_attribute, read_dataset
+from foundation.db import Database
+from foundation.errors import IngestError
 
 
 def test_grocery_products_become_records_with_taxonomy_and_images(

@@ -3,7 +3,7 @@
 The generator decides these facts first and writes the catalog record from them, so an
 evaluation of extraction or search on the demo catalog can be scored against what is really
 true of each item rather than against another model's guess. Truth never goes into
-``catalog.jsonl``; it is returned by :func:`jobs.demo_catalog.generate` and written to
+``catalog.jsonl``; it is returned by :func:`catalog.demo.generate.generate` and written to
 ``truth.jsonl`` on request.
 """
 

@@ -27,11 +27,11 @@ from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from foundation.errors import RetrievalError
+from foundation.settings import Settings
 from retrieval.qa_data import is_dev
 from retrieval.query import parse_query
 from retrieval.search import CHANNELS, FusionWeights, HybridSearcher
-from shopkg.errors import RetrievalError
-from shopkg.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.service import Assistant

@@ -22,10 +22,10 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from extraction.catalog import CSV_FORMS, REQUIRED_COLUMNS, CatalogRecord, explain
-from shopkg.db import Database, RecordStatus, SourceRecord, jobs
-from shopkg.db.models import utcnow
-from shopkg.errors import IngestError
+from catalog.schema import CSV_FORMS, REQUIRED_COLUMNS, CatalogRecord, explain
+from foundation.db import Database, RecordStatus, SourceRecord, jobs
+from foundation.db.models import utcnow
+from foundation.errors import IngestError
 
 CATALOG_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 MAX_LINE_BYTES = 8 << 20
@@ -175,7 +175,7 @@ def _check_header(path: Path, columns: Sequence[str]) -> None:
         raise IngestError(
             f"catalog {path}: the CSV header {' and '.join(problems)}; "
             f"the columns are {', '.join(CatalogRecord.model_fields)} (id and title required; "
-            "see extraction/catalog.py)"
+            "see catalog/schema.py)"
         )
 
 
