@@ -11,10 +11,11 @@ test:
 lint:
 	bash scripts/bootstrap.sh
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	.venv/bin/mypy
 
 clean:
-	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache
 
 constraints:
 	bash scripts/bootstrap.sh

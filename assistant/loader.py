@@ -12,19 +12,22 @@ from typing import Any
 from sqlalchemy import select
 
 from assistant.service import EVIDENCE_VECTORS, Assistant
+from catalog.records_file import RecordFile
 from catalog.schema import CatalogRecord
+from foundation.artifacts import IndexLayout, PublishedBuild, last_build
 from foundation.db import Database, RecordStatus, SourceRecord, overrides
-from foundation.db import jobs as job_records
 from foundation.db.overrides import Override
-from foundation.errors import ShopKGError
+from foundation.errors import GraphStoreError, JobError, ShopKGError
 from foundation.settings import Settings
-from jobs.publish import Published, PublishedRecords
 
 log = logging.getLogger(__name__)
-EVIDENCE_FILE = "evidence-vectors.sqlite"  # beside a published build: see vector_cache
+# Kùzu's page cache for a served graph (its default is most of the machine's memory, filled
+# as pages are read: a server's memory grew with every item shown); pages past it are read
+# again from the OS's file cache
+SERVE_BUFFER_POOL_BYTES = 64 << 20
 
 
-def build_assistant(settings: Settings, published: Published | None = None) -> Assistant:
+def build_assistant(settings: Settings, published: PublishedBuild | None = None) -> Assistant:
     """The assistant over a published build (``shopkg serve``: its graph copy opened
     read-only, its indexes and records), else over the data directory as the last build
     left it; clear errors when there is none."""
@@ -42,23 +45,28 @@ def build_assistant(settings: Settings, published: Published | None = None) -> A
     from retrieval.vector_index import VectorIndex
     from retrieval.visual import load_image_space
 
-    index_dir = published.index_dir if published is not None else settings.index_dir
-    items = load_items(index_dir / "items.jsonl")
+    manifest = published.manifest if published is not None else last_build(settings)
+    if manifest is None:
+        raise JobError(
+            f"no build has finished in {settings.data_dir} yet; run `shopkg build` first"
+        )
+    layout = published.indexes if published is not None else IndexLayout(settings.index_dir)
+    items = load_items(layout.items)
     encode_in_one_thread_with_all_cores(settings.web_workers)
-    keyword = KeywordIndex.load(index_dir / "keyword")
+    keyword = KeywordIndex.load(layout.keyword)
     # concurrent requests' texts share forward passes (encoders/batching.py)
     encoder = BatchingTextEncoder(text_encoder(settings))
-    dense = VectorIndex.load(index_dir / "item_text", encoder.encoder_id)
-    store = published.open_graph(settings) if published else open_store(settings).open()
+    dense = VectorIndex.load(layout.item_text, encoder.encoder_id)
+    store = open_published_graph(published, settings) if published else open_store(settings).open()
     try:
         dictionary = EntityDictionary.from_store(store)
         lookup: Any
         database: Database | None = None
         if published is not None:
-            lookup, parameters = published.records(), published.parameters
+            lookup = RecordFile(published.records_path)
         else:
             database = Database(settings.db).connect()
-            lookup, parameters = record_lookup(database), _last_build(database)
+            lookup = record_lookup(database)
     except BaseException:
         store.close()
         raise
@@ -67,7 +75,7 @@ def build_assistant(settings: Settings, published: Published | None = None) -> A
     except ShopKGError as e:
         log.warning("question answering ranks by dense similarity only: %s", e)
         fusion = None
-    image_encoder = _image_encoder(settings, index_dir)
+    image_encoder = _image_encoder(settings, layout)
     searcher = HybridSearcher(
         items,
         keyword,
@@ -77,24 +85,25 @@ def build_assistant(settings: Settings, published: Published | None = None) -> A
         dictionary,
         injector=_injector(settings, encoder.encoder_id),
         glossary=EntryGlossary(store),
-        images=(load_image_space(image_encoder, index_dir) if image_encoder is not None else None),
-        postings=load_postings(index_dir),
+        images=(
+            load_image_space(image_encoder, layout.root) if image_encoder is not None else None
+        ),
+        postings=load_postings(layout.root),
     )
     shared = (
-        DiskVectorCache(published.directory / EVIDENCE_FILE, encoder.encoder_id, encoder.dimension)
+        DiskVectorCache(published.evidence_vectors, encoder.encoder_id, encoder.dimension)
         if published is not None
         else None
     )
     embedder = CachedEmbedder(encoder, capacity=EVIDENCE_VECTORS, shared=shared)
     ranker = EvidenceRanker(embedder, fusion)
-    images = parameters.get("images")
     assistant = Assistant(
         searcher,
         lookup,
         ranker,
-        image_root=Path(images) if images else None,
-        generated_catalog=bool(parameters.get("generated")),
-        image_search=_image_search(index_dir, image_encoder),
+        image_root=manifest.image_root,
+        generated_catalog=manifest.generated,
+        image_search=_image_search(layout, image_encoder),
     )
     # the admins' overrides (made since the build, and before) live in the metadata DB
     overrides_db = database or Database(settings.db).connect()
@@ -123,7 +132,7 @@ def close_assistant(assistant: Any) -> None:
     if shared is not None:
         shared.close()
     records = getattr(assistant, "records", None)
-    if isinstance(records, PublishedRecords):
+    if isinstance(records, RecordFile):
         records.close()
 
 
@@ -170,11 +179,34 @@ def _injector(settings: Settings, encoder_id: str) -> Any:
         return None
 
 
-def _image_encoder(settings: Settings, index_dir: Path) -> Any:
+def open_published_graph(published: PublishedBuild, settings: Settings) -> Any:
+    """The published graph, opened read-only (a Kùzu copy), or the live Neo4j graph."""
+    from kg import open_store
+
+    if published.manifest.graph is not None:
+        return open_store(settings, graph=published.manifest.graph).open()
+    from kg.kuzu_store import KuzuStore
+
+    def kuzu(pool: int) -> Any:
+        return KuzuStore(
+            published.graph_dir, batch_size=settings.batch_size, read_only=True,
+            buffer_pool_bytes=pool,
+        ).open()  # fmt: skip
+
+    try:
+        return kuzu(SERVE_BUFFER_POOL_BYTES)
+    except GraphStoreError as e:  # a graph too big to open with that little cache
+        log.warning("the served graph needs Kùzu's default page cache: %s", e)
+        return kuzu(0)
+
+
+def _image_encoder(settings: Settings, layout: IndexLayout) -> Any:
     """The configured image encoder when there is one and the build made an index with it."""
+    from retrieval.vector_index import VectorIndex
+
     if not (Path(settings.image_encoder) / "config.json").is_file():
         return None
-    if not (index_dir / "item_image" / "manifest.json").is_file():
+    if not VectorIndex.exists(layout.item_image):
         return None
     from encoders.factory import image_encoder
 
@@ -185,22 +217,17 @@ def _image_encoder(settings: Settings, index_dir: Path) -> Any:
         return None
 
 
-def _image_search(index_dir: Path, encoder: Any) -> tuple[Any, Any] | None:
+def _image_search(layout: IndexLayout, encoder: Any) -> tuple[Any, Any] | None:
     """The image encoder and item-image index (photo search), when the build made them."""
     from retrieval.vector_index import VectorIndex
 
     if encoder is None:
         return None
     try:
-        return encoder, VectorIndex.load(index_dir / "item_image", encoder.encoder_id)
+        return encoder, VectorIndex.load(layout.item_image, encoder.encoder_id)
     except ShopKGError as e:
         log.warning("photo search is off: %s", e)
         return None
-
-
-def _last_build(database: Database) -> dict[str, Any]:
-    with database.session() as session:
-        return job_records.last_build_parameters(session)
 
 
 def _active_overrides(database: Database) -> list[Override]:

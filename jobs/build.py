@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from catalog.schema import CatalogRecord
 from extraction.facts import RecordFacts
+from foundation.artifacts import ITEM_TEXT, BuildManifest, index_layout
 from foundation.db import Database, RecordStatus, SourceRecord
 from foundation.errors import ConfigError, JobError
 from foundation.files import exposing_root
@@ -146,12 +147,12 @@ class BuildContext:
         remove and to (re-)encode, in the order it encodes them."""
         from retrieval.vector_index import VectorIndex
 
-        directory = self.settings.index_dir / "item_text"
+        directory = index_layout(self.settings).item_text
         encoder = self.text_encoder()
         index = (
             VectorIndex.load(directory, encoder.encoder_id)
-            if (directory / "manifest.json").is_file()
-            else VectorIndex("item_text", encoder.encoder_id, encoder.dimension)
+            if VectorIndex.exists(directory)
+            else VectorIndex(ITEM_TEXT, encoder.encoder_id, encoder.dimension)
         )
         records = {record.id: record for record in self.indexed_records()}
         stale = [key for key in index.live_keys() if key not in records]
@@ -556,10 +557,10 @@ class KeywordStage:
         records = self.build.indexed_records()
         context.progress.start(len(records))
         index = KeywordIndex.build([(r.id, keyword_text(r)) for r in records])
-        directory = self.build.settings.index_dir / "keyword"
-        index.save(directory)
+        layout = index_layout(self.build.settings)
+        index.save(layout.keyword)
         rows = [item_row(record) for record in records]
-        path = self.build.settings.index_dir / "items.jsonl"
+        path = layout.items
         tmp = path.with_suffix(".tmp")
         with tmp.open("w", encoding="utf-8") as f:
             for row in rows:
@@ -641,7 +642,9 @@ def run_build(
         parameters["force"] = True
     try:
         result = runner.run("build", parameters, stages, job_id=job_id)
-        publish(settings, build.store(), build.active_records(), result.job_id, parameters)
+        manifest = BuildManifest.of_job(result.job_id, parameters)
+        manifest.write(settings.data_dir)
+        publish(settings, build.store(), build.active_records(), manifest)
         return result
     finally:
         build.take_text_prefetch()

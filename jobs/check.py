@@ -24,16 +24,16 @@ from typing import Any
 
 from sqlalchemy import select
 
+from foundation.artifacts import ITEM_IMAGE, ITEM_TEXT, index_layout, last_build
 from foundation.db import Database, RecordStatus, SourceRecord
-from foundation.db import jobs as job_records
 from foundation.db import overrides as repository
 from foundation.db.overrides import OverrideSet
 from foundation.errors import ShopKGError
 from foundation.settings import Settings
 
 KEYS_SHOWN = 20
-COMPLETE = ("graph", "item_text", "item_table", "bm25")  # each must hold every expected item
-PARTIAL = ("postings", "item_image")  # may hold fewer, never others
+COMPLETE = ("graph", ITEM_TEXT, "item_table", "bm25")  # each must hold every expected item
+PARTIAL = ("postings", ITEM_IMAGE)  # may hold fewer, never others
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,8 @@ def check_build(settings: Settings, catalog: str | None = None) -> CheckReport:
     database = Database(settings.db).connect()
     try:
         database.check_current()
-        catalog = catalog or _last_catalog(database)
+        last = last_build(settings)
+        catalog = catalog or (last.name if last is not None else None)
         records = _active_keys(database, catalog)
         with database.session() as session:
             active = repository.active_overrides(session)
@@ -121,13 +122,14 @@ def check_build(settings: Settings, catalog: str | None = None) -> CheckReport:
         if o.label == "Item" and o.key not in records
     ]
     nodes = _graph_items(settings)
+    layout = index_layout(settings)
     found: dict[str, set[str] | None] = {
         "graph": set(nodes),
-        "item_text": _vector_keys(settings.index_dir / "item_text"),
-        "item_table": _table_keys(settings.index_dir / "items.jsonl"),
-        "bm25": _keyword_keys(settings.index_dir / "keyword" / "keys.json"),
-        "postings": _posting_keys(settings.index_dir),
-        "item_image": _vector_keys(settings.index_dir / "item_image"),
+        ITEM_TEXT: _vector_keys(layout.item_text),
+        "item_table": _table_keys(layout.items),
+        "bm25": _keyword_keys(layout.keyword_keys),
+        "postings": _posting_keys(layout.root),
+        ITEM_IMAGE: _vector_keys(layout.item_image),
     }
     for where, keys in found.items():
         report.counts[where] = None if keys is None else len(keys)
@@ -138,7 +140,7 @@ def check_build(settings: Settings, catalog: str | None = None) -> CheckReport:
         if where in COMPLETE:
             report.add(where, "missing", expected - keys)
         report.add(where, "unexpected", keys - expected)
-    _check_edits(report, folded, expected, nodes, settings.index_dir / "items.jsonl")
+    _check_edits(report, folded, expected, nodes, layout.items)
     return report
 
 
@@ -165,12 +167,6 @@ def _check_edits(
             stale_rows.append(key)
     report.add("graph", "stale_edit", stale_nodes)
     report.add("item_table", "stale_edit", stale_rows)
-
-
-def _last_catalog(database: Database) -> str | None:
-    with database.session() as session:
-        name = job_records.last_build_parameters(session).get("name")
-    return str(name) if name else None
 
 
 def _active_keys(database: Database, catalog: str | None) -> set[str]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from foundation.artifacts import CONCEPT_PROTOTYPE, IMAGE, ITEM_IMAGE, index_layout
 from foundation.errors import ShopKGError
 from foundation.files import file_sha256
 from jobs.runner import StageContext
@@ -142,8 +143,8 @@ class ImageStage:
         from retrieval.vector_index import VectorIndex
 
         encoder = image_encoder(settings)
-        index_dir = settings.index_dir
-        image_index = _open(index_dir / "image", "image", encoder)
+        layout = index_layout(settings)
+        image_index = _open(layout.image, IMAGE, encoder)
         paths = {digest: path for pairs in hashes.values() for digest, path in pairs}
         todo = [digest for digest in paths if digest not in image_index]
         owner = {digest: key for key, pairs in hashes.items() for digest, _ in pairs}
@@ -159,10 +160,10 @@ class ImageStage:
                 not_encoded += 1
                 self._quarantine(job_id, owner[digest], paths[digest], skipped.reason)
         image_index.remove([k for k in image_index.live_keys() if k not in paths])
-        image_index.save(index_dir / "image")
+        image_index.save(layout.image)
         keys, vectors = image_index.vectors()
         vector_of = dict(zip(keys, vectors, strict=True))
-        item_index = VectorIndex("item_image", encoder.encoder_id, encoder.dimension)
+        item_index = VectorIndex(ITEM_IMAGE, encoder.encoder_id, encoder.dimension)
         item_vectors = {}
         for item, pairs in hashes.items():
             found = [vector_of[d] for d, _ in pairs if d in vector_of]
@@ -172,7 +173,7 @@ class ImageStage:
             item_index.add(
                 list(item_vectors), np.stack(list(item_vectors.values())), encoder.encoder_id
             )
-        item_index.save(index_dir / "item_image")
+        item_index.save(layout.item_image)
         prototypes = self._prototypes(store, encoder, hashes, vector_of)
         return {
             "encoded": len(todo) - not_encoded,
@@ -197,7 +198,7 @@ class ImageStage:
         for (start_label, item), (end_label, concept) in mentions.edges():
             if start_label == "Item" and end_label == "Concept" and item in hashes:
                 members[concept].update(d for d, _ in hashes[item] if d in vector_of)
-        index = VectorIndex("concept_prototype", encoder.encoder_id, encoder.dimension)
+        index = VectorIndex(CONCEPT_PROTOTYPE, encoder.encoder_id, encoder.dimension)
         store.delete_facts(extractor=PROTOTYPES)
         concepts = {node.key: node for page in store.iter_nodes("Concept") for node in page}
         nodes, relations, keys, rows = [], [], [], []
@@ -248,7 +249,7 @@ class ImageStage:
             store.upsert(nodes=nodes, relations=relations)
         if keys:
             index.add(keys, np.stack(rows), encoder.encoder_id)
-        index.save(self.build.settings.index_dir / "concept_prototype")
+        index.save(index_layout(self.build.settings).concept_prototype)
         return {"prototypes": len(keys), "depicts": len(relations)}
 
 
@@ -270,7 +271,7 @@ def _describe(path: Path) -> tuple[str, int, int]:
 def _open(directory: Path, collection: str, encoder: Any) -> Any:
     from retrieval.vector_index import VectorIndex
 
-    if (directory / "manifest.json").is_file():
+    if VectorIndex.exists(directory):
         try:
             return VectorIndex.load(directory, encoder.encoder_id)
         except ShopKGError:

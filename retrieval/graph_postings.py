@@ -18,9 +18,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from foundation.artifacts import IndexLayout
 from retrieval.search import CONCEPT_MENTIONS, GRAPH_PATHS, TWO_HOPS
 
-FILE = "graph_postings.json"
 LIMIT = 2000  # items per node, as the channel's store query asks for
 
 # label → (relation types followed backwards, hops): the graph channel's own paths
@@ -84,7 +84,7 @@ def _reach(
 
 
 def save_postings(postings: dict[str, dict[str, list[str]]], index_dir: Path) -> Path:
-    path = index_dir / FILE
+    path = IndexLayout(index_dir).postings
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(postings, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     tmp.replace(path)
@@ -93,7 +93,7 @@ def save_postings(postings: dict[str, dict[str, list[str]]], index_dir: Path) ->
 
 def load_postings(index_dir: Path) -> dict[str, dict[str, list[str]]] | None:
     """The saved postings, or None when the build made none (search asks the store)."""
-    path = index_dir / FILE
+    path = IndexLayout(index_dir).postings
     if not path.is_file():
         return None
     data: dict[str, dict[str, list[str]]] = json.loads(path.read_text(encoding="utf-8"))

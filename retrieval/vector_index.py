@@ -20,10 +20,11 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from foundation.artifacts import CONCEPT_PROTOTYPE, IMAGE, ITEM_IMAGE, ITEM_TEXT
 from foundation.errors import VectorIndexError
-from retrieval.index_files import read_index_files, write_index_files
+from retrieval.index_files import MANIFEST, read_index_files, write_index_files
 
-COLLECTIONS = ("item_text", "item_image", "image", "concept", "concept_prototype")
+COLLECTIONS = (ITEM_TEXT, ITEM_IMAGE, IMAGE, "concept", CONCEPT_PROTOTYPE)
 IndexKind = Literal["flat", "hnsw"]
 METRIC = "inner_product"
 
@@ -288,6 +289,11 @@ class VectorIndex:
         """Write the index to ``directory``; returns the manifest written."""
         data = faiss.serialize_index(self._index).tobytes()
         return write_index_files(Path(directory), data, self._keys, self.manifest())
+
+    @staticmethod
+    def exists(directory: str | Path) -> bool:
+        """Whether a whole index was saved in ``directory`` (its manifest is written last)."""
+        return (Path(directory) / MANIFEST).is_file()
 
     @classmethod
     def load(

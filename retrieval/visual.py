@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from foundation.artifacts import CONCEPT_PROTOTYPE, ITEM_IMAGE, IndexLayout
 from foundation.errors import ShopKGError
 from retrieval.vector_index import VectorIndex
 
@@ -76,13 +77,14 @@ class ImageSpace:
 def load_image_space(encoder: Any, index_dir: Path) -> ImageSpace:
     """The encoder's space with whichever of its indexes the build wrote under ``index_dir``."""
     found: dict[str, VectorIndex | None] = {}
-    for collection in ("item_image", "concept_prototype"):
-        directory = index_dir / collection
+    layout = IndexLayout(index_dir)
+    for collection in (ITEM_IMAGE, CONCEPT_PROTOTYPE):
+        directory = layout.vectors(collection)
         found[collection] = None
-        if not (directory / "manifest.json").is_file():
+        if not VectorIndex.exists(directory):
             continue
         try:
             found[collection] = VectorIndex.load(directory, encoder.encoder_id)
         except ShopKGError as e:
             log.warning("the %s index is not used: %s", collection, e)
-    return ImageSpace.of_encoder(encoder, found["item_image"], found["concept_prototype"])
+    return ImageSpace.of_encoder(encoder, found[ITEM_IMAGE], found[CONCEPT_PROTOTYPE])

@@ -11,6 +11,8 @@ bash scripts/ensure_chromium.sh
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "== import contracts (the layer order, pyproject.toml)"
+.venv/bin/lint-imports --no-cache
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"

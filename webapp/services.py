@@ -4,7 +4,7 @@ One :class:`Services` object per app (``app.extensions["shopkg"]``), handed what
 already has (tests pass a small graph and an assistant double) and opening the rest lazily
 from the settings on first use, so creating the app does no I/O.
 
-Serving and building share the data directory (see :mod:`jobs.publish`): the assistant
+Serving and building share the data directory (see :mod:`foundation.artifacts`): the assistant
 answers from the last *published* build (a read-only copy of its graph, its indexes and
 records), never from the graph a build writes. At most every ``reload_every`` seconds a
 request looks at which build is published; when a newer one is, a background thread builds
@@ -138,7 +138,7 @@ class Services:
         return self._assistant
 
     def _published_name(self) -> str | None:
-        from jobs.publish import current_name
+        from foundation.artifacts import current_name
 
         return current_name(self.settings)
 
@@ -190,7 +190,7 @@ class Services:
             if published is None:  # a data dir built before builds were published
                 built: AssistantAPI = build(self.settings)
             else:
-                from jobs.publish import current
+                from foundation.artifacts import current
 
                 found = current(self.settings)
                 built = build(self.settings, found) if found is not None else build(self.settings)

@@ -162,14 +162,3 @@ def recent_jobs(session: Session, *, limit: int = 20, kind: str | None = None) -
     if kind is not None:
         query = query.where(BuildJob.kind == kind)
     return list(session.scalars(query))
-
-
-def last_build_parameters(session: Session) -> dict[str, Any]:
-    """The parameters of the newest build job that succeeded (empty when none has)."""
-    job = session.scalars(
-        select(BuildJob)
-        .where(BuildJob.kind == "build", BuildJob.status == JobStatus.SUCCEEDED)
-        .order_by(BuildJob.id.desc())
-        .limit(1)
-    ).first()
-    return dict(job.parameters) if job is not None else {}

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import func, select
 
 from catalog.demo.generate import write_catalog
+from foundation.artifacts import current
 from foundation.db import BuildJob, Database, SourceRecord, accounts
 from foundation.errors import GraphStoreError
 from foundation.settings import Settings, load_settings
 from jobs.build import BuildPlan, run_build
-from jobs.publish import current
 from jobs.runner import JobResult
 from kg.kuzu_store import DB_FILE
 from webapp import create_app
