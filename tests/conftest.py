@@ -14,12 +14,13 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from foundation.db import Database
+from foundation.settings import Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -184,3 +185,22 @@ def database(database_url: str) -> Iterator[Database]:
         yield db
     finally:
         db.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_tower() -> Callable[[Path], None]:
+    """Writes a tiny seeded image tower into a directory (the same one every time)."""
+    from tests.builds import tiny_tower
+
+    return tiny_tower
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
+    """The small demo catalog built once per session: its settings and its root (the catalog
+    in ``demo/``, the data dir in ``var/``). Read it, or rebuild it unchanged; a test that
+    changes it works on a copy."""
+    from tests.builds import build_demo
+
+    root = tmp_path_factory.mktemp("demo-build")
+    return build_demo(root), root

@@ -81,7 +81,7 @@ def test_a_pointer_at_a_snapshot_without_a_manifest_is_an_error(tmp_path: Path) 
     directory = snapshot_dir(settings, 9)
     directory.mkdir(parents=True)
     point_at(settings, directory)
-    with pytest.raises(JobError, match="has no build.json"):
+    with pytest.raises(JobError, match=r"has no build\.json"):
         current(settings)
 
 

@@ -1,0 +1,161 @@
+"""The assistant over a real build of a small generated catalog: search, cards, answers with
+evidence, conversation, photo search (the build itself: tests/jobs/test_build.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from assistant.loader import build_assistant
+from assistant.service import ABSTAIN, Assistant
+from foundation.errors import InputError
+from foundation.settings import Settings
+from webapp import create_app
+
+
+@pytest.fixture(scope="module")
+def built(demo_build: tuple[Settings, Path]) -> tuple[Settings, Path]:
+    return demo_build
+
+
+@pytest.fixture(scope="module")
+def assistant(built: tuple[Settings, Path]) -> Assistant:
+    return build_assistant(built[0])
+
+
+def test_search_explains_hits_with_channels_and_kg_reasons(assistant: Assistant) -> None:
+    some_item = next(iter(assistant.searcher.items.values()))
+    result = assistant.search(some_item["title"], limit=5)
+    assert result.hits[0].key == some_item["key"]
+    assert {"bm25", "dense"} <= set(result.hits[0].channels)
+    problem = next(  # a problem some item's POI solves
+        entry
+        for entries in assistant.searcher.dictionary.phrases.values()
+        for entry in entries
+        if entry.label == "Problem" and assistant.searcher.linked_items(entry)
+    )
+    found = assistant.search(f"something for {problem.name}", limit=20)
+    assert found.understanding.entities
+    assert any(f"helps with {problem.name}" in hit.reasons for hit in found.hits)
+
+
+def test_price_constraints_and_negations_filter(assistant: Assistant) -> None:
+    result = assistant.search("jacket under $100", limit=50)
+    assert result.understanding.constraints["price_max"] == 100.0
+    assert all(hit.price is not None and hit.price <= 100 for hit in result.hits)
+    brand = next(row["brand"] for row in assistant.searcher.items.values() if row["brand"])
+    without = assistant.search(f"shoes not {brand}", limit=50)
+    assert all(brand.lower() not in hit.title.lower() for hit in without.hits)
+
+
+def test_item_cards_and_answers_with_evidence(assistant: Assistant) -> None:
+    key = next(iter(assistant.searcher.items))
+    card = assistant.item(key)
+    assert card is not None and card.title and card.attributes
+    colour_name = next((name for name in card.attributes if "col" in name), None)
+    if colour_name:
+        answer = assistant.ask(key, f"what {colour_name} is it?")
+        assert not answer.abstained
+        assert answer.evidence and answer.evidence[0].source in ("kg", "bullet", "description")
+    unrelated = assistant.ask(key, "does it come with a warranty for the moon landing?")
+    assert unrelated.abstained and unrelated.text == ABSTAIN
+    assert assistant.item("no-such-item") is None
+
+
+def test_showing_a_card_encodes_its_evidence_before_the_first_question(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert assistant.ranker is not None
+    embedder = assistant.ranker.embedder
+    key = sorted(assistant.searcher.items)[-1]
+    assert assistant.item(key) is not None
+    warming = assistant.prepare_answers(key)
+    assert warming is not None
+    warming.result(timeout=60)
+    encoder = embedder.encoder  # type: ignore[attr-defined]
+    encoded: list[str] = []
+    original = encoder.encode
+
+    def counting(texts: list[str]) -> object:
+        encoded.extend(texts)
+        return original(texts)
+
+    monkeypatch.setattr(encoder, "encode", counting)
+    assistant.ask(key, "is it good for a rainy day?")
+    assert encoded == ["is it good for a rainy day?"]
+
+
+def test_a_conversation_refines_exhibits_and_answers(assistant: Assistant) -> None:
+    first = assistant.turn("s", "jacket")
+    assert first.intent == "search" and first.hits
+    shown = assistant.turn("s", "show me the first one")
+    assert shown.intent == "exhibit" and shown.card is not None
+    assert shown.card.key == first.hits[0].key
+    asked = assistant.turn("s", "what is it made of?")
+    assert asked.intent == "ask" and asked.answer is not None
+    cheaper = assistant.turn("s", "cheaper")
+    assert cheaper.intent == "refine"
+    assert json.dumps(cheaper.hits[0].__dict__ if cheaper.hits else {}, default=str)
+
+
+def test_repeated_searches_cards_and_questions_are_answered_from_memory(
+    assistant: Assistant,
+) -> None:
+    key = next(iter(assistant.searcher.items))
+    first = assistant.search("Rain Jacket", limit=5)
+    hits = assistant.searches.hits
+    again = assistant.search("  rain   JACKET ", limit=5)
+    assert assistant.searches.hits == hits + 1
+    assert again.hits == first.hits and again.query == "  rain   JACKET "
+    assert assistant.item(key) is assistant.item(key)
+    answer = assistant.ask(key, "What is it made of?")
+    echoed = assistant.ask(key, "what is it MADE of?")
+    assert echoed.question == "what is it MADE of?" and echoed.text == answer.text
+    assistant.forget()
+    assert len(assistant.searches) == len(assistant.cards) == len(assistant.answers) == 0
+
+
+def test_the_assistant_knows_it_serves_the_generated_demo_catalog(assistant: Assistant) -> None:
+    assert assistant.is_demo
+
+
+def test_photo_search_finds_the_item_whose_image_it_is(
+    assistant: Assistant, built: tuple[Settings, Path]
+) -> None:
+    key, row = next((k, r) for k, r in assistant.searcher.items.items() if len(r["images"]) == 1)
+    photo = (built[1] / "demo" / "images" / row["images"][0]).read_bytes()
+    result = assistant.search_image(photo, limit=3)
+    assert result.hits[0].key == key
+    assert result.hits[0].reasons == ["looks like your photo"]
+
+
+def test_unreadable_and_bomb_photos_are_client_errors_with_a_plain_reason(
+    assistant: Assistant, built: tuple[Settings, Path]
+) -> None:
+    bomb = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(bomb, "PNG")  # ~400 KB, 400 Mpx
+    app = create_app({"TESTING": True}, settings=built[0], assistant=assistant)
+    client = app.test_client()
+    for photo, says in ((bomb.getvalue(), "too large"), (b"GIF89a not really", "not a readable")):
+        with pytest.raises(InputError, match=says):
+            assistant.search_image(photo)
+        response = client.post(
+            "/api/v1/search/image",
+            data={"image": (io.BytesIO(photo), "photo.png", "image/png")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 400
+        message = response.get_json()["error"]["message"]
+        assert says in message and "object at 0x" not in message
+
+
+def test_image_paths_stay_under_the_image_root(assistant: Assistant) -> None:
+    key = next(k for k, row in assistant.searcher.items.items() if row["images"])
+    image = assistant.searcher.items[key]["images"][0]
+    assert assistant.image_path(image) is not None
+    assert assistant.image_path("../../etc/passwd") is None
+    assert assistant.image_path("/etc/passwd") is None
