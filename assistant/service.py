@@ -90,7 +90,7 @@ class Assistant:
         """Serve what the KG holds after an admin's edit, merge or delete, at once: a deleted
         or merged item leaves every search channel and its card and questions answer "no
         such item"; an edited item's title, description and price show on its card and hits,
-        and price constraints read the new price (see ARCHITECTURE.md, "Admin overrides")."""
+        and price constraints read the new price (see docs/design-notes.md, "Admin overrides")."""
         if override.id in self.applied_overrides:
             return  # told twice: by the admin request and by the database (another worker)
         self.applied_overrides.add(override.id)

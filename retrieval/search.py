@@ -78,7 +78,7 @@ class FusionWeights:
     """How much each channel counts: bm25, dense and graph tuned by ``shopkg eval search
     --format epqa`` on the tuning half of the ePQA questions (a grid over 0..1 per channel);
     image and prototype, which ePQA has no images for, by ``--format grocery`` (see
-    ARCHITECTURE.md for the figures)."""
+    BENCHMARKS.md for the figures)."""
 
     bm25: float = 0.6
     dense: float = 0.8

@@ -8,7 +8,7 @@ build's graph read-only, which Kùzu allows from several processes) and serves t
 socket with waitress's threads; the kernel hands each connection to one of them. The parent
 only supervises: a worker that dies is started again (at most once a second), and SIGTERM or
 SIGINT stops them all. What workers share lives in the metadata database (sessions, admin
-overrides, which build is published); see ARCHITECTURE.md, "Serving".
+overrides, which build is published); see docs/design-notes.md, "Serving".
 """
 
 from __future__ import annotations

@@ -230,7 +230,7 @@ class OverrideKind(enum.StrEnum):
 
 class AdminOverride(Base):
     """An admin's decision about one KG node, which builds re-apply after extraction and the
-    live assistant applies at once (see ARCHITECTURE.md, "Admin overrides"). Removing one
+    live assistant applies at once (see docs/design-notes.md, "Admin overrides"). Removing one
     sets ``removed_at``; the next build undoes it and then forgets the row."""
 
     __tablename__ = "admin_overrides"

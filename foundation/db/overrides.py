@@ -2,7 +2,7 @@
 
 The graph alone forgets them (a rebuild rewrites what extraction finds), so each one is
 recorded here with the audit entry that goes with it; builds re-apply the active ones after
-extraction and the live assistant applies them at once (ARCHITECTURE.md, "Admin overrides").
+extraction and the live assistant applies them at once (docs/design-notes.md, "Admin overrides").
 :class:`Override` is a plain copy of a row, safe to hand to other threads and packages;
 :class:`OverrideSet` folds a list of them into what readers need: the nodes that are gone and
 the properties set on the others.

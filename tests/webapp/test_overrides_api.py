@@ -1,5 +1,5 @@
 """Admin edits, merges and deletes are recorded as overrides, told to the live assistant, and
-can be listed and removed (ARCHITECTURE.md, "Admin overrides")."""
+can be listed and removed (docs/design-notes.md, "Admin overrides")."""
 
 from __future__ import annotations
 
