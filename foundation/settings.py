@@ -78,7 +78,7 @@ def normalize_db_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError as e:
-        raise ValueError(f"not a database URL: {url!r} (e.g. sqlite:///var/foundation.db)") from e
+        raise ValueError(f"not a database URL: {url!r} (e.g. sqlite:///var/shopkg.db)") from e
     if parsed.get_backend_name() not in DB_BACKENDS:
         raise ValueError(
             f"unsupported database {parsed.get_backend_name()!r}; use sqlite:///PATH "
@@ -111,7 +111,7 @@ class Settings(BaseSettings):
         Path("var"), description="holds the graph store, indexes, SQLite DB, models and uploads"
     )
     graph: str = Field("", description="graph store URI; default kuzu://<data_dir>/graph")
-    db: str = Field("", description="SQLAlchemy URL; default sqlite:///<data_dir>/foundation.db")
+    db: str = Field("", description="SQLAlchemy URL; default sqlite:///<data_dir>/shopkg.db")
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("")
     neo4j_database: str | None = None
@@ -219,7 +219,7 @@ class Settings(BaseSettings):
         if not self.graph:
             object.__setattr__(self, "graph", f"kuzu://{self.data_dir / 'graph'}")
         if not self.db:
-            object.__setattr__(self, "db", f"sqlite:///{self.data_dir / 'foundation.db'}")
+            object.__setattr__(self, "db", f"sqlite:///{self.data_dir / 'shopkg.db'}")
         if not self.image_encoder:
             object.__setattr__(self, "image_encoder", str(self.data_dir / "models" / "image-tower"))
         return self

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-CORE = ["shopkg", "foundation.settings", "foundation.db", "shopkg.cli"]
+CORE = ["foundation", "foundation.settings", "foundation.db", "catalog", "shopkg", "shopkg.cli"]
 
 
 @pytest.mark.parametrize("module", CORE)

@@ -111,12 +111,12 @@ def _require_sqlite_file(settings: Settings) -> None:
     if database.is_file():
         return
     data_dir = settings.data_dir.resolve()
-    if database != settings.data_dir / "foundation.db":  # the db setting names its own file
+    if database != settings.data_dir / "shopkg.db":  # the db setting names its own file
         raise ConfigError(
             f"the metadata database {database.resolve()} (setting db) does not exist; point "
             "`shopkg --db URL serve` or SHOPKG_DB at the database of your build"
         )
-    state = "does not exist" if not data_dir.exists() else "holds no foundation.db"
+    state = "does not exist" if not data_dir.exists() else "holds no shopkg.db"
     raise ConfigError(
         f"no ShopKG data in {data_dir}: that data directory {state}. Run shopkg from the "
         "directory that holds your data directory, or point at it: `shopkg --data-dir DIR "

@@ -14,7 +14,7 @@ def test_defaults_put_everything_under_the_data_dir() -> None:
     assert settings.graph == "kuzu://var/graph"
     assert settings.graph_uri.backend == "kuzu"
     assert settings.graph_uri.path == Path("var/graph")
-    assert settings.db == "sqlite:///var/foundation.db"
+    assert settings.db == "sqlite:///var/shopkg.db"
     assert settings.host == "127.0.0.1"
     assert settings.index_dir == Path("var/indexes")
 
@@ -22,7 +22,7 @@ def test_defaults_put_everything_under_the_data_dir() -> None:
 def test_data_dir_moves_the_derived_defaults() -> None:
     settings = load_settings(data_dir=Path("/srv/shop"))
     assert settings.graph_uri.path == Path("/srv/shop/graph")
-    assert settings.db == "sqlite:////srv/shop/foundation.db"
+    assert settings.db == "sqlite:////srv/shop/shopkg.db"
 
 
 def test_layers_file_then_environment_then_overrides(

@@ -123,7 +123,7 @@ def test_a_build_killed_mid_stage_resumes_to_the_same_kg_and_indexes(
         "demo",
     ]
     env = {**os.environ, "SHOPKG_DATA_DIR": str(data_dir)}
-    cache, meta = data_dir / CACHE_FILE, data_dir / "foundation.db"
+    cache, meta = data_dir / CACHE_FILE, data_dir / "shopkg.db"
 
     def cached() -> int:
         rows = _query(cache, "SELECT count(*) FROM facts")

@@ -37,7 +37,7 @@ def test_creating_the_app_opens_nothing(tmp_path: Path) -> None:
     app = create_app(settings=load_settings(data_dir=tmp_path / "data"))
     assert app.config["MAX_CONTENT_LENGTH"] == 1 << 20
     assert not (tmp_path / "data" / "graph").exists()
-    assert not (tmp_path / "data" / "foundation.db").exists()
+    assert not (tmp_path / "data" / "shopkg.db").exists()
 
 
 def test_assistant_endpoints_answer_503_when_the_assistant_cannot_start(
@@ -173,7 +173,7 @@ def test_serve_is_registered_and_checks_the_database(tmp_path: Path) -> None:
     assert help_text.exit_code == 0
     assert "--host" in help_text.output and "--port" in help_text.output
     data = tmp_path / "data"
-    Database(f"sqlite:///{data / 'foundation.db'}").connect().engine.connect().close()
+    Database(f"sqlite:///{data / 'shopkg.db'}").connect().engine.connect().close()
     result = runner.invoke(cli, ["--data-dir", str(data), "serve", "--port", "8123"])
     assert result.exit_code == 1
     assert "shopkg db upgrade" in result.output  # a database that is there but not migrated
@@ -204,7 +204,7 @@ def test_shopkg_serve_runs_the_app_under_waitress(tmp_path: Path) -> None:
     import urllib.request
 
     data = tmp_path / "data"
-    Database(f"sqlite:///{data / 'foundation.db'}").connect().upgrade()
+    Database(f"sqlite:///{data / 'shopkg.db'}").connect().upgrade()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -251,7 +251,7 @@ def test_shopkg_serve_with_workers_forks_them_restarts_one_that_dies_and_stops_a
     import urllib.request
 
     data = tmp_path / "data"
-    Database(f"sqlite:///{data / 'foundation.db'}").connect().upgrade()
+    Database(f"sqlite:///{data / 'shopkg.db'}").connect().upgrade()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -86,7 +86,7 @@ def test_a_build_refuses_an_image_root_that_holds_the_data_directory(tmp_path: P
     settings = load_settings(data_dir=tmp_path / "var")
     with pytest.raises(ConfigError, match="contains ShopKG's private data"):
         run_build(settings, BuildPlan(catalog, "shop", tmp_path), stream=io.StringIO())
-    assert not (tmp_path / "var" / "foundation.db").exists()  # refused before anything was made
+    assert not (tmp_path / "var" / "shopkg.db").exists()  # refused before anything was made
 
 
 def test_an_id_with_a_slash_opens_its_card_and_answers_questions(client: FlaskClient) -> None:
