@@ -68,7 +68,8 @@ def test_every_fact_has_provenance(pipeline: ExtractionPipeline) -> None:
 
 def test_facts_use_the_graphs_one_ontology_and_provenance(pipeline: ExtractionPipeline) -> None:
     facts = pipeline.extract(record(category=["Shoes", "Boots"], brand="Acme"))
-    assert all(isinstance(f.provenance, Provenance) for f in [*facts.nodes, *facts.relations])
+    all_facts: list[ExtractedNode | ExtractedRelation] = [*facts.nodes, *facts.relations]
+    assert all(isinstance(fact.provenance, Provenance) for fact in all_facts)
     assert {n.label for n in facts.nodes} <= set(SHOPKG_ONTOLOGY.labels)
     assert {r.type for r in facts.relations} <= set(SHOPKG_ONTOLOGY.relation_types)
     with pytest.raises(ValueError, match="unknown node label"):
