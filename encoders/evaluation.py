@@ -20,6 +20,7 @@ import numpy.typing as npt
 from encoders.base import ImageEncoder, TextEncoder, Vectors, l2_normalize
 from encoders.datasets import ImageTextData, LabeledImages
 from encoders.images import load_batch
+from kg.prototypes import concept_prototypes
 
 Labels = npt.NDArray[np.int64]
 EmbedImages = Callable[[Sequence[Path]], tuple[Vectors, list[int]]]
@@ -48,13 +49,6 @@ def text_to_image_recall(
     return {f"R@{k}": round(float(hits[:, :k].any(axis=1).mean()), 4) for k in ks}
 
 
-def prototypes(vectors: Vectors, labels: Labels, concepts: int) -> Vectors:
-    """Visual prototype per concept: normalized mean of its image vectors (zero if none)."""
-    sums = np.zeros((concepts, vectors.shape[1]), dtype=np.float32)
-    np.add.at(sums, labels, vectors)
-    return l2_normalize(sums)
-
-
 def _standardize(scores: Vectors) -> Vectors:
     """Rows to zero mean and unit spread, so methods with different score ranges can be summed."""
     centered = scores - scores.mean(axis=1, keepdims=True)
@@ -80,7 +74,7 @@ def score_methods(
             per_concept[:, concept] = np.maximum(per_concept[:, concept], similarities[:, column])
         methods["image_image"] = per_concept
     if len(train[1]):
-        methods["prototype"] = eval_vectors @ prototypes(train[0], train[1], concepts).T
+        methods["prototype"] = eval_vectors @ concept_prototypes(train[0], train[1], concepts).T
     if len(methods) > 1:
         fused = np.zeros((len(eval_vectors), concepts), dtype=np.float32)
         for scores in methods.values():

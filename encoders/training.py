@@ -237,6 +237,9 @@ def train_image_tower(
 def _update_prototypes(
     prototypes: torch.Tensor, images: torch.Tensor, concepts: torch.Tensor, momentum: float
 ) -> None:
+    """Move each batch concept's training target toward its images' mean: a momentum estimate
+    of the visual prototype while the tower learns (what a build keeps is
+    :func:`kg.prototypes.visual_prototype` of the finished tower's embeddings)."""
     for concept in torch.unique(concepts):
         mean = images[concepts == concept].mean(dim=0)
         updated = momentum * prototypes[concept] + (1 - momentum) * mean

@@ -2,8 +2,8 @@
 
 The pipeline knows nothing about the graph store. It emits typed nodes and relations, each
 carrying where it came from (the catalog record), what made it (``name@version``) and how sure
-it is; a writer for a concrete store (see ``kg/``) turns them into upserts. Labels and relation
-types are the ontology's names from DESIGN.md.
+it is, as a :class:`kg.Provenance`; a writer for a concrete store (see ``kg/``) turns them into
+upserts. Labels and relation types are those of the one ontology, :data:`kg.SHOPKG_ONTOLOGY`.
 """
 
 from __future__ import annotations
@@ -11,57 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kg.ontology import SHOPKG_ONTOLOGY
+from kg.records import Provenance
+
 NodeRef = tuple[str, str]
 """A node by ``(label, key)``; keys are unique within a label."""
 
-NODE_LABELS = frozenset(
-    {
-        "Item",
-        "Category",
-        "Brand",
-        "Value",
-        "POI",
-        "Problem",
-        "Scene",
-        "Crowd",
-        "Concept",
-        "Image",
-        "Entry",
-        "Source",
-    }
-)
-RELATION_TYPES = frozenset(
-    {
-        "IN_CATEGORY",
-        "HAS_BRAND",
-        "HAS_VALUE",
-        "HAS_POI",
-        "SOLVES",
-        "SUITS",
-        "IS_A",
-        "HAS_IMAGE",
-        "DEPICTS",
-        "MENTIONS",
-        "SIMILAR_TO",
-        "DEFINES",
-        "FROM_SOURCE",
-    }
-)
+_LABELS = frozenset(SHOPKG_ONTOLOGY.labels)
+_RELATION_TYPES = frozenset(SHOPKG_ONTOLOGY.relation_types)
 
 
-@dataclass(frozen=True)
-class Provenance:
-    """Where a fact came from: the source record, the extractor ``name@version``, confidence."""
-
-    source_record: str
-    extractor: str
-    confidence: float
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.confidence <= 1.0:
-            raise ValueError(f"confidence must lie in [0, 1], not {self.confidence}")
-        if "@" not in self.extractor:
-            raise ValueError(f"extractor {self.extractor!r} must be written name@version")
+def _check_provenance(provenance: Provenance) -> None:
+    """What the pipeline promises of every fact's :class:`kg.Provenance`, checked when made."""
+    if not 0.0 <= provenance.confidence <= 1.0:
+        raise ValueError(f"confidence must lie in [0, 1], not {provenance.confidence}")
+    if "@" not in provenance.extractor:
+        raise ValueError(f"extractor {provenance.extractor!r} must be written name@version")
 
 
 @dataclass(frozen=True)
@@ -74,8 +39,9 @@ class ExtractedNode:
     provenance: Provenance
 
     def __post_init__(self) -> None:
-        if self.label not in NODE_LABELS:
+        if self.label not in _LABELS:
             raise ValueError(f"unknown node label {self.label!r}")
+        _check_provenance(self.provenance)
 
     @property
     def ref(self) -> NodeRef:
@@ -93,8 +59,9 @@ class ExtractedRelation:
     provenance: Provenance
 
     def __post_init__(self) -> None:
-        if self.type not in RELATION_TYPES:
+        if self.type not in _RELATION_TYPES:
             raise ValueError(f"unknown relation type {self.type!r}")
+        _check_provenance(self.provenance)
 
 
 @dataclass
@@ -234,4 +201,4 @@ class RecordFacts:
 
 
 def _provenance_list(provenance: Provenance) -> list[Any]:
-    return [provenance.source_record, provenance.extractor, provenance.confidence]
+    return [provenance.source, provenance.extractor, provenance.confidence]

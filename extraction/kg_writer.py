@@ -17,7 +17,7 @@ from typing import Any
 from extraction.facts import ExtractedNode, ExtractedRelation, RecordFacts
 from extraction.values import normalize_value
 from foundation.errors import ExtractionError
-from kg import GraphStore, NodeRef, NodeRow, Provenance, RelationRow, WriteReport
+from kg import GraphStore, NodeRef, NodeRow, RelationRow, WriteReport
 
 
 class KGWriter:
@@ -75,7 +75,7 @@ class KGWriter:
             if value is not None and name in declared
         }
         properties.update(self.key_fields(node))
-        return NodeRow(node.label, properties, _provenance(node.provenance))
+        return NodeRow(node.label, properties, node.provenance)
 
     def relation_row(self, relation: ExtractedRelation) -> RelationRow:
         declared = self.store.ontology.relation(relation.type).all_properties
@@ -89,7 +89,7 @@ class KGWriter:
             self.ref(*relation.source),
             self.ref(*relation.target),
             properties,
-            _provenance(relation.provenance),
+            relation.provenance,
         )
 
     def write(
@@ -111,11 +111,3 @@ class KGWriter:
         # after the delete, the replaced sources have nothing stored either
         fresh = {*new, *sources}
         return self.store.upsert(nodes=nodes, relations=relations, new_sources=fresh)
-
-
-def _provenance(provenance: Any) -> Provenance:
-    return Provenance(
-        source=provenance.source_record,
-        extractor=provenance.extractor,
-        confidence=float(provenance.confidence),
-    )

@@ -21,12 +21,12 @@ from foundation.artifacts import CONCEPT_PROTOTYPE, IMAGE, ITEM_IMAGE, index_lay
 from foundation.errors import ShopKGError
 from foundation.files import file_sha256
 from jobs.runner import StageContext
+from kg.prototypes import PROTOTYPE_PROPERTIES, unit_vector, visual_prototype
 
 EXTRACTOR = "shopkg.images@1"
 PROTOTYPES = "shopkg.prototypes@1"
 BATCH = 64
 UPSERT_BATCH = 2_000  # Image nodes (and their HAS_IMAGE) per KG transaction
-PROTOTYPE_PROPERTIES = ("prototype", "image_count", "spread", "prototype_encoder")
 
 
 class ImageStage:
@@ -168,7 +168,7 @@ class ImageStage:
         for item, pairs in hashes.items():
             found = [vector_of[d] for d, _ in pairs if d in vector_of]
             if found:
-                item_vectors[item] = _unit(np.mean(found, axis=0))
+                item_vectors[item] = unit_vector(np.mean(found, axis=0))
         if item_vectors:
             item_index.add(
                 list(item_vectors), np.stack(list(item_vectors.values())), encoder.encoder_id
@@ -206,26 +206,15 @@ class ImageStage:
         for concept, images in sorted(members.items()):
             if not images:
                 continue
-            matrix = np.stack([vector_of[d] for d in sorted(images)])
-            prototype = _unit(matrix.mean(axis=0))
-            similarity = matrix @ prototype
+            prototype = visual_prototype(np.stack([vector_of[d] for d in sorted(images)]))
             node = concepts.get(concept)
             if node is None:
                 continue
+            name = node.properties.get("name") or concept
             nodes.append(
-                NodeRow(
-                    "Concept",
-                    {
-                        "name": node.properties.get("name") or concept,
-                        "prototype": [float(x) for x in prototype],
-                        "image_count": len(images),
-                        "spread": float(np.mean(1.0 - similarity)),
-                        "prototype_encoder": encoder.encoder_id,
-                    },
-                    prov,
-                )
+                NodeRow("Concept", {"name": name, **prototype.properties(encoder.encoder_id)}, prov)
             )
-            for digest, score in zip(sorted(images), similarity, strict=True):
+            for digest, score in zip(sorted(images), prototype.similarities, strict=True):
                 relations.append(
                     RelationRow(
                         "DEPICTS",
@@ -236,7 +225,7 @@ class ImageStage:
                     )
                 )
             keys.append(concept)
-            rows.append(prototype)
+            rows.append(prototype.vector)
         # concepts that had a prototype and have no images now lose it
         for concept_node in concepts.values():
             if concept_node.properties.get("prototype_encoder") and not members.get(
@@ -277,8 +266,3 @@ def _open(directory: Path, collection: str, encoder: Any) -> Any:
         except ShopKGError:
             pass  # made by another encoder: start over with this one
     return VectorIndex(collection, encoder.encoder_id, encoder.dimension)
-
-
-def _unit(vector: Any) -> Any:
-    norm = float(np.linalg.norm(vector))
-    return (vector / norm if norm > 0 else vector).astype(np.float32)

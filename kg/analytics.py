@@ -1,9 +1,10 @@
-"""Graph analytics on subgraphs exported with :meth:`GraphStore.export_networkx`.
+"""Graph analytics and statistics, on subgraphs exported with :meth:`GraphStore.export_networkx`.
 
 The store answers local questions (a neighborhood, a path); whole-graph questions run here, in
 memory, on an exported subgraph: which items and concepts matter most (PageRank, degree), which
-nodes are probably duplicates (connected components over SIMILAR_TO and shared names), and the
-shortest chains of relations that explain why two nodes are related.
+nodes are probably duplicates (connected components over SIMILAR_TO and shared names), the
+shortest chains of relations that explain why two nodes are related, and the degree
+distribution the admin statistics show (:func:`degree_distribution`, which reads the store).
 
 Node ids are ``(label, key)`` tuples, as the export makes them. Results are sorted
 deterministically (score, then node id), so the same graph always gives the same answer.
@@ -11,7 +12,7 @@ deterministically (score, then node id), so the same graph always gives the same
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice, pairwise
@@ -24,7 +25,13 @@ from kg.schema import fold
 
 NodeId = tuple[str, str]
 if TYPE_CHECKING:
+    from kg.store import GraphStore
+
     Graph: TypeAlias = nx.MultiDiGraph[NodeId]
+
+EXACT_UP_TO = 5_000
+"""Graphs with at most this many nodes get an exact degree distribution; larger ones a sample."""
+SAMPLE_PER_LABEL = 200
 
 
 @dataclass(frozen=True)
@@ -174,3 +181,47 @@ def explanations(
             break
         result.append([hops_of[frozenset((a, b))][0] for a, b in pairwise(path)])
     return result
+
+
+@dataclass(frozen=True)
+class Degrees:
+    """How many relations nodes have: a histogram and the mean per label."""
+
+    histogram: dict[int, int]  # degree -> number of nodes
+    mean_by_label: dict[str, float]
+    nodes_counted: int
+    exact: bool
+
+
+def degree_distribution(store: GraphStore) -> Degrees:
+    """The degree distribution of the whole graph (relations counted both ways).
+
+    Small graphs are counted exactly from a networkx export; large ones from a sample of nodes
+    of every label (the first nodes in key order), so the statistics page stays fast on a big
+    catalog.
+    """
+    stats = store.stats()
+    if stats.total_nodes <= EXACT_UP_TO:
+        graph = store.export_networkx()
+        per_node = {node: int(graph.degree(node)) for node in graph.nodes}
+        return _summarize({(label, key): d for (label, key), d in per_node.items()}, exact=True)
+    sample: dict[tuple[str, str], int] = {}
+    for label, count in stats.nodes.items():
+        if not count:
+            continue
+        for page in store.iter_nodes(label, batch_size=SAMPLE_PER_LABEL):
+            for record in page:
+                sample[(label, record.key)] = len(store.relations_of(record.ref))
+            break
+    return _summarize(sample, exact=False)
+
+
+def _summarize(per_node: dict[tuple[str, str], int], *, exact: bool) -> Degrees:
+    histogram = Counter(per_node.values())
+    totals: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
+    for (label, _key), degree in per_node.items():
+        totals[label] += degree
+        counts[label] += 1
+    means = {label: round(totals[label] / counts[label], 2) for label in sorted(counts)}
+    return Degrees(dict(sorted(histogram.items())), means, len(per_node), exact)

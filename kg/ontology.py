@@ -81,13 +81,17 @@ POI = _vocabulary("POI", "A point of interest of an item: 'waterproof', 'breatha
 PROBLEM = _vocabulary("Problem", "A user problem or need: 'wet feet', 'back pain'.")
 SCENE = _vocabulary("Scene", "A situation of use: 'rainy commute'.")
 CROWD = _vocabulary("Crowd", "A group of users: 'toddlers', 'runners'.")
-CONCEPT = _vocabulary(
-    "Concept",
-    "A (fashion) concept with an is-a parent and a visual prototype of its images.",
+VISUAL_PROTOTYPE = (
     Property("image_count", INT, "number of images the prototype averages"),
     Property("spread", D, "mean distance of those images to the prototype"),
     Property("prototype", DL, "mean image embedding (L2-normalized)"),
     Property("prototype_encoder", S, "name@version of the image encoder of the prototype"),
+)
+"""A concept's visual prototype on its node; :mod:`kg.prototypes` computes it."""
+CONCEPT = _vocabulary(
+    "Concept",
+    "A (fashion) concept with an is-a parent and a visual prototype of its images.",
+    *VISUAL_PROTOTYPE,
 )
 IMAGE = NodeType(
     "Image",

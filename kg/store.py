@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from foundation.errors import GraphStoreError, NotFoundError, SchemaError
+from foundation.text import NAME_WORDS, tokens
 from kg.ontology import SHOPKG_ONTOLOGY
 from kg.planning import (
     ChangeSet,
@@ -42,7 +43,7 @@ from kg.records import (
     WriteReport,
 )
 from kg.schema import Ontology
-from kg.validation import EXTRACTOR, index_text, tokens, validate_nodes, validate_relations
+from kg.validation import EXTRACTOR, index_text, validate_nodes, validate_relations
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -281,7 +282,7 @@ class GraphStore(ABC):
         searchable = [n for n in self.ontology.node_types() if n.search_fields]
         if checked is not None:
             searchable = [n for n in searchable if n.label in checked]
-        words = tokens(text)
+        words = tokens(text, NAME_WORDS)
         if not words or limit < 1:
             return []
         wanted = words  # "water-resistant" matches the alias "Water resistant" exactly
@@ -290,7 +291,7 @@ class GraphStore(ABC):
             for record, score in self._search(node_type.label, index_text(words), limit):
                 names = [record.properties.get(f) for f in ("name", "value")]
                 names += list(record.properties.get("aliases") or [])
-                exact = any(isinstance(n, str) and tokens(n) == wanted for n in names)
+                exact = any(isinstance(n, str) and tokens(n, NAME_WORDS) == wanted for n in names)
                 hits.append(LookupHit(record, score, exact))
         hits.sort(key=lambda h: (not h.exact, -h.score, h.node.label, h.node.key))
         return hits[:limit]

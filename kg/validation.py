@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from foundation.errors import SchemaError
+from foundation.text import NAME_WORDS, tokens
 from kg.records import NodeRef, NodeRow, Provenance, RelationKey, RelationRow
 from kg.schema import (
     KEY,
@@ -25,12 +26,10 @@ from kg.schema import (
     Property,
     PropType,
     RelationType,
-    fold,
 )
 
 EXTRACTOR = re.compile(r"^[A-Za-z0-9_.\-]+@[A-Za-z0-9_.\-+]+$")
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-_TOKEN = re.compile(r"[^\W_]+")
 TOKEN_PREFIX = "q"  # noqa: S105 (not a password)
 """Prefixed to every indexed word. Kùzu's FTS drops MySQL's stop words ("best", "four", "new",
 "hello", ...) and Kùzu 0.11.3 crashes on inserts when given its own list; prefixed words are
@@ -83,11 +82,6 @@ def valid_relation(
     )
 
 
-def tokens(text: str) -> list[str]:
-    """Word tokens of ``text``, case-folded: how names are indexed and queries are parsed."""
-    return _TOKEN.findall(fold(text))
-
-
 def index_word(word: str) -> str:
     """A word as the full-text index sees it: prefixed, and with ASCII digits spelled as
     letters behind an ``n`` marker, because Kùzu's tokenizer drops digits ("15" -> "qnbf")."""
@@ -108,7 +102,7 @@ def search_text(values: Mapping[str, Any], fields: Iterable[str]) -> str:
         value = values.get(name)
         for text in value if isinstance(value, list | tuple) else [value]:
             if isinstance(text, str):
-                words.extend(tokens(text))
+                words.extend(tokens(text, NAME_WORDS))
     return index_text(words)
 
 

@@ -21,16 +21,9 @@ import numpy as np
 import numpy.typing as npt
 
 from foundation.errors import RetrievalError
+from foundation.text import SEARCH_TERMS, tokens
 
 SOURCES = ("attribute", "bullet", "description", "review", "qa", "kg")
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
-_STOPWORDS = frozenset(
-    (  # noqa: SIM905 - a word list reads best as words
-        "a an the and or of to in on for with at by from is are was were be been it this that "
-        "these those does do did can could will would should i my me you your we our they them "
-        "there what which who how as if but not no so than too very just any all has have had"
-    ).split()
-)
 _YES_NO = re.compile(r"^(is|are|does|do|did|can|could|will|would|should|has|have|was|were)\b")
 RANKER_VERSION = "1"
 
@@ -55,18 +48,6 @@ class ScoredEvidence:
     evidence: Evidence
     score: float  # probability-like: the fused model's estimate that this answers
     channels: dict[str, float] = field(default_factory=dict)
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens without stop words, plural ``s`` stripped (a light stem)."""
-    out = []
-    for token in _TOKEN.findall(text.lower().replace("_", " ")):
-        if token in _STOPWORDS:
-            continue
-        if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
-            token = token[:-1]
-        out.append(token)
-    return out
 
 
 def readable(evidence: Evidence) -> str:
@@ -96,11 +77,11 @@ class Bm25Scorer:
 
         self._position = {text: i for i, text in enumerate(dict.fromkeys(corpus))}
         self._model = bm25s.BM25()
-        documents = [tokens(text) or ["∅"] for text in self._position]
+        documents = [tokens(text, SEARCH_TERMS) or ["∅"] for text in self._position]
         self._model.index(documents, show_progress=False)
 
     def scores(self, query: str, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        query_tokens = [t for t in tokens(query) if t in self._model.vocab_dict]
+        query_tokens = [t for t in tokens(query, SEARCH_TERMS) if t in self._model.vocab_dict]
         if not query_tokens:
             return np.zeros(len(texts))
         all_scores = self._model.get_scores(query_tokens)
@@ -135,7 +116,7 @@ def question_features(
 ) -> npt.NDArray[np.float64]:
     """One row of :data:`FEATURES` per evidence, normalized within this question's set."""
     rows = np.zeros((len(evidence), len(FEATURES)))
-    question_tokens = set(tokens(question))
+    question_tokens = set(tokens(question, SEARCH_TERMS))
     yes_no = bool(_YES_NO.match(question.strip().lower()))
     column = {name: i for i, name in enumerate(FEATURES)}
     rows[:, column["bm25_z"]] = _zscore(bm25)
@@ -144,10 +125,10 @@ def question_features(
     rows[:, column["dense_z"]] = _zscore(dense)
     rows[:, column["name_dense"]] = name_dense
     for i, item in enumerate(evidence):
-        name_tokens = set(tokens(attribute_name(item)))
+        name_tokens = set(tokens(attribute_name(item), SEARCH_TERMS))
         if name_tokens:
             rows[i, column["name_overlap"]] = len(name_tokens & question_tokens) / len(name_tokens)
-        rows[i, column["log_length"]] = math.log1p(len(tokens(readable(item))))
+        rows[i, column["log_length"]] = math.log1p(len(tokens(readable(item), SEARCH_TERMS)))
         source = item.source if item.source in SOURCES else "description"
         rows[i, column[f"source_{source}"]] = 1.0
         rows[i, column[f"yes_no_{source}"]] = float(yes_no)

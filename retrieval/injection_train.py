@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from foundation.errors import RetrievalError
+from foundation.text import SEARCH_TERMS, tokens
 from retrieval.injection import InjectionConfig, KnowledgeInjector, initial_weights
 
 
@@ -308,9 +309,7 @@ def catalog_questions(items: Sequence[str], records: Callable[[str], Any]) -> li
 
 def near_duplicate(text: str, held_out: Sequence[frozenset[str]], threshold: float = 0.7) -> bool:
     """Whether ``text`` is (nearly) one of the held-out queries: word-set Jaccard ≥ threshold."""
-    from retrieval.evidence import tokens
-
-    words = frozenset(tokens(text))
+    words = frozenset(tokens(text, SEARCH_TERMS))
     if not words:
         return False
     for other in held_out:
@@ -321,9 +320,7 @@ def near_duplicate(text: str, held_out: Sequence[frozenset[str]], threshold: flo
 
 
 def word_sets(texts: Sequence[str]) -> list[frozenset[str]]:
-    from retrieval.evidence import tokens
-
-    return [frozenset(tokens(t)) for t in texts]
+    return [frozenset(tokens(t, SEARCH_TERMS)) for t in texts]
 
 
 MAX_ENTRIES = InjectionTrainingConfig().max_entries

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.evidence import tokens
+from foundation.text import SEARCH_TERMS, tokens
 
 Rows = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -38,7 +38,7 @@ class ItemTable:
         )
         postings: dict[str, list[int]] = defaultdict(list)
         for row, item in enumerate(items.values()):
-            for word in set(tokens(item_words(item))):
+            for word in set(tokens(item_words(item), SEARCH_TERMS)):
                 postings[word].append(row)
         self._word_rows = {word: np.array(rows, dtype=np.int64) for word, rows in postings.items()}
         # rows no channel may return any more (an admin deleted or merged the item)
@@ -75,7 +75,8 @@ class ItemTable:
         if row is None:
             return
         self.prices[row] = _price(after.get("price"))
-        old, new = set(tokens(item_words(before))), set(tokens(item_words(after)))
+        old = set(tokens(item_words(before), SEARCH_TERMS))
+        new = set(tokens(item_words(after), SEARCH_TERMS))
         one = np.array([row], dtype=np.int64)
         for word in old - new:
             self._word_rows[word] = np.setdiff1d(self._word_rows[word], one)

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from catalog.schema import CatalogRecord
 from foundation.errors import VectorIndexError
-from retrieval.evidence import tokens
+from foundation.text import SEARCH_TERMS, tokens
 
 KEY_VALUES = 4
 
@@ -44,7 +44,7 @@ class KeywordIndex:
         bm25s = quiet_bm25s()
 
         model = bm25s.BM25()
-        corpus = [tokens(text) or ["∅"] for _, text in documents]
+        corpus = [tokens(text, SEARCH_TERMS) or ["∅"] for _, text in documents]
         if corpus:
             # word ids in sorted order: bm25s numbers them in set order, which changes with
             # each process's string hashing; this way the same documents give the same files
@@ -60,7 +60,7 @@ class KeywordIndex:
         """A BM25 score per document (zeros when no query word is in the vocabulary)."""
         if not self.keys:
             return np.zeros(0)
-        words = [w for w in tokens(query) if w in self._model.vocab_dict]
+        words = [w for w in tokens(query, SEARCH_TERMS) if w in self._model.vocab_dict]
         if not words:
             return np.zeros(len(self.keys))
         return np.asarray(self._model.get_scores(words), dtype=np.float64)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from retrieval.evidence import tokens
+from foundation.text import SEARCH_TERMS, tokens
 
 DICTIONARY_LABELS = ("Brand", "Category", "Value", "Concept", "POI", "Problem", "Scene", "Crowd")
 MAX_PHRASE_WORDS = 4
@@ -40,7 +40,7 @@ class EntityDictionary:
     phrases: dict[tuple[str, ...], list[DictionaryEntry]] = field(default_factory=dict)
 
     def add(self, phrase: str, entry: DictionaryEntry) -> None:
-        words = tuple(tokens(phrase))
+        words = tuple(tokens(phrase, SEARCH_TERMS))
         if not words or len(words) > MAX_PHRASE_WORDS:
             return
         found = self.phrases.setdefault(words, [])
@@ -124,7 +124,7 @@ def parse_query(query: str, dictionary: EntityDictionary | None = None) -> Parse
 
 def match_entities(text: str, dictionary: EntityDictionary) -> list[tuple[str, DictionaryEntry]]:
     """Longest-first phrase matches of dictionary entries over the query's words."""
-    words = tokens(text)
+    words = tokens(text, SEARCH_TERMS)
     found: list[tuple[str, DictionaryEntry]] = []
     i = 0
     while i < len(words):

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.evidence import tokens
+from foundation.text import SEARCH_TERMS, tokens
 from retrieval.injection import EntryGlossary, KnowledgeInjector, distinct_entries
 from retrieval.item_table import ItemTable, Rows
 from retrieval.keyword import KeywordIndex
@@ -548,7 +548,7 @@ _NOTHING: tuple[Rows, Scores] = (np.zeros(0, dtype=np.int64), np.zeros(0))
 
 @lru_cache(maxsize=4096)
 def _negated_words(phrase: str) -> frozenset[str]:
-    return frozenset(tokens(phrase))
+    return frozenset(tokens(phrase, SEARCH_TERMS))
 
 
 def _dedupe(entities: list[tuple[str, DictionaryEntry]]) -> list[DictionaryEntry]:

@@ -3,7 +3,7 @@
 ShopKG's image tower is trained LiT-style against the frozen text encoder and records that
 encoder's id (``text_encoder_id`` in its config), so its vectors live in the text space: a
 query's text vector can search the ``item_image`` index (each item's mean image vector) and
-the ``concept_prototype`` index (each concept's mean image vector, FashionKLIP). An image
+the ``concept_prototype`` index (each concept's visual prototype, :mod:`kg.prototypes`). An image
 encoder aligned with another text encoder, or with none (a CLIP checkpoint has its own text
 tower and its own space), gives no such channels: :meth:`ImageSpace.aligned_with` says so and
 the searcher leaves them off.

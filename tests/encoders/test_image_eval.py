@@ -12,11 +12,11 @@ from PIL import Image
 
 from encoders.evaluation import (
     histogram_embedder,
-    prototypes,
     score_methods,
     text_to_image_recall,
     top_k_accuracy,
 )
+from kg.prototypes import concept_prototypes
 from shopkg.cli import cli
 
 
@@ -39,7 +39,7 @@ def test_top_k_accuracy_and_recall_on_known_scores() -> None:
 
 def test_prototypes_and_fusion() -> None:
     train = np.array([[1, 0], [0.8, 0.6], [0, 1]], np.float32)
-    protos = prototypes(train, np.array([0, 0, 1]), 3)
+    protos = concept_prototypes(train, np.array([0, 0, 1]), 3)
     assert np.allclose(protos[0], np.array([0.9, 0.3]) / np.linalg.norm([0.9, 0.3]))
     assert np.allclose(protos[2], 0.0)  # a concept without train photos has no prototype
     methods = score_methods(

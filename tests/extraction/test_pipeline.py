@@ -9,6 +9,7 @@ from extraction.components import DictionaryEntry
 from extraction.facts import ExtractedNode, ExtractedRelation
 from extraction.pipeline import DEFAULT_CONFIG, ExtractionPipeline, build_pipeline
 from foundation.errors import ExtractionError
+from kg import SHOPKG_ONTOLOGY, Provenance
 
 ENTRIES = [
     DictionaryEntry("Brand", "acme", ("Acme", "ACME Corp")),
@@ -58,11 +59,35 @@ def test_every_fact_has_provenance(pipeline: ExtractionPipeline) -> None:
     )
     all_facts: list[ExtractedNode | ExtractedRelation] = [*facts.nodes, *facts.relations]
     for fact in all_facts:
-        assert fact.provenance.source_record == "r1"
+        assert fact.provenance.source == "r1"
         assert "@" in fact.provenance.extractor
         assert 0 <= fact.provenance.confidence <= 1
     values = {r.target for r in facts.relations_of("HAS_VALUE")}
     assert ("Value", "volume=500 ml") in values
+
+
+def test_facts_use_the_graphs_one_ontology_and_provenance(pipeline: ExtractionPipeline) -> None:
+    facts = pipeline.extract(record(category=["Shoes", "Boots"], brand="Acme"))
+    all_facts: list[ExtractedNode | ExtractedRelation] = [*facts.nodes, *facts.relations]
+    assert all(isinstance(fact.provenance, Provenance) for fact in all_facts)
+    assert {n.label for n in facts.nodes} <= set(SHOPKG_ONTOLOGY.labels)
+    assert {r.type for r in facts.relations} <= set(SHOPKG_ONTOLOGY.relation_types)
+    with pytest.raises(ValueError, match="unknown node label"):
+        ExtractedNode("Gadget", "x", {}, Provenance("r1", "t@1", 1.0))
+    with pytest.raises(ValueError, match="unknown relation type"):
+        ExtractedRelation("OWNS", ("Item", "a"), ("Brand", "b"), {}, Provenance("r1", "t@1", 1.0))
+
+
+@pytest.mark.parametrize(
+    ("provenance", "message"),
+    [
+        (Provenance("r1", "tagger", 0.5), "name@version"),
+        (Provenance("r1", "t@1", 1.5), r"\[0, 1\]"),
+    ],
+)
+def test_a_fact_with_malformed_provenance_is_refused(provenance: Provenance, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ExtractedNode("Item", "x", {}, provenance)
 
 
 @pytest.mark.parametrize(

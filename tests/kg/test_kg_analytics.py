@@ -1,12 +1,19 @@
-"""Graph analytics on exported subgraphs: importance, merge candidates, explanations."""
+"""Graph analytics on exported subgraphs: importance, merge candidates, explanations, degrees."""
 
 from __future__ import annotations
 
 import networkx as nx
 import pytest
 
-from kg import GraphStore, NodeRef, NodeRow, RelationRow
-from kg.analytics import Hop, explanations, importance, merge_candidates, pagerank
+from kg import GraphStore, NodeRef, NodeRow, RelationRow, analytics
+from kg.analytics import (
+    Hop,
+    degree_distribution,
+    explanations,
+    importance,
+    merge_candidates,
+    pagerank,
+)
 
 from .conftest import Shop
 
@@ -86,3 +93,30 @@ def test_explanations_are_the_shortest_relation_chains(store: GraphStore, shop: 
     ]
     assert explanations(graph, ("Item", "boot-1"), ("Problem", "wet feet"), max_hops=1) == []
     assert explanations(graph, ("Item", "boot-1"), ("Item", "nope")) == []
+
+
+def test_the_degree_distribution_of_a_small_graph_is_exact(store: GraphStore, shop: Shop) -> None:
+    graph = store.export_networkx()
+    degrees = degree_distribution(store)
+    assert degrees.exact
+    assert degrees.nodes_counted == graph.number_of_nodes()
+    assert sum(degrees.histogram.values()) == graph.number_of_nodes()
+    assert list(degrees.histogram) == sorted(degrees.histogram)
+    items = [d for node, d in graph.degree() if node[0] == "Item"]
+    assert degrees.mean_by_label["Item"] == round(sum(items) / len(items), 2)
+    assert list(degrees.mean_by_label) == sorted(degrees.mean_by_label)
+
+
+def test_a_large_graph_samples_its_degrees_from_the_store(
+    store: GraphStore, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = degree_distribution(store)
+    monkeypatch.setattr(analytics, "EXACT_UP_TO", 0)
+    sampled = degree_distribution(store)
+    assert not sampled.exact
+    # every label has fewer nodes than the sample takes, so the sample is the whole graph
+    assert (sampled.histogram, sampled.mean_by_label) == (exact.histogram, exact.mean_by_label)
+    monkeypatch.setattr(analytics, "SAMPLE_PER_LABEL", 1)
+    assert degree_distribution(store).nodes_counted == len(
+        [n for n, c in store.stats().nodes.items() if c]
+    )

@@ -7,10 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from foundation.errors import SchemaError
+from foundation.text import NAME_WORDS, tokens
 from kg import SHOPKG_ONTOLOGY, NodeType, Ontology, Property, PropType, RelationType
 from kg import kuzu_queries as kq
 from kg.schema import encode_key, fold
-from kg.validation import index_text, tokens
+from kg.validation import index_text
 
 LABELS = {"Item", "Category", "Brand", "Value", "POI", "Problem", "Scene", "Crowd", "Concept"}
 LABELS |= {"Image", "Entry", "Source"}
@@ -56,7 +57,7 @@ def test_multi_part_keys_never_collide(a: list[str], b: list[str]) -> None:
 
 
 def test_tokens_and_index_words() -> None:
-    assert tokens("O'Brien's  \"Best\" rain-coat_2") == [
+    assert tokens("O'Brien's  \"Best\" rain-coat_2", NAME_WORDS) == [
         "o",
         "brien",
         "s",
@@ -65,7 +66,7 @@ def test_tokens_and_index_words() -> None:
         "coat",
         "2",
     ]
-    assert index_text(tokens("iPhone 15 Straße")) == "qiphone qnbf qstrasse"
+    assert index_text(tokens("iPhone 15 Straße", NAME_WORDS)) == "qiphone qnbf qstrasse"
     assert fold(" Ünïcode\tTEXT ") == "ünïcode text"
 
 

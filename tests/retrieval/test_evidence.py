@@ -12,6 +12,7 @@ import pytest
 
 from encoders.base import Encoded
 from foundation.errors import RetrievalError
+from foundation.text import SEARCH_TERMS, tokens
 from retrieval.evidence import (
     Bm25Scorer,
     Evidence,
@@ -20,7 +21,6 @@ from retrieval.evidence import (
     fit_fusion,
     load_fusion,
     readable,
-    tokens,
 )
 from retrieval.qa_data import is_dev, read_questions, split
 from retrieval.qa_train import CachedEmbedder, evaluate, ranking_metrics, train_ranker
@@ -32,7 +32,7 @@ class HashingEmbedder:
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         out = np.zeros((len(texts), 64), dtype=np.float32)
         for row, text in enumerate(texts):
-            for token in tokens(text):
+            for token in tokens(text, SEARCH_TERMS):
                 out[row, hashlib.sha256(token.encode()).digest()[0] % 64] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.asarray(out / np.maximum(norms, 1e-9), dtype=np.float32)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from foundation.text import SEARCH_TERMS, tokens
 from kg import NodeRow, RelationRow, store_from_uri
-from retrieval.evidence import tokens
 from retrieval.graph_postings import compute_postings
 from retrieval.item_table import ItemTable
 from retrieval.keyword import KeywordIndex
@@ -102,9 +102,10 @@ def reference(searcher: HybridSearcher, query: str) -> list[tuple[str, float]]:
             continue
         if parsed.price_min is not None and (price is None or price < parsed.price_min):
             continue
-        words = set(tokens(f"{row['title']} colour {row['values']['colour']}"))
-        words |= set(tokens(f"material {row['values']['material']}"))
-        if any(set(tokens(p)) and set(tokens(p)) <= words for p in parsed.negations):
+        words = set(tokens(f"{row['title']} colour {row['values']['colour']}", SEARCH_TERMS))
+        words |= set(tokens(f"material {row['values']['material']}", SEARCH_TERMS))
+        negated = [set(tokens(p, SEARCH_TERMS)) for p in parsed.negations]
+        if any(n and n <= words for n in negated):
             continue
         allowed.append((key, score))
     return sorted(allowed, key=lambda pair: (-pair[1], pair[0]))

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from encoders.base import EncoderManifest, TextEncoder, Vectors
 from foundation.errors import RetrievalError
-from retrieval.evidence import tokens
+from foundation.text import SEARCH_TERMS, tokens
 from retrieval.injection import (
     EntryGlossary,
     InjectionConfig,
@@ -50,7 +50,7 @@ class HashingTextEncoder(TextEncoder):
     def _encode_texts(self, texts: list[str]) -> Vectors:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         for row, text in enumerate(texts):
-            for token in tokens(text):
+            for token in tokens(text, SEARCH_TERMS):
                 out[row, hashlib.sha256(token.encode()).digest()[0] % DIM] += 1.0
         out[:, 0] += 0.1  # no all-zero rows
         return out

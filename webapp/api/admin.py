@@ -30,7 +30,6 @@ from webapp.api.schemas import (
     PageQuery,
     WhoAmI,
 )
-from webapp.graphstats import degree_distribution
 from webapp.services import services
 
 
@@ -232,6 +231,8 @@ def audit(actor: str, query: PageQuery) -> AuditPage:
     tag="admin", response=DegreesOut, admin=True,
 )  # fmt: skip
 def degrees(actor: str) -> DegreesOut:
+    from kg.analytics import degree_distribution  # networkx, loaded when first asked
+
     found = degree_distribution(services().store)
     return DegreesOut(
         histogram=[DegreeBucket(degree=d, count=c) for d, c in found.histogram.items()],
