@@ -23,6 +23,7 @@ from assistant.dialog import Dialog
 from catalog.schema import CatalogRecord
 from foundation.db.overrides import Override, OverrideSet
 from foundation.errors import InputError, NotFoundError, RetrievalError, UnavailableError
+from kg.schema import fold
 from retrieval.evidence import Evidence, EvidenceRanker, ScoredEvidence
 from retrieval.overrides import apply_override, edited_record
 from retrieval.search import Candidate, HybridSearcher, SearchOutcome
@@ -138,7 +139,7 @@ class Assistant:
     def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResult:
         if limit < 1 or offset < 0:
             raise InputError(f"limit must be >= 1 and offset >= 0, not {limit} and {offset}")
-        remembered = (_normalized(query), limit, offset)
+        remembered = (fold(query), limit, offset)
         found = self.searches.get(remembered)
         if found is not None:
             return replace(found, query=query)
@@ -327,7 +328,7 @@ class Assistant:
     def ask(self, key: str, question: str) -> Answer:
         if not question.strip():
             raise InputError("the question is empty")
-        remembered = (key, _normalized(question))
+        remembered = (key, fold(question))
         found = self.answers.get(remembered)
         if found is not None:
             return replace(found, question=question)
@@ -373,11 +374,6 @@ class Assistant:
                 path for row in self.searcher.items.values() for path in row.get("images") or ()
             )
         return self._images
-
-
-def _normalized(text: str) -> str:
-    """The same words in the same order, whatever their case and spacing."""
-    return " ".join(text.casefold().split())
 
 
 def understanding(outcome: SearchOutcome) -> QueryUnderstanding:
