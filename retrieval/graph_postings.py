@@ -16,10 +16,13 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from foundation.artifacts import IndexLayout
 from retrieval.search import CONCEPT_MENTIONS, GRAPH_PATHS, TWO_HOPS
+
+if TYPE_CHECKING:
+    from kg import GraphStore
 
 LIMIT = 2000  # items per node, as the channel's store query asks for
 
@@ -35,7 +38,7 @@ SECTIONS: dict[str, tuple[str, tuple[str, ...], int]] = {
 }
 
 
-def compute_postings(store: Any) -> dict[str, dict[str, list[str]]]:
+def compute_postings(store: GraphStore) -> dict[str, dict[str, list[str]]]:
     """section → node key → linked item keys (nearest first, then by key; at most LIMIT).
 
     A section is a node label (the graph channel's path for it) or :data:`CONCEPT_MENTIONS`.

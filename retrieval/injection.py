@@ -25,13 +25,16 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from foundation.errors import RetrievalError
 from retrieval.query import DictionaryEntry
+
+if TYPE_CHECKING:
+    from kg import GraphStore
 
 ARCHITECTURE = "shopkg-knowledge-injection"
 VERSION = 1
@@ -252,7 +255,7 @@ class EntryGlossary:
     """
 
     def __init__(
-        self, store: Any = None, glosses: dict[tuple[str, str], str] | None = None
+        self, store: GraphStore | None = None, glosses: dict[tuple[str, str], str] | None = None
     ) -> None:
         self.store = store
         self._glosses: dict[tuple[str, str], str] = dict(glosses or {})

@@ -15,7 +15,7 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,30 @@ import numpy.typing as npt
 from foundation.errors import RetrievalError
 from foundation.text import SEARCH_TERMS, tokens
 from retrieval.injection import InjectionConfig, KnowledgeInjector, initial_weights
+
+if TYPE_CHECKING:
+    from catalog.schema import CatalogRecord
+    from retrieval.search import HybridSearcher
+
+
+class LoadedCatalog(Protocol):
+    """What training reads of a loaded assistant: its searcher and its catalog records."""
+
+    @property
+    def searcher(self) -> HybridSearcher: ...
+
+    @property
+    def records(self) -> Callable[[str], CatalogRecord | None]: ...
+
+
+class JudgedQuery(Protocol):
+    """A query with the keys of its relevant items (a relevance judgment)."""
+
+    @property
+    def query(self) -> str: ...
+
+    @property
+    def relevant(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True)
@@ -282,7 +306,9 @@ def _fusion_module(config: InjectionConfig, weights: dict[str, Any]) -> Any:
 
 
 # -- examples -------------------------------------------------------------------------------
-def example_for(searcher: Any, query: str, item: str, source: str) -> TrainingExample | None:
+def example_for(
+    searcher: HybridSearcher, query: str, item: str, source: str
+) -> TrainingExample | None:
     """The query as the dense channel sees it, with the texts of the entries it names."""
     from retrieval.injection import distinct_entries
     from retrieval.query import parse_query
@@ -294,7 +320,9 @@ def example_for(searcher: Any, query: str, item: str, source: str) -> TrainingEx
     return TrainingExample(parsed.text, tuple(texts), item, source)
 
 
-def catalog_questions(items: Sequence[str], records: Callable[[str], Any]) -> list[tuple[str, str]]:
+def catalog_questions(
+    items: Sequence[str], records: Callable[[str], CatalogRecord | None]
+) -> list[tuple[str, str]]:
     """``(question, item key)`` for every customer question in the catalog records."""
     found: list[tuple[str, str]] = []
     for key in items:
@@ -327,10 +355,10 @@ MAX_ENTRIES = InjectionTrainingConfig().max_entries
 
 
 def examples_from_catalog(
-    assistant: Any,
-    judged: Sequence[Any],
+    assistant: LoadedCatalog,
+    judged: Sequence[JudgedQuery],
     *,
-    tuning_queries: Sequence[Any] = (),
+    tuning_queries: Sequence[JudgedQuery] = (),
 ) -> tuple[list[TrainingExample], dict[str, int]]:
     """Training examples from the catalog's own customer questions (and judged queries).
 

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +33,9 @@ from retrieval.evidence import (
 from retrieval.qa_data import Question, default_files, read_questions, split
 from retrieval.vector_cache import DiskVectorCache
 
+if TYPE_CHECKING:
+    from encoders.base import TextEncoder
+
 
 class CachedEmbedder:
     """Wraps a ShopKG :class:`~encoders.base.TextEncoder`; remembers the texts it encoded.
@@ -45,7 +48,7 @@ class CachedEmbedder:
 
     def __init__(
         self,
-        encoder: Any,
+        encoder: TextEncoder,
         batch_size: int = 128,
         capacity: int | None = None,
         shared: DiskVectorCache | None = None,

@@ -30,17 +30,22 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from encoders.base import TextEncoder
 from foundation.text import SEARCH_TERMS, tokens
 from retrieval.injection import EntryGlossary, KnowledgeInjector, distinct_entries
 from retrieval.item_table import ItemTable, Rows
 from retrieval.keyword import KeywordIndex
 from retrieval.query import DictionaryEntry, EntityDictionary, ParsedQuery, parse_query
+from retrieval.vector_index import VectorIndex
 from retrieval.visual import ImageSpace
+
+if TYPE_CHECKING:
+    from kg import GraphStore
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +124,9 @@ class HybridSearcher:
         self,
         items: dict[str, dict[str, Any]],
         keyword: KeywordIndex | None,
-        dense: Any = None,
-        text_encoder: Any = None,
-        store: Any = None,
+        dense: VectorIndex | None = None,
+        text_encoder: TextEncoder | None = None,
+        store: GraphStore | None = None,
         dictionary: EntityDictionary | None = None,
         weights: FusionWeights | None = None,
         injector: KnowledgeInjector | None = None,
@@ -148,7 +153,7 @@ class HybridSearcher:
         self.knowledge_mode = "augment"
         if injector is not None:
             self.use_injector(injector)
-        self._entry_vectors: dict[str, Any] = {}
+        self._entry_vectors: dict[str, npt.NDArray[np.float32]] = {}
         self._kg_reads: dict[tuple[str, str], tuple[float, Any]] = {}  # -> (read at, value)
         self.images: ImageSpace | None = None
         if images is not None:
@@ -361,11 +366,13 @@ class HybridSearcher:
         """Vectors of entry texts (remembered: the dictionary is finite)."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._entry_vectors]
         if missing:
+            assert self.text_encoder is not None
             vectors = self.text_encoder.encode(missing).full(len(missing))
             self._entry_vectors.update(zip(missing, vectors, strict=True))
         return np.stack([self._entry_vectors[t] for t in texts])
 
     def _encode_one(self, text: str) -> Any:
+        assert self.text_encoder is not None
         return self.text_encoder.encode([text]).require_all()
 
     # -- channels: each gives item rows and their scores ---------------------------------
@@ -385,6 +392,7 @@ class HybridSearcher:
     def _dense(self, vector: Any) -> tuple[Rows, Scores]:
         if vector is None:
             return _NOTHING
+        assert self.dense is not None and self.text_encoder is not None
         hits = self.dense.search(vector, k=CANDIDATES, encoder_id=self.text_encoder.encoder_id)
         return self._hit_rows([(hit.key, max(hit.score, 0.0)) for hit in hits[0]])
 
@@ -454,12 +462,13 @@ class HybridSearcher:
         from kg import NodeRef
 
         ref = NodeRef("Concept", concept)
-        node = self.store.get_node(ref) if self.store is not None else None
-        if node is None:
+        store = self.store
+        node = store.get_node(ref) if store is not None else None
+        if store is None or node is None:
             return concept, _Linked.of(_NOTHING[0])
         known = (self.postings or {}).get(CONCEPT_MENTIONS, {}).get(concept)
         if known is None:  # not computed by the build (retrieval/graph_postings.py)
-            neighbors = self.store.neighborhood(
+            neighbors = store.neighborhood(
                 ref,
                 hops=1,
                 limit=CANDIDATES * 10,
@@ -505,6 +514,7 @@ class HybridSearcher:
         if known is not None:  # computed by the build (retrieval/graph_postings.py)
             return known
 
+        assert self.store is not None
         relations, _ = GRAPH_PATHS[entry.label]
         hops = 2 if entry.label in TWO_HOPS else 1
         neighbors = self.store.neighborhood(

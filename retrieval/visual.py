@@ -14,11 +14,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from foundation.artifacts import CONCEPT_PROTOTYPE, ITEM_IMAGE, IndexLayout
 from foundation.errors import ShopKGError
 from retrieval.vector_index import VectorIndex
+
+if TYPE_CHECKING:
+    from encoders.base import ImageEncoder, TextEncoder
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ class ImageSpace:
     @classmethod
     def of_encoder(
         cls,
-        encoder: Any,
+        encoder: ImageEncoder,
         item_image: VectorIndex | None = None,
         concept_prototype: VectorIndex | None = None,
     ) -> ImageSpace:
@@ -50,14 +53,14 @@ class ImageSpace:
             concept_prototype,
         )
 
-    def aligned_with(self, text_encoder: Any) -> bool:
+    def aligned_with(self, text_encoder: TextEncoder | None) -> bool:
         """True when query vectors of ``text_encoder`` can search these image indexes."""
         if text_encoder is None or not self.text_encoder_id:
             return False
-        same_id: bool = self.text_encoder_id == text_encoder.encoder_id
-        return same_id and self.dimension == int(text_encoder.dimension)
+        same_id = self.text_encoder_id == text_encoder.encoder_id
+        return same_id and self.dimension == text_encoder.dimension
 
-    def why_not(self, text_encoder: Any) -> str:
+    def why_not(self, text_encoder: TextEncoder | None) -> str:
         """Why :meth:`aligned_with` is false, in words (empty when it is true)."""
         if self.aligned_with(text_encoder):
             return ""
@@ -74,7 +77,7 @@ class ImageSpace:
         )
 
 
-def load_image_space(encoder: Any, index_dir: Path) -> ImageSpace:
+def load_image_space(encoder: ImageEncoder, index_dir: Path) -> ImageSpace:
     """The encoder's space with whichever of its indexes the build wrote under ``index_dir``."""
     found: dict[str, VectorIndex | None] = {}
     layout = IndexLayout(index_dir)

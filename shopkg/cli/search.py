@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from foundation.errors import RetrievalError
 from foundation.settings import Settings
 from shopkg.cli import CliState, pass_state
 
@@ -112,6 +113,8 @@ def train_injection_command(
     tuning = [j for j in judged if not is_dev(j.qid)] if with_tuning_half else []
     examples, sources = examples_from_catalog(assistant, judged, tuning_queries=tuning)
     searcher = assistant.searcher
+    if searcher.dense is None or searcher.text_encoder is None:
+        raise RetrievalError("the build made no item_text index; rebuild the catalog first")
     keys, vectors = searcher.dense.vectors()
     catalog = data / "dev.csv" if data_format == "epqa" and data.is_dir() else data
     meta = {

@@ -79,7 +79,8 @@ class Shop:
             yield app.test_client(), assistant
         finally:
             app.extensions["shopkg"].close()
-            assistant.searcher.store.close()
+            if assistant.searcher.store is not None:
+                assistant.searcher.store.close()
 
     def admin(self, client: FlaskClient, method: str, url: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.token}"}

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from encoders.base import Encoded
+from encoders.base import Encoded, EncoderManifest, TextEncoder, Vectors
 from foundation.errors import RetrievalError
 from foundation.text import SEARCH_TERMS, tokens
 from retrieval.evidence import (
@@ -155,16 +155,19 @@ def test_a_trained_ranker_takes_precedence_over_the_bundled_one(tmp_path: Path) 
 
 def test_the_evidence_cache_keeps_only_its_capacity() -> None:
 
-    class Counting:
-        dimension = 2
+    class Counting(TextEncoder):
+        manifest = EncoderManifest("counting", "1", 2, "text")
 
         def __init__(self) -> None:
             self.calls = 0
 
-        def encode(self, texts: list[str]) -> Encoded:
+        def encode(self, texts: Sequence[str]) -> Encoded:
             self.calls += len(texts)
             vectors = np.ones((len(texts), 2), dtype=np.float32)
             return Encoded(vectors, list(range(len(texts))), [])
+
+        def _encode_texts(self, texts: list[str]) -> Vectors:
+            raise NotImplementedError  # encode above answers every call
 
     encoder = Counting()
     embedder = CachedEmbedder(encoder, capacity=3)

@@ -206,6 +206,7 @@ def test_the_searcher_fuses_entries_when_a_module_is_loaded() -> None:
     bare = searcher.search("something waterproof", channels=["dense"])
     assert bare.knowledge == []
     bare_vector, _ = searcher.dense_query(bare.parsed)
+    assert searcher.dense is not None
     keys, items = searcher.dense.vectors()
     boots = items[keys.index("boots")]
     assert float(fused_vector[0] @ boots) > float(bare_vector[0] @ boots)  # the gloss: dry feet

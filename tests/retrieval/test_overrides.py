@@ -91,6 +91,7 @@ def test_an_edited_price_and_title_are_searched_as_set(searcher: HybridSearcher)
 def test_a_deleted_vocabulary_node_links_no_items(searcher: HybridSearcher) -> None:
     reasons = [r for c in searcher.search("blue").candidates for r in c.reasons]
     assert "has colour blue" in reasons
+    assert searcher.store is not None
     blue = NodeRef("Value", searcher.store.ref("Value", attribute="colour", value="blue").key)
     searcher.store.delete_node(blue)
     apply_override(searcher, _override("delete", blue.key, label="Value"))

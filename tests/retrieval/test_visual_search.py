@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from encoders.tower import ImageTower, TowerConfig, TowerImageEncoder, save_tower
-from kg import NodeRow, Provenance, RelationRow, store_from_uri
+from kg import GraphStore, Neighbor, NodeRow, Provenance, RelationRow, store_from_uri
 from retrieval.search import FusionWeights, HybridSearcher
 from retrieval.vector_index import VectorIndex
 from retrieval.visual import ImageSpace, load_image_space
@@ -37,7 +38,7 @@ def tower_encoder(directory: Path, text_encoder_id: str) -> TowerImageEncoder:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStore]:
     directory = tmp_path_factory.mktemp("graph")
     graph = store_from_uri(f"kuzu://{directory}").open()
     prov = Provenance(source="test", extractor="test@1", confidence=1.0)
@@ -65,7 +66,9 @@ def image_indexes(encoder: TowerImageEncoder, text: HashingTextEncoder, index_di
     prototypes.save(index_dir / "concept_prototype")
 
 
-def searcher(store: object, images: ImageSpace | None, text: HashingTextEncoder) -> HybridSearcher:
+def searcher(
+    store: GraphStore, images: ImageSpace | None, text: HashingTextEncoder
+) -> HybridSearcher:
     items = {key: {"key": key, "title": title} for key, title in TITLES.items()}
     dense = VectorIndex("item_text", text.encoder_id, DIM)
     dense.add(list(TITLES), text.encode(list(TITLES.values())).require_all())
@@ -73,7 +76,7 @@ def searcher(store: object, images: ImageSpace | None, text: HashingTextEncoder)
 
 
 @pytest.fixture(scope="module")
-def aligned(tmp_path_factory: pytest.TempPathFactory, store: object) -> HybridSearcher:
+def aligned(tmp_path_factory: pytest.TempPathFactory, store: GraphStore) -> HybridSearcher:
     root = tmp_path_factory.mktemp("aligned")
     text = HashingTextEncoder()
     encoder = tower_encoder(root / "tower", text.encoder_id)
@@ -112,7 +115,7 @@ def test_the_channels_fuse_with_the_text_channels(aligned: HybridSearcher) -> No
     assert best.score == pytest.approx(expected)
 
 
-def test_results_are_deterministic(aligned: HybridSearcher, store: object) -> None:
+def test_results_are_deterministic(aligned: HybridSearcher, store: GraphStore) -> None:
     first = aligned.search("green fruit juice", limit=0).candidates
     assert aligned.search("green fruit juice", limit=0).candidates == first
     fresh = searcher(store, aligned.images, HashingTextEncoder())
@@ -131,7 +134,7 @@ def test_a_limited_search_returns_the_head_of_the_full_ranking(aligned: HybridSe
 
 
 def test_a_tower_aligned_with_another_text_encoder_leaves_the_channels_off(
-    tmp_path: Path, store: object
+    tmp_path: Path, store: GraphStore
 ) -> None:
     text = HashingTextEncoder()
     encoder = tower_encoder(tmp_path / "tower", "all-MiniLM-L6-v2@other/384")
@@ -145,7 +148,7 @@ def test_a_tower_aligned_with_another_text_encoder_leaves_the_channels_off(
 
 
 def test_an_image_encoder_with_its_own_text_space_leaves_the_channels_off(
-    tmp_path: Path, store: object
+    tmp_path: Path, store: GraphStore
 ) -> None:
     text = HashingTextEncoder()
     encoder = tower_encoder(tmp_path / "tower", "")  # untrained, like a CLIP image tower
@@ -155,7 +158,7 @@ def test_an_image_encoder_with_its_own_text_space_leaves_the_channels_off(
     assert searcher(store, space, text).image_channels == ()
 
 
-def test_missing_indexes_leave_the_channel_missing(tmp_path: Path, store: object) -> None:
+def test_missing_indexes_leave_the_channel_missing(tmp_path: Path, store: GraphStore) -> None:
     text = HashingTextEncoder()
     encoder = tower_encoder(tmp_path / "tower", text.encoder_id)
     space = load_image_space(encoder, tmp_path / "no-indexes")
@@ -193,32 +196,24 @@ def test_assistant_hits_carry_the_image_channels_and_their_reasons(
     )
 
 
-class CountingStore:
-    """A store that counts neighborhood reads (the searcher remembers them for a while)."""
-
-    def __init__(self, store: object) -> None:
-        self.store = store
-        self.reads = 0
-
-    def get_node(self, ref: object) -> object:
-        return self.store.get_node(ref)  # type: ignore[attr-defined]
-
-    def neighborhood(self, *args: object, **kwargs: object) -> object:
-        self.reads += 1
-        return self.store.neighborhood(*args, **kwargs)  # type: ignore[attr-defined]
-
-
 def test_kg_reads_are_remembered_for_a_while(
-    aligned: HybridSearcher, store: object, monkeypatch: pytest.MonkeyPatch
+    aligned: HybridSearcher, store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import retrieval.search as search
 
-    counting = CountingStore(store)
-    fresh = searcher(counting, aligned.images, HashingTextEncoder())
+    reads = []  # the store's neighborhood reads (the searcher remembers them for a while)
+    neighborhood = store.neighborhood
+
+    def counted(*args: Any, **kwargs: Any) -> list[Neighbor]:
+        reads.append(args)
+        return neighborhood(*args, **kwargs)
+
+    monkeypatch.setattr(store, "neighborhood", counted)
+    fresh = searcher(store, aligned.images, HashingTextEncoder())
     first = fresh.search("juice", channels=["prototype"]).candidates
-    reads = counting.reads  # one per concept among the closest prototypes
+    count = len(reads)  # one per concept among the closest prototypes
     assert fresh.search("juice", channels=["prototype"]).candidates == first
-    assert counting.reads == reads > 0
+    assert len(reads) == count > 0
     monkeypatch.setattr(search, "KG_CACHE_SECONDS", 0.0)
     assert fresh.search("juice", channels=["prototype"]).candidates == first
-    assert counting.reads == 2 * reads
+    assert len(reads) == 2 * count
