@@ -1,7 +1,7 @@
 """The graph channel's postings: for every KG node a query can name, the items it implies.
 
 At query time the graph channel needs, for each matched entry, the items linked to it along
-its path (:data:`retrieval.search.GRAPH_PATHS`: an item holding a value, in a category or a
+its path (:data:`retrieval.graph_links.GRAPH_PATHS`: an item holding a value, in a category or a
 sub-category, whose POI solves a problem, …). Asking the graph store once per matched term
 costs hundreds of milliseconds on a large catalog (a value shared by thousands of items), so
 the build computes every list once, with the same meaning as
@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from foundation.artifacts import IndexLayout
-from retrieval.search import CONCEPT_MENTIONS, GRAPH_PATHS, TWO_HOPS
+from retrieval.graph_links import CONCEPT_MENTIONS, GRAPH_PATHS, LINKED_ITEMS, TWO_HOPS
 
 if TYPE_CHECKING:
     from kg import GraphStore
 
-LIMIT = 2000  # items per node, as the channel's store query asks for
+LIMIT = LINKED_ITEMS  # items per node, as the channel's store query asks for
 
 # label → (relation types followed backwards, hops): the graph channel's own paths
 PATHS: dict[str, tuple[tuple[str, ...], int]] = {

@@ -209,6 +209,7 @@ def test_the_searcher_fuses_entries_when_a_module_is_loaded() -> None:
     assert searcher.dense is not None
     keys, items = searcher.dense.vectors()
     boots = items[keys.index("boots")]
+    assert fused_vector is not None and bare_vector is not None
     assert float(fused_vector[0] @ boots) > float(bare_vector[0] @ boots)  # the gloss: dry feet
     # a query naming no entry is searched exactly as without the module
     searcher.knowledge_mode = "fusion"

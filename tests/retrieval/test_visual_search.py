@@ -199,7 +199,7 @@ def test_assistant_hits_carry_the_image_channels_and_their_reasons(
 def test_kg_reads_are_remembered_for_a_while(
     aligned: HybridSearcher, store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import retrieval.search as search
+    import retrieval.graph_links as graph_links
 
     reads = []  # the store's neighborhood reads (the searcher remembers them for a while)
     neighborhood = store.neighborhood
@@ -214,6 +214,6 @@ def test_kg_reads_are_remembered_for_a_while(
     count = len(reads)  # one per concept among the closest prototypes
     assert fresh.search("juice", channels=["prototype"]).candidates == first
     assert len(reads) == count > 0
-    monkeypatch.setattr(search, "KG_CACHE_SECONDS", 0.0)
+    monkeypatch.setattr(graph_links, "KG_CACHE_SECONDS", 0.0)
     assert fresh.search("juice", channels=["prototype"]).candidates == first
     assert len(reads) == 2 * count
