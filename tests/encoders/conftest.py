@@ -49,7 +49,7 @@ def make_sentence_transformer(directory: Path, hidden: int = 32) -> Path:
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     bert_dir = directory.parent / f"{directory.name}-bert"
-    tokenizer = BertTokenizerFast(vocab_file=str(write_vocab(bert_dir)))
+    tokenizer = BertTokenizerFast.from_pretrained(str(write_vocab(bert_dir).parent))
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(VOCAB),
@@ -72,7 +72,7 @@ def make_clip(directory: Path, image_size: int = 32, projection_dim: int = 16) -
     import torch
     from transformers import BertTokenizerFast, CLIPConfig, CLIPModel
 
-    tokenizer = BertTokenizerFast(vocab_file=str(write_vocab(directory)))
+    tokenizer = BertTokenizerFast.from_pretrained(str(write_vocab(directory).parent))
     torch.manual_seed(0)
     config = CLIPConfig(
         text_config={

@@ -179,6 +179,13 @@ def test_the_text_encoder_id_is_stable_and_names_a_version(text_encoder: TextEnc
     _assert_names_a_version(text_encoder, "text")
 
 
+def test_different_texts_get_different_vectors(text_encoder: TextEncoder) -> None:
+    encoded = text_encoder.encode(TEXTS)
+    cosines = encoded.vectors @ encoded.vectors.T
+    off_diagonal = cosines[~np.eye(len(TEXTS), dtype=bool)]
+    assert float(off_diagonal.max()) < 0.9999  # no two texts collapse into one vector
+
+
 def test_text_encoding_is_deterministic(text_encoder: TextEncoder) -> None:
     first = text_encoder.encode(TEXTS).vectors
     assert np.array_equal(first, text_encoder.encode(TEXTS).vectors)
