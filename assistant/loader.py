@@ -6,7 +6,6 @@ import gc
 import logging
 import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -202,16 +201,15 @@ def open_published_graph(published: PublishedBuild, settings: Settings) -> Any:
 
 def _image_encoder(settings: Settings, layout: IndexLayout) -> Any:
     """The configured image encoder when there is one and the build made an index with it."""
+    from encoders.factory import image_encoder, image_encoder_dir
     from retrieval.vector_index import VectorIndex
 
-    if not (Path(settings.image_encoder) / "config.json").is_file():
+    directory = image_encoder_dir(settings)
+    if directory is None or not VectorIndex.exists(layout.item_image):
         return None
-    if not VectorIndex.exists(layout.item_image):
-        return None
-    from encoders.factory import image_encoder
 
     try:
-        return image_encoder(settings)
+        return image_encoder(settings, directory)
     except ShopKGError as e:
         log.warning("photo search and the image search channels are off: %s", e)
         return None

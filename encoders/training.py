@@ -247,8 +247,9 @@ def _update_prototypes(
 
 
 def weights_digest(tower: ImageTower) -> str:
+    """A short digest of what ShopKG trained (over a backbone, the projection only)."""
     digest = hashlib.sha256()
-    for key, value in sorted(tower.state_dict().items()):
+    for key, value in sorted(tower.trained_state().items()):
         digest.update(key.encode())
         digest.update(value.detach().cpu().float().numpy().tobytes())
     return f"lit-{digest.hexdigest()[:12]}"
@@ -275,3 +276,184 @@ def summary(result: TrainingResult) -> dict[str, Any]:
         "loss_last": last["loss"],
         **({"train_accuracy_last": last["accuracy"]} if "accuracy" in last else {}),
     }
+
+
+# -- over a pretrained backbone -------------------------------------------------------------
+@dataclass
+class FeaturePairs:
+    """Training photos as a frozen backbone's pooled features, each labelled with a concept."""
+
+    features: npt.NDArray[np.float32]  # (N, views, F): the photo and its mirror image
+    concepts: npt.NDArray[np.int64]
+    concept_names: list[str]
+    texts: list[str]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """Hyper-parameters of training the projection over a frozen backbone."""
+
+    backbone: str = "efficientnet-lite0"
+    epochs: int = 30
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.05
+    prototype_weight: float = 0.5
+    prototype_momentum: float = 0.9
+    dropout: float = 0.2
+    seed: int = 0
+
+
+def backbone_features(
+    datasets: Sequence[ImageTextData],
+    backbone: nn.Module,
+    image_size: int,
+    chunk: int = 64,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> FeaturePairs:
+    """Decode every train photo (and iconic image) of ``datasets`` in chunks and keep the
+    backbone's features of it and of its mirror image; unreadable files are skipped."""
+    from encoders.backbone import MEAN, STD
+
+    sources: list[Path] = []
+    labels: list[int] = []
+    names: list[str] = []
+    texts: list[str] = []
+    for data in datasets:
+        offset = len(names)
+        names.extend(f"{data.name}:{concept}" for concept in data.concepts)
+        texts.extend(data.texts)
+        for split in (data.train, data.iconic):
+            sources.extend(split.paths)
+            labels.extend(offset + label for label in split.labels)
+    rows: list[npt.NDArray[np.float32]] = []
+    kept_labels: list[int] = []
+    skipped: list[tuple[str, str]] = []
+    backbone.eval()
+    with torch.inference_mode():
+        for start in range(0, len(sources), chunk):
+            paths = sources[start : start + chunk]
+            pixels, kept, bad = load_batch(paths, image_size)
+            skipped.extend((str(paths[s.position]), s.reason) for s in bad)
+            if kept:
+                batch = torch.from_numpy(normalize_uint8(pixels, MEAN, STD))
+                views = [backbone(batch), backbone(torch.flip(batch, dims=(3,)))]
+                rows.append(torch.stack(views, dim=1).float().numpy())
+                kept_labels.extend(labels[start + i] for i in kept)
+            if on_chunk is not None:
+                on_chunk(min(start + chunk, len(sources)), len(sources))
+    width = int(getattr(getattr(backbone, "spec", None), "features", 0))
+    features = np.concatenate(rows) if rows else np.zeros((0, 2, width), np.float32)
+    return FeaturePairs(
+        features.astype(np.float32),
+        np.asarray(kept_labels, dtype=np.int64),
+        names,
+        texts,
+        skipped,
+    )
+
+
+def train_backbone_tower(
+    pairs: FeaturePairs,
+    text_encoder: TextEncoder,
+    output_dir: Path,
+    config: HeadConfig | None = None,
+    backbone: nn.Module | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> TrainingResult:
+    """Train the projection of a pretrained-backbone tower on precomputed features (LiT
+    against the frozen text encoder + the concept-prototype loss), save it; deterministic."""
+    config = config or HeadConfig()
+    n = len(pairs.concepts)
+    if n < 2:
+        raise EncoderError(f"need at least 2 readable training images, got {n}")
+    prepare_torch(config.seed)
+    rng = np.random.default_rng(config.seed)
+    texts = torch.from_numpy(text_encoder.encode(pairs.texts).require_all())
+    from encoders.backbone import MEAN, STD, backbone_spec
+
+    spec = backbone_spec(config.backbone)
+    tower_config = TowerConfig(
+        image_size=spec.image_size,
+        widths=(),
+        embed_dim=texts.shape[1],
+        mean=MEAN,
+        std=STD,
+        text_encoder_id=text_encoder.encoder_id,
+        backbone=spec.name,
+    )
+    head = nn.Linear(pairs.features.shape[2], texts.shape[1])
+    dropout = nn.Dropout(config.dropout)
+    log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+    optimizer = torch.optim.AdamW(
+        [*head.parameters(), log_scale], lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    batch_size = min(config.batch_size, n)
+    steps_per_epoch = max(1, n // batch_size)
+    total = steps_per_epoch * config.epochs
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)),
+    )
+    features = torch.from_numpy(pairs.features)
+    concepts_all = torch.from_numpy(pairs.concepts)
+    prototypes = texts.clone()
+    history: list[dict[str, float]] = []
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        head.train()
+        order = rng.permutation(n)
+        views = torch.from_numpy(rng.integers(0, features.shape[1], n))
+        sums = {"loss": 0.0, "contrastive": 0.0, "prototype": 0.0, "accuracy": 0.0}
+        epoch_start = time.perf_counter()
+        for step in range(steps_per_epoch):
+            index = torch.from_numpy(order[step * batch_size : (step + 1) * batch_size])
+            batch = features[index, views[index]]
+            concepts = concepts_all[index]
+            images = nn.functional.normalize(head(dropout(batch)), dim=-1)
+            scale = log_scale.clamp(max=math.log(100.0)).exp()
+            contrastive, accuracy = contrastive_losses(images, texts, concepts, scale)
+            prototype = nn.functional.cross_entropy(scale * images @ prototypes.T, concepts)
+            loss = contrastive + config.prototype_weight * prototype
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimizer.step()
+            schedule.step()
+            _update_prototypes(prototypes, images.detach(), concepts, config.prototype_momentum)
+            for name, value in (
+                ("loss", loss),
+                ("contrastive", contrastive),
+                ("prototype", prototype),
+                ("accuracy", accuracy),
+            ):
+                sums[name] += float(value.detach()) / steps_per_epoch
+        row = {
+            "epoch": float(epoch),
+            **{k: round(v, 5) for k, v in sums.items()},
+            "seconds": round(time.perf_counter() - epoch_start, 2),
+        }
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+    seconds = time.perf_counter() - started
+    tower = ImageTower(tower_config, backbone=backbone)
+    tower.head.load_state_dict(head.state_dict())
+    tower.eval()
+    final_config = replace(
+        tower_config,
+        version=weights_digest(tower),
+        extra={
+            "training": {
+                **asdict(config),
+                "images": n,
+                "views": int(features.shape[1]),
+                "concepts": len(pairs.texts),
+                "seconds": round(seconds, 1),
+            },
+        },
+    )
+    tower.config = final_config
+    save_tower(tower, output_dir, final_config)
+    write_curve(output_dir, history)
+    return TrainingResult(output_dir, history, seconds, n, len(pairs.skipped))

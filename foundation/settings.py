@@ -139,7 +139,9 @@ class Settings(BaseSettings):
         "all-MiniLM-L6-v2", description="bundled model name or a local model directory"
     )
     image_encoder: str = Field(
-        "", description="local CLIP or ShopKG image-tower directory; default <data_dir>/models"
+        "",
+        description="local CLIP or ShopKG image-tower directory; default <data_dir>/models/"
+        "image-tower when trained there, else the tower shipped with ShopKG; `none`: no photos",
     )
     catalog_name: str = Field(
         "",

@@ -135,14 +135,17 @@ class ImageStage:
     def _vectors(
         self, store: Any, hashes: dict[str, list[tuple[str, Path]]], job_id: int
     ) -> dict[str, Any]:
-        settings = self.build.settings
-        directory = Path(settings.image_encoder)
-        if not (directory / "config.json").is_file():
-            return {"encoded": 0, "note": f"no image encoder at {directory}; images not encoded"}
-        from encoders.factory import image_encoder
+        from encoders.factory import image_encoder, image_encoder_dir
         from retrieval.vector_index import VectorIndex
 
-        encoder = image_encoder(settings)
+        settings = self.build.settings
+        directory = image_encoder_dir(settings)
+        if directory is None:
+            return {
+                "encoded": 0,
+                "note": f"no image encoder at {settings.image_encoder}; images not encoded",
+            }
+        encoder = image_encoder(settings, directory)
         layout = index_layout(settings)
         image_index = _open(layout.image, IMAGE, encoder)
         paths = {digest: path for pairs in hashes.values() for digest, path in pairs}

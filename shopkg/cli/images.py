@@ -28,9 +28,27 @@ DATA_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
     type=click.Path(path_type=Path, file_okay=False),
     help="Where to save the tower (default: the image_encoder setting).",
 )
-@click.option("--epochs", type=click.IntRange(1, 1000), default=10, show_default=True)
-@click.option("--batch-size", type=click.IntRange(2, 4096), default=128, show_default=True)
-@click.option("--image-size", type=click.IntRange(16, 512), default=64, show_default=True)
+@click.option(
+    "--backbone",
+    type=click.Choice(["efficientnet-lite0", "efficientnet-lite2", "none"]),
+    default="efficientnet-lite0",
+    show_default=True,
+    help="ImageNet-pretrained backbone whose features the tower projects; `none`: a small CNN "
+    "trained from scratch.",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(1, 1000),
+    help="Default: 30 over a backbone (the projection only), 10 for the CNN.",
+)
+@click.option("--batch-size", type=click.IntRange(2, 4096), help="Default: 256 / 128.")
+@click.option(
+    "--image-size",
+    type=click.IntRange(16, 512),
+    default=64,
+    show_default=True,
+    help="The CNN's input size (a backbone uses its own).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--teacher",
@@ -43,17 +61,20 @@ def train_image_encoder(
     grocery: Path | None,
     clothing: Path | None,
     out: Path | None,
-    epochs: int,
-    batch_size: int,
+    backbone: str,
+    epochs: int | None,
+    batch_size: int | None,
     image_size: int,
     seed: int,
     teacher: Path | None,
 ) -> None:
     """Train ShopKG's image tower against the frozen text encoder (LiT + prototypes).
 
-    Uses only the train photos (and grocery iconic images); validation and test photos are
-    left for `shopkg eval images`. Prints the curve per epoch and a JSON summary last.
-    With --teacher, the tower is distilled from a CLIP checkpoint instead.
+    Over a pretrained backbone (the default) the backbone stays frozen: its features of every
+    train photo and its mirror image are computed once, then the projection into the text
+    space is trained on them. Uses only the train photos (and grocery iconic images);
+    validation and test photos are left for `shopkg eval images`. Prints the curve per epoch
+    and a JSON summary last. With --teacher, the CNN is distilled from a CLIP checkpoint.
     """
     from encoders.datasets import read_dataset
     from encoders.factory import text_encoder
@@ -63,12 +84,18 @@ def train_image_encoder(
     sources = [(d, f) for d, f in ((grocery, "grocery"), (clothing, "clothing")) if d]
     if not sources:
         raise click.UsageError("give at least one of --grocery DIR or --clothing DIR")
-    output = out or Path(settings.image_encoder)
+    chosen = settings.image_encoder
+    output = out or (settings.models_dir / "image-tower" if chosen == "none" else Path(chosen))
     if teacher is not None:
-        _distil(state, sources, teacher, output, epochs, batch_size, image_size, seed)
+        _distil(state, sources, teacher, output, epochs or 10, batch_size or 128, image_size, seed)
         return
-    config = TrainingConfig(epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed)
     datasets = [read_dataset(directory, data_format) for directory, data_format in sources]
+    if backbone != "none":
+        _train_head(state, datasets, backbone, output, epochs or 30, batch_size or 256, seed)
+        return
+    config = TrainingConfig(
+        epochs=epochs or 10, batch_size=batch_size or 128, image_size=image_size, seed=seed
+    )
     click.echo(f"decoding {sum(len(d.train) + len(d.iconic) for d in datasets)} train images…")
     pairs = build_pairs(datasets, config.image_size)
     for path, reason in pairs.skipped[:10]:
@@ -79,6 +106,50 @@ def train_image_encoder(
         encoder,
         output,
         config,
+        on_epoch=lambda row: click.echo(json.dumps(row)),
+    )
+    click.echo(json.dumps(summary(result)))
+
+
+def _train_head(
+    state: CliState,
+    datasets: list[Any],
+    backbone: str,
+    output: Path,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+) -> None:
+    """The projection of a pretrained-backbone tower, trained on the backbone's features."""
+    from encoders.backbone import load_backbone
+    from encoders.device import cpu_has_native_bf16, prepare_torch
+    from encoders.factory import text_encoder
+    from encoders.training import (
+        HeadConfig,
+        backbone_features,
+        summary,
+        train_backbone_tower,
+    )
+
+    prepare_torch(seed)
+    network = load_backbone(backbone).use_bf16(state.settings.cpu_bf16 and cpu_has_native_bf16())
+    total = sum(len(d.train) + len(d.iconic) for d in datasets)
+    click.echo(f"computing {backbone} features of {total} train images and their mirrors…")
+    pairs = backbone_features(
+        datasets,
+        network,
+        network.spec.image_size,
+        on_chunk=lambda done, of: click.echo(f"features {done}/{of}") if done % 1024 < 64 else None,
+    )
+    for path, reason in pairs.skipped[:10]:
+        click.echo(f"skipped {path}: {reason}", err=True)
+    config = HeadConfig(backbone=backbone, epochs=epochs, batch_size=batch_size, seed=seed)
+    result = train_backbone_tower(
+        pairs,
+        text_encoder(state.settings, bulk=True),
+        output,
+        config,
+        backbone=network,
         on_epoch=lambda row: click.echo(json.dumps(row)),
     )
     click.echo(json.dumps(summary(result)))
@@ -113,10 +184,10 @@ def _distil(
 def _encoders(state: CliState, image_model: Path | None) -> tuple[Any, Any]:
     """The image encoder and the text encoder whose space it shares."""
     from encoders.clip import ClipCheckpoint, ClipImageEncoder, ClipTextEncoder
-    from encoders.factory import image_encoder, image_encoder_kind, text_encoder
+    from encoders.factory import image_encoder, image_encoder_dir, image_encoder_kind, text_encoder
 
     settings = state.settings
-    directory = image_model or Path(settings.image_encoder)
+    directory = image_model or image_encoder_dir(settings) or Path(settings.image_encoder)
     if image_encoder_kind(directory) == "clip":
         checkpoint = ClipCheckpoint(directory, settings.device)
         return ClipImageEncoder(checkpoint).load(), ClipTextEncoder(checkpoint).load()

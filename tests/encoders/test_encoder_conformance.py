@@ -27,9 +27,9 @@ from encoders.sentence import BF16_MIN_COSINE
 from tests.encoders.conftest import solid_image
 
 TEXT_ENCODERS = ("minilm", "minilm-batching", "sentence-transformers-dir", "clip-text")
-IMAGE_ENCODERS = ("tower", "clip-image")
+IMAGE_ENCODERS = ("tower", "shipped-tower", "clip-image")
 # (text encoder, image encoder) that claim one space: a query vector searches image vectors
-SHARED_SPACES = (("minilm", "tower"), ("clip-text", "clip-image"))
+SHARED_SPACES = (("minilm", "tower"), ("minilm", "shipped-tower"), ("clip-text", "clip-image"))
 
 TEXTS = ["a red summer dress", "green apple", "blue hat for a rainy walk", "milk", "shoe"]
 # encoders may compute batches in reduced precision (bf16) within this cosine of one by one
@@ -81,6 +81,10 @@ def _make_image_encoder(name: str, request: pytest.FixtureRequest, directory: Pa
         minilm = request.getfixturevalue("minilm")
         tower = _tower_dir(directory / "tower", minilm.encoder_id, minilm.dimension)
         return TowerImageEncoder(tower, device="cpu").load()
+    if name == "shipped-tower":  # EfficientNet-Lite0 + the projection ShopKG trained
+        from encoders.factory import BUNDLED_TOWER
+
+        return TowerImageEncoder(BUNDLED_TOWER, device="cpu").load()
     return ClipImageEncoder(request.getfixturevalue("tiny_clip_dir")).load()
 
 

@@ -1,6 +1,6 @@
 """The web app over a real build of a small catalog, tried as an attacker and a shopper would:
-what the image route serves, ids with slashes, photo search without an image index, and
-requests that must be client errors, never 500."""
+what the image route serves, ids with slashes, photo search with the shipped image tower and
+without an image index, and requests that must be client errors, never 500."""
 
 from __future__ import annotations
 
@@ -42,9 +42,7 @@ def _records() -> list[dict[str, object]]:
     ]
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
-    root = tmp_path_factory.mktemp("shop")
+def _build_shop(root: Path, **settings_overrides: str) -> tuple[Settings, Path]:
     images = root / "images"
     (images / "boots").mkdir(parents=True)
     Image.new("RGB", (40, 30), (120, 80, 40)).save(images / "boots" / "boot.jpg")
@@ -57,12 +55,18 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
     Image.new("RGB", (10, 10)).save(images / "unlisted.png")
     catalog = root / "catalog.jsonl"
     catalog.write_text("\n".join(json.dumps(r) for r in _records()) + "\n", encoding="utf-8")
-    settings = load_settings(data_dir=root / "var")
+    settings = load_settings(data_dir=root / "var", **settings_overrides)
     result = run_build(
         settings, BuildPlan(catalog, "shop", images), stream=io.StringIO(), interactive=False
     )
     assert result.status == "succeeded"
     return settings, root
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
+    """Built with the default settings: the image tower shipped with ShopKG encodes photos."""
+    return _build_shop(tmp_path_factory.mktemp("shop"))
 
 
 @pytest.fixture(scope="module")
@@ -99,9 +103,25 @@ def test_an_id_with_a_slash_opens_its_card_and_answers_questions(client: FlaskCl
     assert answer.status_code == 200 and answer.get_json()["question"] == "Is it waterproof?"
 
 
-def test_photo_search_is_hidden_and_refused_cleanly_without_an_image_index(
-    client: FlaskClient,
+def test_photo_search_is_on_by_default_and_finds_the_item_a_photo_shows(
+    client: FlaskClient, shop: tuple[Settings, Path]
 ) -> None:
+    assert b"photo-input" in client.get("/").data
+    photo = (shop[1] / "images" / "boots" / "boot.jpg").read_bytes()
+    response = client.post(
+        "/api/v1/search/image",
+        data={"image": (io.BytesIO(photo), "boot.jpg", "image/jpeg")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert response.get_json()["hits"][0]["key"] == SLASH_ID
+
+
+def test_photo_search_is_hidden_and_refused_cleanly_without_an_image_index(
+    tmp_path: Path,
+) -> None:
+    settings, _ = _build_shop(tmp_path, image_encoder="none")
+    client = create_app({"TESTING": True}, settings=settings).test_client()
     assert b"photo-input" not in client.get("/").data
     photo = io.BytesIO()
     Image.new("RGB", (8, 8)).save(photo, "PNG")
