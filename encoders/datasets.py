@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from foundation.errors import ShopKGError
@@ -74,6 +74,31 @@ def product_text(product: dict[str, object]) -> str:
     path = " / ".join(str(part).replace("-", " ") for part in taxonomy)  # type: ignore[attr-defined]
     description = str(product.get("description", "")).strip()
     return ". ".join(part for part in (f"{name} ({path})" if path else name, description) if part)
+
+
+def with_reference(data: ImageTextData, reference: ImageTextData) -> ImageTextData:
+    """``data``'s evaluation photos with ``reference``'s train and iconic photos as the labelled
+    reference set (for a folder that holds test photos only); concepts are matched by name and
+    reference photos of concepts ``data`` does not have are left out."""
+    if reference.name != data.name:
+        raise DatasetError(
+            f"the reference set is a {reference.name} data set, the evaluated one {data.name}"
+        )
+    index_of = {concept: i for i, concept in enumerate(data.concepts)}
+
+    def mapped(images: LabeledImages) -> LabeledImages:
+        out = LabeledImages()
+        for path, label in zip(images.paths, images.labels, strict=True):
+            found = index_of.get(reference.concepts[label])
+            if found is not None:
+                out.paths.append(path)
+                out.labels.append(found)
+        return out
+
+    train, iconic = mapped(reference.train), mapped(reference.iconic)
+    if not len(train) and not len(iconic):
+        raise DatasetError("the reference set shares no labelled photo with the evaluated one")
+    return replace(data, train=train, iconic=iconic)
 
 
 def read_dataset(directory: Path, data_format: str) -> ImageTextData:

@@ -92,7 +92,9 @@ def _metrics(
 
     eval_vectors, eval_labels = labelled(data.evaluation)
     train = labelled(data.train)
-    iconic = labelled(data.iconic) if len(data.iconic) else None
+    # the image-image term: each concept's closest reference photo (its iconic image where
+    # the data set has them, else its train photos)
+    iconic = labelled(data.iconic) if len(data.iconic) else (train if len(train[1]) else None)
     methods = score_methods(eval_vectors, train, len(data.concepts), texts, iconic)
     result: dict[str, Any] = {
         name: top_k_accuracy(scores, eval_labels) for name, scores in methods.items()
@@ -147,9 +149,14 @@ def random_embedder(dimension: int, seed: int = 0) -> EmbedImages:
 
 
 def evaluate_images(
-    data: ImageTextData, image_encoder: ImageEncoder, text_encoder: TextEncoder, seed: int = 0
+    data: ImageTextData,
+    image_encoder: ImageEncoder,
+    text_encoder: TextEncoder,
+    seed: int = 0,
+    reference: str = "the data set's own train photos",
 ) -> dict[str, Any]:
-    """All metrics for one data set as a JSON-ready dict."""
+    """All metrics for one data set as a JSON-ready dict; ``reference`` says where the labelled
+    reference photos (train and iconic) came from."""
     started = time.perf_counter()
     texts = text_encoder.encode(data.texts).full(len(data.texts))
     embed, skipped = encoder_embedder(image_encoder)
@@ -165,6 +172,11 @@ def evaluate_images(
         "concepts": len(data.concepts),
         "eval_images": evaluated,
         "train_images": len(data.train),
+        "reference": {
+            "source": reference,
+            "train_images": len(data.train),
+            "iconic_images": len(data.iconic),
+        },
         "skipped": len(skipped),
         "skipped_examples": skipped[:5],
         "metrics": shopkg,

@@ -212,15 +212,40 @@ def _encoders(state: CliState, image_model: Path | None) -> tuple[Any, Any]:
     type=DATA_DIR,
     help="Image tower or CLIP directory (default: the image_encoder setting).",
 )
+@click.option(
+    "--reference",
+    type=DATA_DIR,
+    help="A data set of the same format whose train (and iconic) photos are the labelled "
+    "reference set: for a folder that holds test photos only. Default: DATA's own.",
+)
 @pass_state
-def eval_images(state: CliState, data: Path, data_format: str, image_model: Path | None) -> None:
-    """Photo → product, text → image and image → concept retrieval, with baselines."""
-    from encoders.datasets import read_dataset
+def eval_images(
+    state: CliState,
+    data: Path,
+    data_format: str,
+    image_model: Path | None,
+    reference: Path | None,
+) -> None:
+    """Photo → product, text → image and image → concept retrieval, with baselines.
+
+    Every method that compares photos with photos (image-image, prototypes, the colour
+    histogram) needs labelled reference photos; the JSON says which were used.
+    """
+    from encoders.datasets import DatasetError, read_dataset, with_reference
     from encoders.evaluation import evaluate_images
 
     dataset = read_dataset(data, data_format)
+    source = "the data set's own train photos"
+    if reference is not None:
+        dataset = with_reference(dataset, read_dataset(reference, data_format))
+        source = f"the train photos of {reference}"
+    elif not len(dataset.train) and not len(dataset.iconic):
+        raise DatasetError(
+            f"{data} holds no train photos to compare the evaluation photos with; give a "
+            "reference set with --reference DIR (e.g. the development data set)"
+        )
     images, texts = _encoders(state, image_model)
-    click.echo(json.dumps(evaluate_images(dataset, images, texts)))
+    click.echo(json.dumps(evaluate_images(dataset, images, texts, reference=source)))
 
 
 def register(group: click.Group) -> None:

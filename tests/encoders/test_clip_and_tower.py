@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from encoders.clip import ClipCheckpoint, ClipImageEncoder, ClipTextEncoder
-from encoders.factory import image_encoder, image_encoder_kind
+from encoders.factory import BUNDLED_TOWER, image_encoder, image_encoder_kind
 from encoders.tower import (
     ImageTower,
     TowerConfig,
@@ -108,5 +108,8 @@ def test_factory_tells_tower_from_clip(tmp_path: Path, tiny_clip_dir: Path) -> N
     (tmp_path / "other" / "config.json").write_text(json.dumps({"model_type": "bert"}))
     with pytest.raises(EncoderError, match="neither"):
         image_encoder_kind(tmp_path / "other")
+    # nothing trained into <data_dir>/models/image-tower: the shipped tower
+    assert image_encoder(settings).manifest.version == load_tower(BUNDLED_TOWER).config.version
+    missing = load_settings(data_dir=tmp_path, device="cpu", image_encoder=str(tmp_path / "no"))
     with pytest.raises(EncoderError, match=r"config\.json missing"):
-        image_encoder(settings)  # the default <data_dir>/models/image-tower is not trained yet
+        image_encoder(missing)  # a directory given on purpose is never replaced

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -85,6 +87,8 @@ def test_train_then_eval_from_the_command_line(
             "image-encoder",
             "--clothing",
             str(colour_clothing_dir),
+            "--backbone",
+            "none",
             "--epochs",
             "2",
             "--image-size",
@@ -107,7 +111,13 @@ def test_train_then_eval_from_the_command_line(
     report = last_json(evaluated.stdout)
     assert report["split"] == "validation" and report["eval_images"] == 12
     metrics = report["metrics"]
-    assert isinstance(metrics, dict) and set(metrics) == {"image_text", "prototype", "fused"}
+    assert isinstance(metrics, dict)
+    assert set(metrics) == {"image_text", "image_image", "prototype", "fused"}
+    assert report["reference"] == {
+        "source": "the data set's own train photos",
+        "train_images": 25,
+        "iconic_images": 0,
+    }
     baselines = report["baselines"]
     assert isinstance(baselines, dict)
     # three plain colours: a colour histogram must classify them perfectly by prototype
@@ -134,7 +144,8 @@ def test_eval_with_a_clip_checkpoint_and_mismatched_text_encoder(
     )
     assert clip.exit_code == 0, clip.output
     assert str(last_json(clip.stdout)["image_encoder"]).startswith("clip:tiny-clip@")
-    missing = runner.invoke(cli, args, env={"SHOPKG_DEVICE": "cpu"})
+    nowhere = {"SHOPKG_DEVICE": "cpu", "SHOPKG_IMAGE_ENCODER": str(tmp_path / "no-model")}
+    missing = runner.invoke(cli, args, env=nowhere)
     assert missing.exit_code == 1 and "shopkg train image-encoder" in missing.output
     distilled = runner.invoke(
         cli,
@@ -162,3 +173,36 @@ def test_eval_with_a_clip_checkpoint_and_mismatched_text_encoder(
     tower_dir = tmp_path / "models" / "image-tower"
     config = json.loads((tower_dir / "config.json").read_text())
     assert config["text_encoder_id"].startswith("clip:tiny-clip@")
+
+
+def test_a_backbone_tower_trains_from_the_command_line_and_evaluates_test_photos_only(
+    colour_clothing_dir: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    base = ["--data-dir", str(tmp_path)]
+    trained = runner.invoke(
+        cli,
+        [*base, "train", "image-encoder", "--clothing", str(colour_clothing_dir), "--epochs", "3"],
+        env={"SHOPKG_DEVICE": "cpu"},
+    )
+    assert trained.exit_code == 0, trained.output
+    assert last_json(trained.stdout)["images"] == 24  # the broken file is skipped
+    config = json.loads((tmp_path / "models" / "image-tower" / "config.json").read_text())
+    assert config["backbone"] == "efficientnet-lite0" and config["image_size"] == 224
+    # a folder of test photos only: every channel and baseline needs a reference set
+    only_test = tmp_path / "held-out"
+    shutil.copytree(colour_clothing_dir / "validation", only_test / "test")
+    args = [*base, "eval", "images", "--data", str(only_test), "--format", "clothing"]
+    refused = runner.invoke(cli, args, env={"SHOPKG_DEVICE": "cpu"})
+    assert refused.exit_code == 1 and "--reference DIR" in refused.output
+    evaluated = runner.invoke(
+        cli, [*args, "--reference", str(colour_clothing_dir)], env={"SHOPKG_DEVICE": "cpu"}
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    report: dict[str, Any] = last_json(evaluated.stdout)
+    assert report["split"] == "test" and report["eval_images"] == 12
+    assert report["reference"]["source"] == f"the train photos of {colour_clothing_dir}"
+    assert set(report["metrics"]) == {"image_text", "image_image", "prototype", "fused"}
+    histogram = report["baselines"]["colour_histogram"]
+    assert set(histogram) == {"image_image", "prototype", "fused"}
+    assert histogram["prototype"]["top1"] == 1.0
