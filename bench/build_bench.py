@@ -2,16 +2,19 @@
 
 For each ``--items`` size: generate the demo catalog (seeded; not timed as part of the build),
 run the real build (ingest, extraction, KG upserts, text encoding, images and their encoding,
-concept prototypes, BM25) into a fresh data directory and report items/s overall and
-seconds per stage. The image stage encodes with a tower of ShopKG's default architecture
-(seeded random weights: the cost of encoding does not depend on what the weights learned);
-``--no-image-encoder`` leaves image encoding out, as the demo does.
+concept prototypes, BM25) into a fresh data directory and report items/s overall, seconds
+per stage and the image stage's images/s. ``--image-encoder`` chooses what encodes the photos,
+each a separate build in the same run: ``shipped`` (the default: the tower ShopKG ships,
+EfficientNet-Lite0 + its projection, what a user's build runs), ``cnn`` (the earlier
+from-scratch CNN tower with seeded random weights, the same-run baseline: encoding costs
+the same whatever the weights learned) and ``none`` (no photo encoding).
 
 The baseline in the same run is the incremental rebuild: ``--changed`` of the records are
 edited and the build runs again; the ratio says how much of a full build a small catalog
 update costs.
 
     .venv/bin/python bench/build_bench.py --items 10000
+    .venv/bin/python bench/build_bench.py --items 2000 --image-encoder shipped cnn
     .venv/bin/python bench/build_bench.py --items 1000 10000 100000 --device cuda
 
 The last line of stdout is one JSON object with all figures.
@@ -71,13 +74,19 @@ def _edit(catalog: Path, share: float, seed: int) -> int:
     return len(chosen)
 
 
-def run_size(items: int, args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
-    root = scratch / f"n{items}"
+def run_size(
+    items: int, args: argparse.Namespace, scratch: Path, image_encoder: str
+) -> dict[str, Any]:
+    root = scratch / f"n{items}-{image_encoder}"
     started = time.perf_counter()
     write_catalog(root / "catalog", items, args.seed, workers=args.workers)
     generated = time.perf_counter() - started
-    settings = load_settings(data_dir=root / "var", device=args.device)
-    if not args.no_image_encoder:
+    settings = load_settings(
+        data_dir=root / "var",
+        device=args.device,
+        image_encoder="none" if image_encoder == "none" else "",
+    )
+    if image_encoder == "cnn":
         _tower(Path(settings.image_encoder))
     plan = BuildPlan(
         root / "catalog" / "catalog.jsonl", "bench", root / "catalog" / "images", generated=True
@@ -92,8 +101,10 @@ def run_size(items: int, args: argparse.Namespace, scratch: Path) -> dict[str, A
     again = run_build(settings, plan, stream=io.StringIO(), interactive=False)
     incremental = time.perf_counter() - started
     images = full.stages.get("images", {})
+    image_seconds = _stage_seconds(settings.db, full.job_id).get("images", 0.0)
     figures = {
         "items": items,
+        "image_encoder": image_encoder,
         "catalog_generation_s": round(generated, 1),
         "build_s": round(seconds, 1),
         "build_cpu_s": round(cpu_seconds, 1),
@@ -102,6 +113,9 @@ def run_size(items: int, args: argparse.Namespace, scratch: Path) -> dict[str, A
         "stage_s": _stage_seconds(settings.db, full.job_id),
         "images": images.get("images", 0),
         "images_encoded": images.get("encoded", 0),
+        "image_stage_images_per_s": (
+            round(images.get("encoded", 0) / image_seconds, 1) if image_seconds else None
+        ),
         "kg_nodes": sum(full.stages["extract"].get("nodes", {}).values()),
         "kg_relations": sum(full.stages["extract"].get("relations", {}).values()),
         "incremental": {
@@ -125,16 +139,25 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.01, help="share edited for the rebuild")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--workers", type=int, default=2, help="catalog generation workers")
-    parser.add_argument("--no-image-encoder", action="store_true")
+    parser.add_argument(
+        "--image-encoder",
+        nargs="+",
+        choices=["shipped", "cnn", "none"],
+        default=["shipped"],
+        help="what encodes the photos; several: one build each, in this order",
+    )
+    parser.add_argument("--no-image-encoder", action="store_true", help="same as none")
     parser.add_argument("--keep", action="store_true", help="keep the scratch directories")
     parser.add_argument("--scratch", type=Path, default=None)
     args = parser.parse_args()
     scratch = Path(args.scratch or tempfile.mkdtemp(prefix="shopkg-build-bench-"))
     results = []
+    encoders = ["none"] if args.no_image_encoder else args.image_encoder
     for items in args.items:
-        figures = run_size(items, args, scratch)
-        print(json.dumps(figures), flush=True)
-        results.append(figures)
+        for image_encoder in encoders:
+            figures = run_size(items, args, scratch, image_encoder)
+            print(json.dumps(figures), flush=True)
+            results.append(figures)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     summary = {
         "bench": "build",
@@ -142,7 +165,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "image_encoder": "none" if args.no_image_encoder else "default tower (random weights)",
+        "image_encoders": encoders,
         "sizes": results,
     }
     print(json.dumps(summary))
