@@ -128,6 +128,51 @@ class Backbone(nn.Module):
         features = self.network.extract_features(pixels)  # type: ignore[operator]
         return features.mean(dim=(2, 3))  # type: ignore[no-any-return]
 
+    @property
+    def blocks(self) -> int:
+        return len(self.network._blocks)  # type: ignore[arg-type]
+
+    def upto(self, pixels: torch.Tensor, stop: int) -> torch.Tensor:
+        """The stem and the first ``stop`` MBConv blocks: the input of block ``stop``."""
+        net: Any = self.network
+        with self._precision(pixels) as x:
+            x = net._swish(net._bn0(net._conv_stem(x)))
+            for block in net._blocks[:stop]:
+                x = block(x)
+        return x  # type: ignore[no-any-return]
+
+    def after(self, x: torch.Tensor, start: int) -> torch.Tensor:
+        """Blocks ``start``… and the head convolution, pooled: the features from the input of
+        block ``start`` (what fine-tuning the last blocks trains through)."""
+        net: Any = self.network
+        with self._precision(x) as y:
+            for block in net._blocks[start:]:
+                y = block(y)
+            y = net._swish(net._bn1(net._conv_head(y)))
+        pooled: torch.Tensor = y.float().mean(dim=(2, 3))
+        return pooled
+
+    def tuned_prefixes(self, blocks: int) -> tuple[str, ...]:
+        """State-dict prefixes (under ``network.``) of the last ``blocks`` blocks and the head
+        convolution: what fine-tuning changes."""
+        if blocks <= 0:
+            return ()
+        first = self.blocks - blocks
+        return (*(f"_blocks.{i}." for i in range(first, self.blocks)), "_conv_head.")
+
+    def _precision(self, pixels: torch.Tensor) -> Any:
+        from contextlib import contextmanager
+
+        @contextmanager
+        def run() -> Any:
+            if self.bf16 and pixels.device.type == "cpu":
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    yield pixels.contiguous(memory_format=torch.channels_last)
+            else:
+                yield pixels
+
+        return run()
+
     def classify(self, pixels: torch.Tensor) -> torch.Tensor:
         """ImageNet logits (the pretrained classifier), to check the weights loaded right."""
         return self.network(pixels)  # type: ignore[no-any-return]

@@ -46,6 +46,7 @@ class TowerConfig:
     version: str = "untrained"
     text_encoder_id: str = ""  # the text space this tower was aligned with
     backbone: str = ""  # a pretrained backbone (encoders.backbone.BACKBONES); "": the CNN
+    tuned_blocks: int = 0  # the backbone's last blocks (+ head conv) ShopKG fine-tuned
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -108,7 +109,13 @@ class ImageTower(nn.Module):
         weights ship in its package), else everything."""
         state = self.state_dict()
         if self.config.backbone:
-            return {k: v for k, v in state.items() if k.startswith("head.")}
+            from encoders.backbone import Backbone
+
+            tuned: tuple[str, ...] = ()
+            if isinstance(self.features, Backbone):
+                tuned = self.features.tuned_prefixes(self.config.tuned_blocks)
+            prefixes = ("head.", *(f"features.network.{p}" for p in tuned))
+            return {k: v for k, v in state.items() if k.startswith(prefixes)}
         return state
 
 
@@ -118,10 +125,16 @@ def save_tower(tower: ImageTower, directory: Path, config: TowerConfig | None = 
 
     config = config or tower.config
     directory.mkdir(parents=True, exist_ok=True)
-    state = {
-        k: v.detach().to("cpu", torch.float32).contiguous()
-        for k, v in tower.trained_state().items()
-    }
+
+    # fine-tuned backbone blocks are kept in fp16 (half the bytes; the backbone runs in bf16
+    # on CPUs that have it anyway), the projection and everything else in fp32
+    def stored(key: str, value: torch.Tensor) -> torch.Tensor:
+        if config.backbone and key.startswith("features."):
+            kept = torch.float16 if value.is_floating_point() else value.dtype
+            return value.detach().to("cpu", kept).contiguous()
+        return value.detach().to("cpu", torch.float32).contiguous()
+
+    state = {k: stored(k, v) for k, v in tower.trained_state().items()}
     save_file(state, str(directory / WEIGHTS_FILE), metadata={"architecture": ARCHITECTURE})
     (directory / CONFIG_FILE).write_text(json.dumps(config.to_json(), indent=2) + "\n")
     return directory

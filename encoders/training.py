@@ -283,7 +283,9 @@ def summary(result: TrainingResult) -> dict[str, Any]:
 class FeaturePairs:
     """Training photos as a frozen backbone's pooled features, each labelled with a concept."""
 
-    features: npt.NDArray[np.float32]  # (N, views, F): the photo and its mirror image
+    # (N, views, F) pooled features, or (N, views, C, H, W) fp16 block inputs: the photo and
+    # its mirror image
+    features: npt.NDArray[Any]
     concepts: npt.NDArray[np.int64]
     concept_names: list[str]
     texts: list[str]
@@ -448,6 +450,183 @@ def train_backbone_tower(
                 **asdict(config),
                 "images": n,
                 "views": int(features.shape[1]),
+                "concepts": len(pairs.texts),
+                "seconds": round(seconds, 1),
+            },
+        },
+    )
+    tower.config = final_config
+    save_tower(tower, output_dir, final_config)
+    write_curve(output_dir, history)
+    return TrainingResult(output_dir, history, seconds, n, len(pairs.skipped))
+
+
+def backbone_block_inputs(
+    datasets: Sequence[ImageTextData],
+    backbone: Any,
+    start: int,
+    chunk: int = 64,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> FeaturePairs:
+    """Like :func:`backbone_features`, but keeps the input of block ``start`` (fp16, the
+    photo and its mirror image), so the blocks from ``start`` on can be fine-tuned without
+    running the frozen ones again every epoch."""
+    from encoders.backbone import MEAN, STD
+
+    sources: list[Path] = []
+    labels: list[int] = []
+    names: list[str] = []
+    texts: list[str] = []
+    for data in datasets:
+        offset = len(names)
+        names.extend(f"{data.name}:{concept}" for concept in data.concepts)
+        texts.extend(data.texts)
+        for split in (data.train, data.iconic):
+            sources.extend(split.paths)
+            labels.extend(offset + label for label in split.labels)
+    rows: list[npt.NDArray[np.float16]] = []
+    kept_labels: list[int] = []
+    skipped: list[tuple[str, str]] = []
+    backbone.eval()
+    with torch.inference_mode():
+        for first in range(0, len(sources), chunk):
+            paths = sources[first : first + chunk]
+            pixels, kept, bad = load_batch(paths, backbone.spec.image_size)
+            skipped.extend((str(paths[s.position]), s.reason) for s in bad)
+            if kept:
+                batch = torch.from_numpy(normalize_uint8(pixels, MEAN, STD))
+                views = [backbone.upto(batch, start), backbone.upto(torch.flip(batch, (3,)), start)]
+                rows.append(torch.stack(views, dim=1).to(torch.float16).contiguous().numpy())
+                kept_labels.extend(labels[first + i] for i in kept)
+            if on_chunk is not None:
+                on_chunk(min(first + chunk, len(sources)), len(sources))
+    inputs = np.concatenate(rows) if rows else np.zeros((0, 2, 1, 1, 1), np.float16)
+    return FeaturePairs(
+        inputs,
+        np.asarray(kept_labels, dtype=np.int64),
+        names,
+        texts,
+        skipped,
+    )
+
+
+def finetune_backbone_tower(
+    pairs: FeaturePairs,
+    text_encoder: TextEncoder,
+    output_dir: Path,
+    backbone: Any,
+    tuned_blocks: int,
+    config: HeadConfig | None = None,
+    backbone_learning_rate: float = 3e-4,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> TrainingResult:
+    """Fine-tune the backbone's last ``tuned_blocks`` blocks and head convolution together
+    with the projection (LiT against the frozen text encoder + the concept-prototype loss) on
+    the inputs of those blocks (:func:`backbone_block_inputs`); batch norm statistics stay the
+    pretrained ones. Saves the tower; deterministic for a seed on one machine."""
+    config = config or HeadConfig(epochs=8, batch_size=64)
+    n = len(pairs.concepts)
+    if n < 2:
+        raise EncoderError(f"need at least 2 readable training images, got {n}")
+    prepare_torch(config.seed)
+    rng = np.random.default_rng(config.seed)
+    texts = torch.from_numpy(text_encoder.encode(pairs.texts).require_all())
+    from encoders.backbone import MEAN, STD
+
+    spec = backbone.spec
+    start = backbone.blocks - tuned_blocks
+    tower_config = TowerConfig(
+        image_size=spec.image_size,
+        widths=(),
+        embed_dim=texts.shape[1],
+        mean=MEAN,
+        std=STD,
+        text_encoder_id=text_encoder.encoder_id,
+        backbone=spec.name,
+        tuned_blocks=tuned_blocks,
+    )
+    tower = ImageTower(tower_config, backbone=backbone)
+    tower.eval()  # batch norm keeps its pretrained statistics; dropout below is explicit
+    prefixes = tuple(f"network.{p}" for p in backbone.tuned_prefixes(tuned_blocks))
+    tuned = [
+        parameter
+        for name, parameter in backbone.named_parameters()
+        if name.startswith(prefixes) and "_bn" not in name
+    ]
+    for parameter in backbone.parameters():
+        parameter.requires_grad_(False)
+    for parameter in tuned:
+        parameter.requires_grad_(True)
+    dropout = nn.Dropout(config.dropout)
+    log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": tuned, "lr": backbone_learning_rate},
+            {"params": [*tower.head.parameters(), log_scale], "lr": config.learning_rate},
+        ],
+        weight_decay=config.weight_decay,
+    )
+    batch_size = min(config.batch_size, n)
+    steps_per_epoch = max(1, n // batch_size)
+    total = steps_per_epoch * config.epochs
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+    )
+    inputs = pairs.features
+    concepts_all = torch.from_numpy(pairs.concepts)
+    prototypes = texts.clone()
+    history: list[dict[str, float]] = []
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        order = rng.permutation(n)
+        views = rng.integers(0, inputs.shape[1], n)
+        sums = {"loss": 0.0, "contrastive": 0.0, "prototype": 0.0, "accuracy": 0.0}
+        epoch_start = time.perf_counter()
+        dropout.train()
+        for step in range(steps_per_epoch):
+            index = order[step * batch_size : (step + 1) * batch_size]
+            batch = torch.from_numpy(inputs[index, views[index]].astype(np.float32))
+            concepts = concepts_all[torch.from_numpy(index)]
+            features = backbone.after(batch, start)
+            images = nn.functional.normalize(tower.head(dropout(features)), dim=-1)
+            scale = log_scale.clamp(max=math.log(100.0)).exp()
+            contrastive, accuracy = contrastive_losses(images, texts, concepts, scale)
+            prototype = nn.functional.cross_entropy(scale * images @ prototypes.T, concepts)
+            loss = contrastive + config.prototype_weight * prototype
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimizer.step()
+            schedule.step()
+            _update_prototypes(prototypes, images.detach(), concepts, config.prototype_momentum)
+            for name, value in (
+                ("loss", loss),
+                ("contrastive", contrastive),
+                ("prototype", prototype),
+                ("accuracy", accuracy),
+            ):
+                sums[name] += float(value.detach()) / steps_per_epoch
+        row = {
+            "epoch": float(epoch),
+            **{k: round(v, 5) for k, v in sums.items()},
+            "seconds": round(time.perf_counter() - epoch_start, 2),
+        }
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+    seconds = time.perf_counter() - started
+    for parameter in backbone.parameters():
+        parameter.requires_grad_(False)
+    tower.eval()
+    final_config = replace(
+        tower_config,
+        version=weights_digest(tower),
+        extra={
+            "training": {
+                **asdict(config),
+                "tuned_blocks": tuned_blocks,
+                "backbone_learning_rate": backbone_learning_rate,
+                "images": n,
+                "views": int(inputs.shape[1]),
                 "concepts": len(pairs.texts),
                 "seconds": round(seconds, 1),
             },

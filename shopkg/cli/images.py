@@ -37,11 +37,19 @@ DATA_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
     "trained from scratch.",
 )
 @click.option(
+    "--tune-blocks",
+    type=click.IntRange(0, 16),
+    default=4,
+    show_default=True,
+    help="Fine-tune the backbone's last N blocks and head convolution with the projection "
+    "(0: the backbone stays frozen, only the projection is trained).",
+)
+@click.option(
     "--epochs",
     type=click.IntRange(1, 1000),
-    help="Default: 30 over a backbone (the projection only), 10 for the CNN.",
+    help="Default: 8 when fine-tuning, 30 for the projection alone, 10 for the CNN.",
 )
-@click.option("--batch-size", type=click.IntRange(2, 4096), help="Default: 256 / 128.")
+@click.option("--batch-size", type=click.IntRange(2, 4096), help="Default: 64 / 256 / 128.")
 @click.option(
     "--image-size",
     type=click.IntRange(16, 512),
@@ -62,6 +70,7 @@ def train_image_encoder(
     clothing: Path | None,
     out: Path | None,
     backbone: str,
+    tune_blocks: int,
     epochs: int | None,
     batch_size: int | None,
     image_size: int,
@@ -90,6 +99,11 @@ def train_image_encoder(
         _distil(state, sources, teacher, output, epochs or 10, batch_size or 128, image_size, seed)
         return
     datasets = [read_dataset(directory, data_format) for directory, data_format in sources]
+    if backbone != "none" and tune_blocks:
+        _finetune(
+            state, datasets, backbone, tune_blocks, output, epochs or 8, batch_size or 64, seed
+        )
+        return
     if backbone != "none":
         _train_head(state, datasets, backbone, output, epochs or 30, batch_size or 256, seed)
         return
@@ -105,6 +119,55 @@ def train_image_encoder(
         pairs,
         encoder,
         output,
+        config,
+        on_epoch=lambda row: click.echo(json.dumps(row)),
+    )
+    click.echo(json.dumps(summary(result)))
+
+
+def _finetune(
+    state: CliState,
+    datasets: list[Any],
+    backbone: str,
+    tune_blocks: int,
+    output: Path,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+) -> None:
+    """The backbone's last blocks fine-tuned with the projection, on cached block inputs."""
+    from encoders.backbone import load_backbone
+    from encoders.device import cpu_has_native_bf16, prepare_torch
+    from encoders.factory import text_encoder
+    from encoders.training import (
+        HeadConfig,
+        backbone_block_inputs,
+        finetune_backbone_tower,
+        summary,
+    )
+
+    prepare_torch(seed)
+    network = load_backbone(backbone).use_bf16(state.settings.cpu_bf16 and cpu_has_native_bf16())
+    if tune_blocks > network.blocks:
+        raise click.UsageError(f"{backbone} has {network.blocks} blocks; --tune-blocks is larger")
+    total = sum(len(d.train) + len(d.iconic) for d in datasets)
+    click.echo(f"computing the input of {backbone}'s last {tune_blocks} blocks for {total} train")
+    click.echo("images and their mirrors…")
+    pairs = backbone_block_inputs(
+        datasets,
+        network,
+        network.blocks - tune_blocks,
+        on_chunk=lambda done, of: click.echo(f"inputs {done}/{of}") if done % 1024 < 64 else None,
+    )
+    for path, reason in pairs.skipped[:10]:
+        click.echo(f"skipped {path}: {reason}", err=True)
+    config = HeadConfig(backbone=backbone, epochs=epochs, batch_size=batch_size, seed=seed)
+    result = finetune_backbone_tower(
+        pairs,
+        text_encoder(state.settings, bulk=True),
+        output,
+        network,
+        tune_blocks,
         config,
         on_epoch=lambda row: click.echo(json.dumps(row)),
     )

@@ -4,6 +4,7 @@ training, and which tower a build uses by default."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -121,3 +122,58 @@ def test_the_shipped_tower_is_the_default_and_one_trained_into_the_data_dir_wins
     assert image_encoder_dir(load_settings(data_dir=tmp_path, image_encoder="none")) is None
     elsewhere = load_settings(data_dir=tmp_path, image_encoder=str(tmp_path / "nothing"))
     assert image_encoder_dir(elsewhere) is None  # a path given on purpose is not replaced
+
+
+def test_a_fine_tuned_tower_keeps_its_tuned_blocks_in_fp16_and_loads_back_the_same(
+    tmp_path: Path,
+) -> None:
+    torch.manual_seed(0)
+    config = TowerConfig(
+        image_size=64, widths=(), embed_dim=16, backbone="efficientnet-lite0", tuned_blocks=2
+    )
+    tower = ImageTower(config).eval()
+    save_tower(tower, tmp_path)
+    from safetensors.torch import load_file
+
+    stored = load_file(str(tmp_path / "model.safetensors"))
+    blocks = {k.split(".")[3] for k in stored if k.startswith("features.network._blocks.")}
+    assert blocks == {"14", "15"}
+    assert any(k.startswith("features.network._conv_head.") for k in stored)
+    assert stored["features.network._blocks.15._project_conv.weight"].dtype == torch.float16
+    assert stored["head.weight"].dtype == torch.float32
+    pixels = torch.rand(2, 3, 64, 64)
+    with torch.inference_mode():
+        assert torch.allclose(load_tower(tmp_path)(pixels), tower(pixels), atol=2e-2)
+
+
+def test_fine_tuning_the_last_blocks_trains_them_and_the_projection_deterministically(
+    tmp_path: Path,
+) -> None:
+    from encoders.training import finetune_backbone_tower
+
+    rng = np.random.default_rng(5)
+    n, concepts = 32, 4
+    labels = np.arange(n) % concepts
+    centres = rng.standard_normal((concepts, 192, 7, 7))
+    inputs = centres[labels][:, None] + 0.5 * rng.standard_normal((n, 2, 192, 7, 7))
+    pairs = FeaturePairs(
+        inputs.astype(np.float16),
+        labels,
+        [f"shop:c{i}" for i in range(concepts)],
+        [f"a photo of thing number {i}" for i in range(concepts)],
+    )
+    config = HeadConfig(epochs=10, batch_size=8, dropout=0.0)
+    results = []
+    for name in ("a", "b"):
+        backbone = load_backbone("efficientnet-lite0")
+        network: Any = backbone.network
+        before = network._blocks[15]._project_conv.weight.detach().clone()
+        results.append(
+            finetune_backbone_tower(pairs, WordHashEncoder(), tmp_path / name, backbone, 1, config)
+        )
+        assert not torch.equal(before, network._blocks[15]._project_conv.weight)
+    curve = results[0].history
+    assert curve[-1]["loss"] < 0.5 * curve[0]["loss"] and curve[-1]["accuracy"] > 0.25  # chance
+    assert [r["loss"] for r in results[0].history] == [r["loss"] for r in results[1].history]
+    a, b = load_tower(tmp_path / "a"), load_tower(tmp_path / "b")
+    assert a.config.version == b.config.version and a.config.tuned_blocks == 1
