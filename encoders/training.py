@@ -83,17 +83,7 @@ def decode_size(image_size: int) -> int:
 
 def build_pairs(datasets: Sequence[ImageTextData], image_size: int) -> TrainingPairs:
     """Decode every train photo (and iconic image) of ``datasets`` once; bad files are skipped."""
-    sources: list[Path] = []
-    labels: list[int] = []
-    names: list[str] = []
-    texts: list[str] = []
-    for data in datasets:
-        offset = len(names)
-        names.extend(f"{data.name}:{concept}" for concept in data.concepts)
-        texts.extend(data.texts)
-        for split in (data.train, data.iconic):
-            sources.extend(split.paths)
-            labels.extend(offset + label for label in split.labels)
+    sources, labels, names, texts = _labelled_sources(datasets)
     pixels, kept, skipped = load_batch(sources, decode_size(image_size))
     return TrainingPairs(
         pixels=pixels,
@@ -307,17 +297,11 @@ class HeadConfig:
     seed: int = 0
 
 
-def backbone_features(
+def _labelled_sources(
     datasets: Sequence[ImageTextData],
-    backbone: nn.Module,
-    image_size: int,
-    chunk: int = 64,
-    on_chunk: Callable[[int, int], None] | None = None,
-) -> FeaturePairs:
-    """Decode every train photo (and iconic image) of ``datasets`` in chunks and keep the
-    backbone's features of it and of its mirror image; unreadable files are skipped."""
-    from encoders.backbone import MEAN, STD
-
+) -> tuple[list[Path], list[int], list[str], list[str]]:
+    """Every train photo (and iconic image) of ``datasets`` with its concept, and the concepts'
+    names and texts, the data sets' concepts numbered one after the other."""
     sources: list[Path] = []
     labels: list[int] = []
     names: list[str] = []
@@ -329,91 +313,85 @@ def backbone_features(
         for split in (data.train, data.iconic):
             sources.extend(split.paths)
             labels.extend(offset + label for label in split.labels)
-    rows: list[npt.NDArray[np.float32]] = []
+    return sources, labels, names, texts
+
+
+def _backbone_pass(
+    datasets: Sequence[ImageTextData],
+    image_size: int,
+    run: Callable[[torch.Tensor], torch.Tensor],
+    dtype: type[np.floating[Any]],
+    chunk: int,
+    on_chunk: Callable[[int, int], None] | None,
+) -> FeaturePairs:
+    """``run`` on every train photo of ``datasets`` and on its mirror image, decoded in chunks;
+    unreadable files are skipped with their reason."""
+    from encoders.backbone import MEAN, STD
+
+    sources, labels, names, texts = _labelled_sources(datasets)
+    rows: list[npt.NDArray[Any]] = []
     kept_labels: list[int] = []
     skipped: list[tuple[str, str]] = []
-    backbone.eval()
     with torch.inference_mode():
-        for start in range(0, len(sources), chunk):
-            paths = sources[start : start + chunk]
+        for first in range(0, len(sources), chunk):
+            paths = sources[first : first + chunk]
             pixels, kept, bad = load_batch(paths, image_size)
             skipped.extend((str(paths[s.position]), s.reason) for s in bad)
             if kept:
                 batch = torch.from_numpy(normalize_uint8(pixels, MEAN, STD))
-                views = [backbone(batch), backbone(torch.flip(batch, dims=(3,)))]
-                rows.append(torch.stack(views, dim=1).float().numpy())
-                kept_labels.extend(labels[start + i] for i in kept)
+                views = torch.stack([run(batch), run(torch.flip(batch, dims=(3,)))], dim=1)
+                rows.append(views.float().numpy().astype(dtype))
+                kept_labels.extend(labels[first + i] for i in kept)
             if on_chunk is not None:
-                on_chunk(min(start + chunk, len(sources)), len(sources))
-    width = int(getattr(getattr(backbone, "spec", None), "features", 0))
-    features = np.concatenate(rows) if rows else np.zeros((0, 2, width), np.float32)
-    return FeaturePairs(
-        features.astype(np.float32),
-        np.asarray(kept_labels, dtype=np.int64),
-        names,
-        texts,
-        skipped,
-    )
+                on_chunk(min(first + chunk, len(sources)), len(sources))
+    found = np.concatenate(rows) if rows else np.zeros((0, 2, 0), dtype)
+    return FeaturePairs(found, np.asarray(kept_labels, dtype=np.int64), names, texts, skipped)
 
 
-def train_backbone_tower(
+def backbone_features(
+    datasets: Sequence[ImageTextData],
+    backbone: nn.Module,
+    image_size: int,
+    chunk: int = 64,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> FeaturePairs:
+    """The backbone's pooled features of every train photo (and iconic image) of
+    ``datasets`` and of its mirror image; unreadable files are skipped."""
+    backbone.eval()
+    return _backbone_pass(datasets, image_size, backbone, np.float32, chunk, on_chunk)
+
+
+def _lit_epochs(
     pairs: FeaturePairs,
-    text_encoder: TextEncoder,
-    output_dir: Path,
-    config: HeadConfig | None = None,
-    backbone: nn.Module | None = None,
-    on_epoch: Callable[[dict[str, float]], None] | None = None,
-) -> TrainingResult:
-    """Train the projection of a pretrained-backbone tower on precomputed features (LiT
-    against the frozen text encoder + the concept-prototype loss), save it; deterministic."""
-    config = config or HeadConfig()
+    texts: torch.Tensor,
+    config: HeadConfig,
+    images_of: Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    log_scale: nn.Parameter,
+    rng: np.random.Generator,
+    on_epoch: Callable[[dict[str, float]], None] | None,
+) -> list[dict[str, float]]:
+    """The LiT + prototype epochs shared by training the projection and fine-tuning:
+    ``images_of(rows, views)`` gives the unnormalized image vectors of a batch."""
     n = len(pairs.concepts)
-    if n < 2:
-        raise EncoderError(f"need at least 2 readable training images, got {n}")
-    prepare_torch(config.seed)
-    rng = np.random.default_rng(config.seed)
-    texts = torch.from_numpy(text_encoder.encode(pairs.texts).require_all())
-    from encoders.backbone import MEAN, STD, backbone_spec
-
-    spec = backbone_spec(config.backbone)
-    tower_config = TowerConfig(
-        image_size=spec.image_size,
-        widths=(),
-        embed_dim=texts.shape[1],
-        mean=MEAN,
-        std=STD,
-        text_encoder_id=text_encoder.encoder_id,
-        backbone=spec.name,
-    )
-    head = nn.Linear(pairs.features.shape[2], texts.shape[1])
-    dropout = nn.Dropout(config.dropout)
-    log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
-    optimizer = torch.optim.AdamW(
-        [*head.parameters(), log_scale], lr=config.learning_rate, weight_decay=config.weight_decay
-    )
     batch_size = min(config.batch_size, n)
     steps_per_epoch = max(1, n // batch_size)
     total = steps_per_epoch * config.epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)),
+        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
     )
-    features = torch.from_numpy(pairs.features)
     concepts_all = torch.from_numpy(pairs.concepts)
     prototypes = texts.clone()
     history: list[dict[str, float]] = []
-    started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
-        head.train()
         order = rng.permutation(n)
-        views = torch.from_numpy(rng.integers(0, features.shape[1], n))
+        views = rng.integers(0, pairs.features.shape[1], n)
         sums = {"loss": 0.0, "contrastive": 0.0, "prototype": 0.0, "accuracy": 0.0}
         epoch_start = time.perf_counter()
         for step in range(steps_per_epoch):
-            index = torch.from_numpy(order[step * batch_size : (step + 1) * batch_size])
-            batch = features[index, views[index]]
-            concepts = concepts_all[index]
-            images = nn.functional.normalize(head(dropout(batch)), dim=-1)
+            index = order[step * batch_size : (step + 1) * batch_size]
+            concepts = concepts_all[torch.from_numpy(index)]
+            images = nn.functional.normalize(images_of(index, views[index]), dim=-1)
             scale = log_scale.clamp(max=math.log(100.0)).exp()
             contrastive, accuracy = contrastive_losses(images, texts, concepts, scale)
             prototype = nn.functional.cross_entropy(scale * images @ prototypes.T, concepts)
@@ -438,27 +416,90 @@ def train_backbone_tower(
         history.append(row)
         if on_epoch is not None:
             on_epoch(row)
+    return history
+
+
+def train_backbone_tower(
+    pairs: FeaturePairs,
+    text_encoder: TextEncoder,
+    output_dir: Path,
+    config: HeadConfig | None = None,
+    backbone: nn.Module | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> TrainingResult:
+    """Train the projection of a pretrained-backbone tower on precomputed features (LiT
+    against the frozen text encoder + the concept-prototype loss), save it; deterministic."""
+    config = config or HeadConfig()
+    if len(pairs.concepts) < 2:
+        raise EncoderError(f"need at least 2 readable training images, got {len(pairs.concepts)}")
+    prepare_torch(config.seed)
+    rng = np.random.default_rng(config.seed)
+    texts = torch.from_numpy(text_encoder.encode(pairs.texts).require_all())
+    head = nn.Linear(pairs.features.shape[2], texts.shape[1])
+    dropout = nn.Dropout(config.dropout)
+    log_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+    optimizer = torch.optim.AdamW(
+        [*head.parameters(), log_scale], lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    features = torch.from_numpy(pairs.features)
+
+    def images_of(rows: npt.NDArray[np.int64], views: npt.NDArray[np.int64]) -> torch.Tensor:
+        picked = features[torch.from_numpy(rows), torch.from_numpy(views)]
+        return head(dropout(picked))  # type: ignore[no-any-return]
+
+    started = time.perf_counter()
+    history = _lit_epochs(pairs, texts, config, images_of, optimizer, log_scale, rng, on_epoch)
     seconds = time.perf_counter() - started
-    tower = ImageTower(tower_config, backbone=backbone)
+    tower = ImageTower(_backbone_config(config.backbone, text_encoder, texts), backbone=backbone)
     tower.head.load_state_dict(head.state_dict())
+    return _save_trained(tower, pairs, config, {}, history, seconds, output_dir)
+
+
+def _backbone_config(
+    name: str, text_encoder: TextEncoder, texts: torch.Tensor, tuned_blocks: int = 0
+) -> TowerConfig:
+    from encoders.backbone import MEAN, STD, backbone_spec
+
+    return TowerConfig(
+        image_size=backbone_spec(name).image_size,
+        widths=(),
+        embed_dim=texts.shape[1],
+        mean=MEAN,
+        std=STD,
+        text_encoder_id=text_encoder.encoder_id,
+        backbone=name,
+        tuned_blocks=tuned_blocks,
+    )
+
+
+def _save_trained(
+    tower: ImageTower,
+    pairs: FeaturePairs,
+    config: HeadConfig,
+    details: dict[str, Any],
+    history: list[dict[str, float]],
+    seconds: float,
+    output_dir: Path,
+) -> TrainingResult:
+    """Name the trained tower by its weights, record how it was trained, save it."""
     tower.eval()
-    final_config = replace(
-        tower_config,
+    tower.config = replace(
+        tower.config,
         version=weights_digest(tower),
         extra={
             "training": {
                 **asdict(config),
-                "images": n,
-                "views": int(features.shape[1]),
+                **details,
+                "images": len(pairs.concepts),
+                "views": int(pairs.features.shape[1]),
                 "concepts": len(pairs.texts),
                 "seconds": round(seconds, 1),
             },
         },
     )
-    tower.config = final_config
-    save_tower(tower, output_dir, final_config)
+    save_tower(tower, output_dir, tower.config)
     write_curve(output_dir, history)
-    return TrainingResult(output_dir, history, seconds, n, len(pairs.skipped))
+    return TrainingResult(output_dir, history, seconds, len(pairs.concepts), len(pairs.skipped))
 
 
 def backbone_block_inputs(
@@ -471,42 +512,14 @@ def backbone_block_inputs(
     """Like :func:`backbone_features`, but keeps the input of block ``start`` (fp16, the
     photo and its mirror image), so the blocks from ``start`` on can be fine-tuned without
     running the frozen ones again every epoch."""
-    from encoders.backbone import MEAN, STD
-
-    sources: list[Path] = []
-    labels: list[int] = []
-    names: list[str] = []
-    texts: list[str] = []
-    for data in datasets:
-        offset = len(names)
-        names.extend(f"{data.name}:{concept}" for concept in data.concepts)
-        texts.extend(data.texts)
-        for split in (data.train, data.iconic):
-            sources.extend(split.paths)
-            labels.extend(offset + label for label in split.labels)
-    rows: list[npt.NDArray[np.float16]] = []
-    kept_labels: list[int] = []
-    skipped: list[tuple[str, str]] = []
     backbone.eval()
-    with torch.inference_mode():
-        for first in range(0, len(sources), chunk):
-            paths = sources[first : first + chunk]
-            pixels, kept, bad = load_batch(paths, backbone.spec.image_size)
-            skipped.extend((str(paths[s.position]), s.reason) for s in bad)
-            if kept:
-                batch = torch.from_numpy(normalize_uint8(pixels, MEAN, STD))
-                views = [backbone.upto(batch, start), backbone.upto(torch.flip(batch, (3,)), start)]
-                rows.append(torch.stack(views, dim=1).to(torch.float16).contiguous().numpy())
-                kept_labels.extend(labels[first + i] for i in kept)
-            if on_chunk is not None:
-                on_chunk(min(first + chunk, len(sources)), len(sources))
-    inputs = np.concatenate(rows) if rows else np.zeros((0, 2, 1, 1, 1), np.float16)
-    return FeaturePairs(
-        inputs,
-        np.asarray(kept_labels, dtype=np.int64),
-        names,
-        texts,
-        skipped,
+    return _backbone_pass(
+        datasets,
+        backbone.spec.image_size,
+        lambda batch: backbone.upto(batch, start),
+        np.float16,
+        chunk,
+        on_chunk,
     )
 
 
@@ -525,26 +538,13 @@ def finetune_backbone_tower(
     the inputs of those blocks (:func:`backbone_block_inputs`); batch norm statistics stay the
     pretrained ones. Saves the tower; deterministic for a seed on one machine."""
     config = config or HeadConfig(epochs=8, batch_size=64)
-    n = len(pairs.concepts)
-    if n < 2:
-        raise EncoderError(f"need at least 2 readable training images, got {n}")
+    if len(pairs.concepts) < 2:
+        raise EncoderError(f"need at least 2 readable training images, got {len(pairs.concepts)}")
     prepare_torch(config.seed)
     rng = np.random.default_rng(config.seed)
     texts = torch.from_numpy(text_encoder.encode(pairs.texts).require_all())
-    from encoders.backbone import MEAN, STD
-
-    spec = backbone.spec
     start = backbone.blocks - tuned_blocks
-    tower_config = TowerConfig(
-        image_size=spec.image_size,
-        widths=(),
-        embed_dim=texts.shape[1],
-        mean=MEAN,
-        std=STD,
-        text_encoder_id=text_encoder.encoder_id,
-        backbone=spec.name,
-        tuned_blocks=tuned_blocks,
-    )
+    tower_config = _backbone_config(backbone.spec.name, text_encoder, texts, tuned_blocks)
     tower = ImageTower(tower_config, backbone=backbone)
     tower.eval()  # batch norm keeps its pretrained statistics; dropout below is explicit
     prefixes = tuple(f"network.{p}" for p in backbone.tuned_prefixes(tuned_blocks))
@@ -566,73 +566,16 @@ def finetune_backbone_tower(
         ],
         weight_decay=config.weight_decay,
     )
-    batch_size = min(config.batch_size, n)
-    steps_per_epoch = max(1, n // batch_size)
-    total = steps_per_epoch * config.epochs
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
-    )
     inputs = pairs.features
-    concepts_all = torch.from_numpy(pairs.concepts)
-    prototypes = texts.clone()
-    history: list[dict[str, float]] = []
+
+    def images_of(rows: npt.NDArray[np.int64], views: npt.NDArray[np.int64]) -> torch.Tensor:
+        batch = torch.from_numpy(inputs[rows, views].astype(np.float32))
+        return tower.head(dropout(backbone.after(batch, start)))  # type: ignore[no-any-return]
+
     started = time.perf_counter()
-    for epoch in range(1, config.epochs + 1):
-        order = rng.permutation(n)
-        views = rng.integers(0, inputs.shape[1], n)
-        sums = {"loss": 0.0, "contrastive": 0.0, "prototype": 0.0, "accuracy": 0.0}
-        epoch_start = time.perf_counter()
-        dropout.train()
-        for step in range(steps_per_epoch):
-            index = order[step * batch_size : (step + 1) * batch_size]
-            batch = torch.from_numpy(inputs[index, views[index]].astype(np.float32))
-            concepts = concepts_all[torch.from_numpy(index)]
-            features = backbone.after(batch, start)
-            images = nn.functional.normalize(tower.head(dropout(features)), dim=-1)
-            scale = log_scale.clamp(max=math.log(100.0)).exp()
-            contrastive, accuracy = contrastive_losses(images, texts, concepts, scale)
-            prototype = nn.functional.cross_entropy(scale * images @ prototypes.T, concepts)
-            loss = contrastive + config.prototype_weight * prototype
-            optimizer.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
-            schedule.step()
-            _update_prototypes(prototypes, images.detach(), concepts, config.prototype_momentum)
-            for name, value in (
-                ("loss", loss),
-                ("contrastive", contrastive),
-                ("prototype", prototype),
-                ("accuracy", accuracy),
-            ):
-                sums[name] += float(value.detach()) / steps_per_epoch
-        row = {
-            "epoch": float(epoch),
-            **{k: round(v, 5) for k, v in sums.items()},
-            "seconds": round(time.perf_counter() - epoch_start, 2),
-        }
-        history.append(row)
-        if on_epoch is not None:
-            on_epoch(row)
+    history = _lit_epochs(pairs, texts, config, images_of, optimizer, log_scale, rng, on_epoch)
     seconds = time.perf_counter() - started
     for parameter in backbone.parameters():
         parameter.requires_grad_(False)
-    tower.eval()
-    final_config = replace(
-        tower_config,
-        version=weights_digest(tower),
-        extra={
-            "training": {
-                **asdict(config),
-                "tuned_blocks": tuned_blocks,
-                "backbone_learning_rate": backbone_learning_rate,
-                "images": n,
-                "views": int(inputs.shape[1]),
-                "concepts": len(pairs.texts),
-                "seconds": round(seconds, 1),
-            },
-        },
-    )
-    tower.config = final_config
-    save_tower(tower, output_dir, final_config)
-    write_curve(output_dir, history)
-    return TrainingResult(output_dir, history, seconds, n, len(pairs.skipped))
+    details = {"tuned_blocks": tuned_blocks, "backbone_learning_rate": backbone_learning_rate}
+    return _save_trained(tower, pairs, config, details, history, seconds, output_dir)
