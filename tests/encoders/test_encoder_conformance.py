@@ -230,6 +230,24 @@ def test_an_empty_image_batch_gives_no_rows(image_encoder: ImageEncoder) -> None
     assert encoded.positions == [] and encoded.skipped == [] and encoded.count == 0
 
 
+def test_awkward_images_are_encoded_and_broken_or_huge_ones_skipped_with_a_reason(
+    image_encoder: ImageEncoder,
+    odd_images: dict[str, object],
+    good_and_bad: tuple[tuple[str, ...], tuple[str, ...]],
+    tmp_path: Path,
+) -> None:
+    good, bad = good_and_bad
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20_000, 20_000)).save(bomb, "PNG")  # ~400 Mpx behind a small file
+    sources = [odd_images[kind] for kind in (*good, *bad)] + [bomb]
+    encoded = image_encoder.encode(sources)
+    assert encoded.positions == list(range(len(good)))  # CMYK, alpha, palette, 16-bit grey …
+    assert [s.position for s in encoded.skipped] == list(range(len(good), len(sources)))
+    assert all(s.reason and "object at 0x" not in s.reason for s in encoded.skipped)
+    assert encoded.skipped[-1].reason.startswith("image too large")  # refused, never decoded
+    _assert_unit_float32_rows(encoded, len(good), image_encoder.dimension)
+
+
 def test_unreadable_images_are_skipped_with_their_position(
     image_encoder: ImageEncoder, images: list[Image.Image], tmp_path: Path
 ) -> None:
