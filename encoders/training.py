@@ -178,27 +178,12 @@ def train_image_tower(
             batch = torch.from_numpy(normalize_uint8(crops, tower_config.mean, tower_config.std))
             concepts = concepts_all[index]
             images = nn.functional.normalize(tower(batch), dim=-1)
-            scale = log_scale.clamp(max=math.log(100.0)).exp()
-            contrastive, accuracy = contrastive_losses(images, texts, concepts, scale)
-            prototype = nn.functional.cross_entropy(scale * images @ prototypes.T, concepts)
-            loss = contrastive + config.prototype_weight * prototype
-            optimizer.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
-            schedule.step()
-            _update_prototypes(prototypes, images.detach(), concepts, config.prototype_momentum)
-            for name, value in (
-                ("loss", loss),
-                ("contrastive", contrastive),
-                ("prototype", prototype),
-                ("accuracy", accuracy),
-            ):
-                sums[name] += float(value.detach()) / steps_per_epoch
-        row = {
-            "epoch": float(epoch),
-            **{k: round(v, 5) for k, v in sums.items()},
-            "seconds": round(time.perf_counter() - epoch_start, 2),
-        }
+            values = _lit_step(
+                images, texts, concepts, prototypes, log_scale, optimizer, schedule, config
+            )
+            for name, value in values.items():
+                sums[name] += value / steps_per_epoch
+        row = _epoch_row(epoch, sums, epoch_start)
         history.append(row)
         log.info("epoch %d: %s", epoch, row)
         if on_epoch is not None:
@@ -222,6 +207,43 @@ def train_image_tower(
     save_tower(tower, output_dir, final_config)
     write_curve(output_dir, history)
     return TrainingResult(output_dir, history, seconds, n, len(pairs.skipped))
+
+
+def _lit_step(
+    images: torch.Tensor,
+    texts: torch.Tensor,
+    concepts: torch.Tensor,
+    prototypes: torch.Tensor,
+    log_scale: nn.Parameter,
+    optimizer: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    config: TrainingConfig | HeadConfig,
+) -> dict[str, float]:
+    """One optimization step on a batch's unit image vectors: InfoNCE against the frozen
+    texts plus the prototype loss, then the prototypes' momentum update; the step's figures."""
+    scale = log_scale.clamp(max=math.log(100.0)).exp()
+    contrastive, accuracy = contrastive_losses(images, texts, concepts, scale)
+    prototype = nn.functional.cross_entropy(scale * images @ prototypes.T, concepts)
+    loss = contrastive + config.prototype_weight * prototype
+    optimizer.zero_grad()
+    loss.backward()  # type: ignore[no-untyped-call]
+    optimizer.step()
+    schedule.step()
+    _update_prototypes(prototypes, images.detach(), concepts, config.prototype_momentum)
+    return {
+        "loss": float(loss.detach()),
+        "contrastive": float(contrastive.detach()),
+        "prototype": float(prototype.detach()),
+        "accuracy": float(accuracy.detach()),
+    }
+
+
+def _epoch_row(epoch: int, sums: dict[str, float], started: float) -> dict[str, float]:
+    return {
+        "epoch": float(epoch),
+        **{k: round(v, 5) for k, v in sums.items()},
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def _update_prototypes(
@@ -392,27 +414,12 @@ def _lit_epochs(
             index = order[step * batch_size : (step + 1) * batch_size]
             concepts = concepts_all[torch.from_numpy(index)]
             images = nn.functional.normalize(images_of(index, views[index]), dim=-1)
-            scale = log_scale.clamp(max=math.log(100.0)).exp()
-            contrastive, accuracy = contrastive_losses(images, texts, concepts, scale)
-            prototype = nn.functional.cross_entropy(scale * images @ prototypes.T, concepts)
-            loss = contrastive + config.prototype_weight * prototype
-            optimizer.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
-            schedule.step()
-            _update_prototypes(prototypes, images.detach(), concepts, config.prototype_momentum)
-            for name, value in (
-                ("loss", loss),
-                ("contrastive", contrastive),
-                ("prototype", prototype),
-                ("accuracy", accuracy),
-            ):
-                sums[name] += float(value.detach()) / steps_per_epoch
-        row = {
-            "epoch": float(epoch),
-            **{k: round(v, 5) for k, v in sums.items()},
-            "seconds": round(time.perf_counter() - epoch_start, 2),
-        }
+            values = _lit_step(
+                images, texts, concepts, prototypes, log_scale, optimizer, schedule, config
+            )
+            for name, value in values.items():
+                sums[name] += value / steps_per_epoch
+        row = _epoch_row(epoch, sums, epoch_start)
         history.append(row)
         if on_epoch is not None:
             on_epoch(row)

@@ -99,13 +99,18 @@ def train_image_encoder(
         _distil(state, sources, teacher, output, epochs or 10, batch_size or 128, image_size, seed)
         return
     datasets = [read_dataset(directory, data_format) for directory, data_format in sources]
-    if backbone != "none" and tune_blocks:
-        _finetune(
-            state, datasets, backbone, tune_blocks, output, epochs or 8, batch_size or 64, seed
-        )
-        return
     if backbone != "none":
-        _train_head(state, datasets, backbone, output, epochs or 30, batch_size or 256, seed)
+        default_epochs, default_batch = (8, 64) if tune_blocks else (30, 256)
+        _train_on_backbone(
+            state,
+            datasets,
+            backbone,
+            tune_blocks,
+            output,
+            epochs or default_epochs,
+            batch_size or default_batch,
+            seed,
+        )
         return
     config = TrainingConfig(
         epochs=epochs or 10, batch_size=batch_size or 128, image_size=image_size, seed=seed
@@ -125,7 +130,7 @@ def train_image_encoder(
     click.echo(json.dumps(summary(result)))
 
 
-def _finetune(
+def _train_on_backbone(
     state: CliState,
     datasets: list[Any],
     backbone: str,
@@ -135,15 +140,18 @@ def _finetune(
     batch_size: int,
     seed: int,
 ) -> None:
-    """The backbone's last blocks fine-tuned with the projection, on cached block inputs."""
+    """A pretrained-backbone tower: with ``tune_blocks``, its last blocks fine-tuned with the
+    projection on their inputs computed once; else the projection alone on pooled features."""
     from encoders.backbone import load_backbone
     from encoders.device import cpu_has_native_bf16, prepare_torch
     from encoders.factory import text_encoder
     from encoders.training import (
         HeadConfig,
         backbone_block_inputs,
+        backbone_features,
         finetune_backbone_tower,
         summary,
+        train_backbone_tower,
     )
 
     prepare_torch(seed)
@@ -151,70 +159,32 @@ def _finetune(
     if tune_blocks > network.blocks:
         raise click.UsageError(f"{backbone} has {network.blocks} blocks; --tune-blocks is larger")
     total = sum(len(d.train) + len(d.iconic) for d in datasets)
-    click.echo(f"computing the input of {backbone}'s last {tune_blocks} blocks for {total} train")
-    click.echo("images and their mirrors…")
-    pairs = backbone_block_inputs(
-        datasets,
-        network,
-        network.blocks - tune_blocks,
-        on_chunk=lambda done, of: click.echo(f"inputs {done}/{of}") if done % 1024 < 64 else None,
-    )
+    what = f"the input of its last {tune_blocks} blocks" if tune_blocks else "its features"
+    click.echo(f"computing {backbone}: {what} for {total} train images and their mirrors…")
+
+    def progress(done: int, of: int) -> None:
+        if done % 1024 < 64:
+            click.echo(f"{done}/{of}")
+
+    if tune_blocks:
+        start = network.blocks - tune_blocks
+        pairs = backbone_block_inputs(datasets, network, start, on_chunk=progress)
+    else:
+        pairs = backbone_features(datasets, network, network.spec.image_size, on_chunk=progress)
     for path, reason in pairs.skipped[:10]:
         click.echo(f"skipped {path}: {reason}", err=True)
     config = HeadConfig(backbone=backbone, epochs=epochs, batch_size=batch_size, seed=seed)
-    result = finetune_backbone_tower(
-        pairs,
-        text_encoder(state.settings, bulk=True),
-        output,
-        network,
-        tune_blocks,
-        config,
-        on_epoch=lambda row: click.echo(json.dumps(row)),
-    )
-    click.echo(json.dumps(summary(result)))
+    texts = text_encoder(state.settings, bulk=True)
 
+    def on_epoch(row: dict[str, float]) -> None:
+        click.echo(json.dumps(row))
 
-def _train_head(
-    state: CliState,
-    datasets: list[Any],
-    backbone: str,
-    output: Path,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-) -> None:
-    """The projection of a pretrained-backbone tower, trained on the backbone's features."""
-    from encoders.backbone import load_backbone
-    from encoders.device import cpu_has_native_bf16, prepare_torch
-    from encoders.factory import text_encoder
-    from encoders.training import (
-        HeadConfig,
-        backbone_features,
-        summary,
-        train_backbone_tower,
-    )
-
-    prepare_torch(seed)
-    network = load_backbone(backbone).use_bf16(state.settings.cpu_bf16 and cpu_has_native_bf16())
-    total = sum(len(d.train) + len(d.iconic) for d in datasets)
-    click.echo(f"computing {backbone} features of {total} train images and their mirrors…")
-    pairs = backbone_features(
-        datasets,
-        network,
-        network.spec.image_size,
-        on_chunk=lambda done, of: click.echo(f"features {done}/{of}") if done % 1024 < 64 else None,
-    )
-    for path, reason in pairs.skipped[:10]:
-        click.echo(f"skipped {path}: {reason}", err=True)
-    config = HeadConfig(backbone=backbone, epochs=epochs, batch_size=batch_size, seed=seed)
-    result = train_backbone_tower(
-        pairs,
-        text_encoder(state.settings, bulk=True),
-        output,
-        config,
-        backbone=network,
-        on_epoch=lambda row: click.echo(json.dumps(row)),
-    )
+    if tune_blocks:
+        result = finetune_backbone_tower(
+            pairs, texts, output, network, tune_blocks, config, on_epoch=on_epoch
+        )
+    else:
+        result = train_backbone_tower(pairs, texts, output, config, network, on_epoch=on_epoch)
     click.echo(json.dumps(summary(result)))
 
 
