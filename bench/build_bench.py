@@ -116,6 +116,7 @@ def run_size(
         "image_stage_images_per_s": (
             round(images.get("encoded", 0) / image_seconds, 1) if image_seconds else None
         ),
+        "image_values_facts": full.stages.get("image_values", {}).get("facts", 0),
         "kg_nodes": sum(full.stages["extract"].get("nodes", {}).values()),
         "kg_relations": sum(full.stages["extract"].get("relations", {}).values()),
         "incremental": {

@@ -9,18 +9,19 @@ vector indexes store that ``encoder_id`` so they can refuse vectors from another
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from encoders.images import ImageSource, Skipped, load_batch
 from foundation.errors import EncoderError
 
+__all__ = ["ImageSource", "Skipped"]  # defined beside the image decoder, re-exported here
+
 Vectors = npt.NDArray[np.float32]
-ImageSource = str | Path | bytes | Any  # a path, raw bytes, or an already opened PIL image
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,6 @@ class EncoderManifest:
             "encoder_id": self.encoder_id,
             **({"extra": self.extra} if self.extra else {}),
         }
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """One input that was not encoded: its position in the batch and why."""
-
-    position: int
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -151,8 +144,55 @@ class TextEncoder(_Encoder):
 
 
 class ImageEncoder(_Encoder):
-    """Images → unit vectors. Unreadable images are skipped with the reason."""
+    """Images → unit vectors. Unreadable images are skipped with the reason.
+
+    An encoder says its input size and how it turns decoded ``(N, size, size, 3)`` uint8
+    pixels into vectors; decoding (PIL: open, convert, resize, crop) is shared, and
+    :meth:`encode_stream` runs it for the next batch in a thread while the model encodes this
+    one (PIL releases the GIL while it decodes and resizes).
+    """
+
+    @property
+    @abc.abstractmethod
+    def input_size(self) -> int:
+        """The side of the square images the model takes."""
 
     @abc.abstractmethod
+    def _encode_pixels(self, pixels: npt.NDArray[np.uint8]) -> Vectors:
+        """Unit vectors of decoded ``(N, size, size, 3)`` uint8 images (N > 0)."""
+
+    def decode(self, images: Sequence[ImageSource]) -> DecodedImages:
+        return DecodedImages(*load_batch(images, self.input_size))
+
+    def encode_decoded(self, decoded: DecodedImages) -> Encoded:
+        if not decoded.kept:
+            return empty_encoded(self.dimension, decoded.skipped)
+        return Encoded(self._encode_pixels(decoded.pixels), decoded.kept, decoded.skipped)
+
     def encode(self, images: Sequence[ImageSource]) -> Encoded:
         """Encode a batch of paths, bytes or PIL images."""
+        return self.encode_decoded(self.decode(images))
+
+    def encode_stream(self, batches: Iterable[Sequence[ImageSource]]) -> Iterator[Encoded]:
+        """:meth:`encode` of each batch in turn, the next batch decoded in a worker thread
+        while this one is encoded."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="shopkg-decode") as pool:
+            pending: Future[DecodedImages] | None = None
+            for batch in batches:
+                upcoming = pool.submit(self.decode, batch)
+                if pending is not None:
+                    yield self.encode_decoded(pending.result())
+                pending = upcoming
+            if pending is not None:
+                yield self.encode_decoded(pending.result())
+
+
+@dataclass(frozen=True)
+class DecodedImages:
+    """A decoded batch: the readable images' pixels, their positions, and the skipped."""
+
+    pixels: npt.NDArray[np.uint8]
+    kept: list[int]
+    skipped: list[Skipped]

@@ -10,23 +10,20 @@ teacher for distillation into ShopKG's small tower.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from encoders.base import (
-    Encoded,
     EncoderManifest,
     ImageEncoder,
-    ImageSource,
     TextEncoder,
     Vectors,
-    empty_encoded,
 )
 from encoders.device import prepare_torch, resolve_device, torch_dtype
-from encoders.images import CLIP_MEAN, CLIP_STD, load_batch, normalize_uint8
+from encoders.images import CLIP_MEAN, CLIP_STD, normalize_uint8
 from encoders.sentence import _directory_version, set_offline_env
 from foundation.errors import EncoderError, require
 
@@ -139,18 +136,19 @@ class ClipImageEncoder(ImageEncoder):
     def manifest(self) -> EncoderManifest:
         return self.checkpoint.manifest("image")
 
-    def encode(self, images: Sequence[ImageSource]) -> Encoded:
+    @property
+    def input_size(self) -> int:
+        return self.checkpoint.image_size
+
+    def _encode_pixels(self, pixels: npt.NDArray[np.uint8]) -> Vectors:
         import torch
 
-        pixels, kept, skipped = load_batch(images, self.checkpoint.image_size)
-        if not kept:
-            return empty_encoded(self.dimension, skipped)
         outputs = []
         with torch.inference_mode():
             for start in range(0, len(pixels), self.batch_size):
                 features = self.checkpoint.image_features(pixels[start : start + self.batch_size])
                 outputs.append(torch.nn.functional.normalize(features.float(), dim=-1).cpu())
-        return Encoded(torch.cat(outputs).numpy().astype(np.float32), kept, skipped)
+        return torch.cat(outputs).numpy().astype(np.float32)
 
 
 class ClipTextEncoder(TextEncoder):

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from encoders.base import ImageEncoder, TextEncoder, Vectors, l2_normalize
 from encoders.datasets import ImageTextData, LabeledImages
-from encoders.images import load_batch
+from encoders.images import colour_histograms, load_batch
 from kg.prototypes import concept_prototypes
 
 Labels = npt.NDArray[np.int64]
@@ -126,14 +126,7 @@ def histogram_embedder(bins: int = 8, size: int = 64) -> EmbedImages:
 
     def embed(paths: Sequence[Path]) -> tuple[Vectors, list[int]]:
         pixels, kept, _ = load_batch(paths, size)
-        codes = (pixels.astype(np.int64) * bins) // 256
-        flat = (codes[..., 0] * bins + codes[..., 1]) * bins + codes[..., 2]
-        counts = (
-            np.stack([np.bincount(row.ravel(), minlength=bins**3) for row in flat])
-            if len(flat)
-            else np.zeros((0, bins**3))
-        )
-        return l2_normalize(np.sqrt(counts)), kept
+        return colour_histograms(pixels, bins), kept
 
     return embed
 

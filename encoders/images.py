@@ -11,13 +11,24 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from encoders.base import ImageSource, Skipped
+ImageSource = str | Path | bytes | Any  # a path, raw bytes, or an already opened PIL image
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """One input that was not encoded: its position in the batch and why."""
+
+    position: int
+    reason: str
+
 
 # 8k x 8k is more than any catalog photo needs; refusing larger ones before decoding keeps a
 # hostile upload from eating memory, and stays below PIL's own decompression-bomb warning
@@ -88,10 +99,14 @@ def inspect_image(path: Path, max_pixels: int | None = None) -> tuple[int, int, 
     return int(width), int(height), image_format
 
 
-def open_rgb(source: ImageSource, max_pixels: int | None = None) -> Image.Image:
+def open_rgb(
+    source: ImageSource, max_pixels: int | None = None, draft: int | None = None
+) -> Image.Image:
     """Decode ``source`` (path, bytes or PIL image) into a fully loaded RGB image.
 
-    ``max_pixels`` defaults to :data:`MAX_IMAGE_PIXELS`, read when called.
+    ``max_pixels`` defaults to :data:`MAX_IMAGE_PIXELS`, read when called. ``draft``: a JPEG
+    may be decoded at a reduced scale whose sides stay at least this long (fast; for
+    thumbnails and colour statistics, not for the encoders' inputs).
     """
     limit = MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
     try:
@@ -99,13 +114,13 @@ def open_rgb(source: ImageSource, max_pixels: int | None = None) -> Image.Image:
             return _decode(source, limit)
         if isinstance(source, bytes | bytearray):
             with Image.open(io.BytesIO(source)) as image:
-                return _decode(image, limit)
+                return _decode(image, limit, draft)
         if isinstance(source, str | Path):
             path = Path(source)
             if not path.is_file():
                 raise ImageLoadError(f"no such image file: {path}")
             with Image.open(path) as image:
-                return _decode(image, limit)
+                return _decode(image, limit, draft)
         raise ImageLoadError(f"not an image source: {type(source).__name__}")
     except ImageLoadError:
         raise
@@ -119,13 +134,15 @@ def open_rgb(source: ImageSource, max_pixels: int | None = None) -> Image.Image:
         raise ImageLoadError(f"corrupt or truncated image: {e}") from e
 
 
-def _decode(image: Image.Image, max_pixels: int) -> Image.Image:
+def _decode(image: Image.Image, max_pixels: int, draft: int | None = None) -> Image.Image:
     """Check the declared size first, then decode fully and return an independent RGB copy."""
     width, height = image.size
     if width * height > max_pixels:
         raise ImageLoadError(f"image is {width}x{height} pixels, over the limit of {max_pixels}")
     if width == 0 or height == 0:
         raise ImageLoadError("image has no pixels")
+    if draft is not None and image.format == "JPEG":
+        image.draft("RGB", (draft, draft))
     previous = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
@@ -199,3 +216,33 @@ def load_batch(
             skipped.append(Skipped(position, str(e)))
     stacked = np.stack(arrays) if arrays else np.zeros((0, size, size, 3), dtype=np.uint8)
     return stacked, kept, skipped
+
+
+COLOUR_BINS = 6  # per RGB channel: a 216-bin joint histogram
+
+
+def colour_histograms(
+    pixels: npt.NDArray[np.uint8], bins: int = COLOUR_BINS
+) -> npt.NDArray[np.float32]:
+    """``(N, H, W, 3)`` uint8 images → ``(N, bins³)`` joint RGB histograms, square-rooted and
+    scaled to unit length, so the cosine of two is the Hellinger affinity of their colours."""
+    codes = (pixels.reshape(len(pixels), -1, 3).astype(np.int64) * bins) // 256
+    flat = (codes[..., 0] * bins + codes[..., 1]) * bins + codes[..., 2]
+    counts = np.zeros((len(pixels), bins**3), dtype=np.float64)
+    for row, cells in zip(counts, flat, strict=True):
+        row += np.bincount(cells, minlength=bins**3)
+    root = np.sqrt(counts)
+    norms = np.maximum(np.linalg.norm(root, axis=1, keepdims=True), 1e-12)
+    result: npt.NDArray[np.float32] = (root / norms).astype(np.float32)
+    return result
+
+
+def colour_histogram(source: ImageSource, side: int = 48) -> npt.NDArray[np.float32]:
+    """The colours of the middle of a photo (where the product is): :func:`colour_histograms`
+    of the central 70% of its ``side`` x ``side`` center crop. Raises
+    :class:`ImageLoadError` for an unusable image."""
+    pixels = to_uint8(open_rgb(source, draft=side), side)
+    margin = round(side * 0.15)
+    middle = pixels[None, margin : side - margin, margin : side - margin]
+    histogram: npt.NDArray[np.float32] = colour_histograms(middle)[0]
+    return histogram

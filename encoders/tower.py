@@ -11,9 +11,9 @@ the tower's vectors are comparable with MiniLM text vectors. Saved as ``model.sa
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from encoders.base import Encoded, EncoderManifest, ImageEncoder, ImageSource, empty_encoded
+from encoders.base import EncoderManifest, ImageEncoder, Vectors
 from encoders.device import prepare_torch, resolve_device, torch_dtype
-from encoders.images import load_batch, normalize_uint8
+from encoders.images import normalize_uint8
 from foundation.errors import EncoderError
 
 ARCHITECTURE = "shopkg-image-tower"
@@ -102,7 +102,8 @@ class ImageTower(nn.Module):
         return self.features(pixels).mean(dim=(2, 3))  # type: ignore[no-any-return]
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.head(self.pooled(pixels))  # type: ignore[no-any-return]
+        pooled = self.pooled(pixels)
+        return self.head(pooled.to(self.head.weight.dtype))  # type: ignore[no-any-return]
 
     def trained_state(self) -> dict[str, torch.Tensor]:
         """The weights ShopKG trained: the projection over a pretrained backbone (whose own
@@ -190,6 +191,7 @@ class TowerImageEncoder(ImageEncoder):
         self.batch_size = batch_size
         self.cpu_bf16 = cpu_bf16
         self._tower = tower
+        self._given = tower is not None
         self._device: str = "cpu"
         if tower is not None:
             self._tower = tower.eval()
@@ -198,16 +200,20 @@ class TowerImageEncoder(ImageEncoder):
         if self._tower is None:
             prepare_torch()
             self._tower = load_tower(self.directory)
+        elif self._given:  # fusing changes the modules: leave the caller's tower alone
+            self._tower = copy.deepcopy(self._tower)
+            self._given = False
         device = resolve_device(self.device_setting)
         self._tower = self._tower.to(device=device, dtype=torch_dtype(device)).eval()
         self._device = device
         from encoders.backbone import Backbone
 
         features = self._tower.features
-        if device == "cpu" and self.cpu_bf16 and isinstance(features, Backbone):
+        if isinstance(features, Backbone):
             from encoders.device import cpu_has_native_bf16
 
-            features.use_bf16(cpu_has_native_bf16())  # ~2.3x the images/s
+            # bf16 weights on a CPU with native bf16: 3.5x the images/s of float32
+            features.fused(device == "cpu" and self.cpu_bf16 and cpu_has_native_bf16())
         return self
 
     @property
@@ -227,14 +233,12 @@ class TowerImageEncoder(ImageEncoder):
             {"text_encoder_id": config.text_encoder_id} if config.text_encoder_id else {},
         )
 
-    def encode(self, images: Sequence[ImageSource]) -> Encoded:
-        tower = self.tower
-        config = tower.config
-        pixels, kept, skipped = load_batch(images, config.image_size)
-        if not kept:
-            return empty_encoded(self.dimension, skipped)
-        vectors = encode_pixels(tower, pixels, self.batch_size, self._device)
-        return Encoded(vectors, kept, skipped)
+    @property
+    def input_size(self) -> int:
+        return self.tower.config.image_size
+
+    def _encode_pixels(self, pixels: np.ndarray[Any, np.dtype[np.uint8]]) -> Vectors:
+        return encode_pixels(self.tower, pixels, self.batch_size, self._device)
 
 
 def encode_pixels(

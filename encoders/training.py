@@ -259,8 +259,10 @@ def _update_prototypes(
 
 
 def weights_digest(tower: ImageTower) -> str:
-    """A short digest of what ShopKG trained (over a backbone, the projection only)."""
-    digest = hashlib.sha256()
+    """A short digest of what ShopKG trained (over a backbone, the projection and tuned
+    blocks) and of the size it encodes at: the same weights at another size give other
+    vectors, so another encoder id."""
+    digest = hashlib.sha256(f"input={tower.config.image_size}".encode())  # what it sees
     for key, value in sorted(tower.trained_state().items()):
         digest.update(key.encode())
         digest.update(value.detach().cpu().float().numpy().tobytes())
@@ -317,6 +319,8 @@ class HeadConfig:
     prototype_momentum: float = 0.9
     dropout: float = 0.2
     seed: int = 0
+    image_size: int = 0  # the photos' size in training; 0: the backbone's pretrained size
+    encode_size: int = 0  # the size the tower encodes photos at; 0: the backbone's default
 
 
 def _labelled_sources(
@@ -437,6 +441,7 @@ def train_backbone_tower(
     """Train the projection of a pretrained-backbone tower on precomputed features (LiT
     against the frozen text encoder + the concept-prototype loss), save it; deterministic."""
     config = config or HeadConfig()
+    config = resolved(config)
     if len(pairs.concepts) < 2:
         raise EncoderError(f"need at least 2 readable training images, got {len(pairs.concepts)}")
     prepare_torch(config.seed)
@@ -457,24 +462,39 @@ def train_backbone_tower(
     started = time.perf_counter()
     history = _lit_epochs(pairs, texts, config, images_of, optimizer, log_scale, rng, on_epoch)
     seconds = time.perf_counter() - started
-    tower = ImageTower(_backbone_config(config.backbone, text_encoder, texts), backbone=backbone)
+    tower = ImageTower(_backbone_config(config, text_encoder, texts), backbone=backbone)
     tower.head.load_state_dict(head.state_dict())
     return _save_trained(tower, pairs, config, {}, history, seconds, output_dir)
 
 
+def resolved(config: HeadConfig) -> HeadConfig:
+    """``config`` with its sizes filled in from the backbone's defaults: trained at the
+    backbone's pretrained resolution, encoding at ShopKG's default for it (smaller, faster;
+    on the development photos trained at 224 and encoding at 192 measured better than
+    training at 192, see BENCHMARKS.md)."""
+    from encoders.backbone import backbone_spec
+
+    spec = backbone_spec(config.backbone)
+    return replace(
+        config,
+        image_size=config.image_size or spec.image_size,
+        encode_size=config.encode_size or spec.encode_size,
+    )
+
+
 def _backbone_config(
-    name: str, text_encoder: TextEncoder, texts: torch.Tensor, tuned_blocks: int = 0
+    config: HeadConfig, text_encoder: TextEncoder, texts: torch.Tensor, tuned_blocks: int = 0
 ) -> TowerConfig:
-    from encoders.backbone import MEAN, STD, backbone_spec
+    from encoders.backbone import MEAN, STD
 
     return TowerConfig(
-        image_size=backbone_spec(name).image_size,
+        image_size=config.encode_size,
         widths=(),
         embed_dim=texts.shape[1],
         mean=MEAN,
         std=STD,
         text_encoder_id=text_encoder.encoder_id,
-        backbone=name,
+        backbone=config.backbone,
         tuned_blocks=tuned_blocks,
     )
 
@@ -513,6 +533,7 @@ def backbone_block_inputs(
     datasets: Sequence[ImageTextData],
     backbone: Any,
     start: int,
+    image_size: int,
     chunk: int = 64,
     on_chunk: Callable[[int, int], None] | None = None,
 ) -> FeaturePairs:
@@ -522,7 +543,7 @@ def backbone_block_inputs(
     backbone.eval()
     return _backbone_pass(
         datasets,
-        backbone.spec.image_size,
+        image_size,
         lambda batch: backbone.upto(batch, start),
         np.float16,
         chunk,
@@ -545,13 +566,14 @@ def finetune_backbone_tower(
     the inputs of those blocks (:func:`backbone_block_inputs`); batch norm statistics stay the
     pretrained ones. Saves the tower; deterministic for a seed on one machine."""
     config = config or HeadConfig(epochs=8, batch_size=64)
+    config = resolved(config)
     if len(pairs.concepts) < 2:
         raise EncoderError(f"need at least 2 readable training images, got {len(pairs.concepts)}")
     prepare_torch(config.seed)
     rng = np.random.default_rng(config.seed)
     texts = torch.from_numpy(text_encoder.encode(pairs.texts).require_all())
     start = backbone.blocks - tuned_blocks
-    tower_config = _backbone_config(backbone.spec.name, text_encoder, texts, tuned_blocks)
+    tower_config = _backbone_config(config, text_encoder, texts, tuned_blocks)
     tower = ImageTower(tower_config, backbone=backbone)
     tower.eval()  # batch norm keeps its pretrained statistics; dropout below is explicit
     prefixes = tuple(f"network.{p}" for p in backbone.tuned_prefixes(tuned_blocks))

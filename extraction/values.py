@@ -164,3 +164,9 @@ def normalize_value(value: str, attribute: str = "") -> NormalizedValue:
 def canonical(value: str, attribute: str = "") -> str:
     """Shorthand for ``normalize_value(value, attribute).text``."""
     return normalize_value(value, attribute).text
+
+
+def canonical_attribute(attribute: str) -> str:
+    """One name per attribute where spellings differ: ``colour``, ``Colours`` → ``color``."""
+    name = attribute.strip().lower()
+    return "color" if name in _COLOUR_ATTRIBUTES else name

@@ -143,6 +143,18 @@ class Settings(BaseSettings):
         description="local CLIP or ShopKG image-tower directory; default <data_dir>/models/"
         "image-tower when trained there, else the tower shipped with ShopKG; `none`: no photos",
     )
+    image_value_attributes: tuple[str, ...] = Field(
+        ("color", "pattern"),
+        description="attributes whose values the build reads from photos when an item's text "
+        "leaves them out (AliMe MKG's multimodal values); empty: none",
+    )
+    image_value_precision: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="a value read from a photo becomes a fact when its confidence reaches the "
+        "threshold at which held-out photos of items stating the attribute reach this precision",
+    )
     catalog_name: str = Field(
         "",
         max_length=200,

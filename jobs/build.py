@@ -26,6 +26,7 @@ from foundation.errors import ConfigError, JobError
 from foundation.files import exposing_root
 from foundation.settings import Settings
 from jobs.extract_cache import PENDING, ExtractionCache, facts_digest, pipeline_fingerprint
+from jobs.image_values import ImageValuesStage
 from jobs.images import ImageStage
 from jobs.overrides import BuildOverrides, OverrideStage
 from jobs.publish import publish
@@ -634,6 +635,7 @@ def run_build(
         OverrideStage(build),
         TextIndexStage(build),
         ImageStage(build),
+        ImageValuesStage(build),
         KeywordStage(build),
     ]
     runner = JobRunner(database, settings.data_dir, stream=stream, interactive=interactive)

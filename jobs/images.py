@@ -152,9 +152,10 @@ class ImageStage:
         todo = [digest for digest in paths if digest not in image_index]
         owner = {digest: key for key, pairs in hashes.items() for digest, _ in pairs}
         not_encoded = 0
-        for start in range(0, len(todo), BATCH):
-            chunk = todo[start : start + BATCH]
-            encoded = encoder.encode([paths[d] for d in chunk])
+        chunks = [todo[start : start + BATCH] for start in range(0, len(todo), BATCH)]
+        # the next chunk is decoded in a thread while this one is encoded
+        batches = encoder.encode_stream([paths[d] for d in chunk] for chunk in chunks)
+        for chunk, encoded in zip(chunks, batches, strict=True):
             if encoded.count:
                 keys = [chunk[i] for i in encoded.positions]
                 image_index.update(keys, encoded.vectors, encoder.encoder_id)

@@ -53,9 +53,14 @@ DATA_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
 @click.option(
     "--image-size",
     type=click.IntRange(16, 512),
-    default=64,
-    show_default=True,
-    help="The CNN's input size (a backbone uses its own).",
+    help="The photos' size in training. Default: the backbone's pretrained size (224 for "
+    "Lite0, 260 for Lite2); 64 for the CNN.",
+)
+@click.option(
+    "--encode-size",
+    type=click.IntRange(16, 512),
+    help="The size a backbone tower encodes photos at. Default: 192 for Lite0 (1.5x the "
+    "images/s of 224 on a CPU, for the build), 260 for Lite2.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -73,21 +78,30 @@ def train_image_encoder(
     tune_blocks: int,
     epochs: int | None,
     batch_size: int | None,
-    image_size: int,
+    image_size: int | None,
+    encode_size: int | None,
     seed: int,
     teacher: Path | None,
 ) -> None:
     """Train ShopKG's image tower against the frozen text encoder (LiT + prototypes).
 
-    Over a pretrained backbone (the default) the backbone stays frozen: its features of every
-    train photo and its mirror image are computed once, then the projection into the text
-    space is trained on them. Uses only the train photos (and grocery iconic images);
+    Over a pretrained backbone (the default) the backbone's frozen blocks run once over every
+    train photo and its mirror image at --image-size; the last --tune-blocks blocks (0: none)
+    and the projection into the text space are then trained on those cached inputs. The
+    tower encodes at --encode-size (smaller is faster; the shipped tower trains at 224 px and
+    encodes at 192). Uses only the train photos (and grocery iconic images);
     validation and test photos are left for `shopkg eval images`. Prints the curve per epoch
     and a JSON summary last. With --teacher, the CNN is distilled from a CLIP checkpoint.
     """
     from encoders.datasets import read_dataset
     from encoders.factory import text_encoder
-    from encoders.training import TrainingConfig, build_pairs, summary, train_image_tower
+    from encoders.training import (
+        HeadConfig,
+        TrainingConfig,
+        build_pairs,
+        summary,
+        train_image_tower,
+    )
 
     settings = state.settings
     sources = [(d, f) for d, f in ((grocery, "grocery"), (clothing, "clothing")) if d]
@@ -96,7 +110,8 @@ def train_image_encoder(
     chosen = settings.image_encoder
     output = out or (settings.models_dir / "image-tower" if chosen == "none" else Path(chosen))
     if teacher is not None:
-        _distil(state, sources, teacher, output, epochs or 10, batch_size or 128, image_size, seed)
+        size = image_size or 64
+        _distil(state, sources, teacher, output, epochs or 10, batch_size or 128, size, seed)
         return
     datasets = [read_dataset(directory, data_format) for directory, data_format in sources]
     if backbone != "none":
@@ -107,13 +122,18 @@ def train_image_encoder(
             backbone,
             tune_blocks,
             output,
-            epochs or default_epochs,
-            batch_size or default_batch,
-            seed,
+            HeadConfig(
+                backbone=backbone,
+                epochs=epochs or default_epochs,
+                batch_size=batch_size or default_batch,
+                seed=seed,
+                image_size=image_size or 0,
+                encode_size=encode_size or 0,
+            ),
         )
         return
     config = TrainingConfig(
-        epochs=epochs or 10, batch_size=batch_size or 128, image_size=image_size, seed=seed
+        epochs=epochs or 10, batch_size=batch_size or 128, image_size=image_size or 64, seed=seed
     )
     click.echo(f"decoding {sum(len(d.train) + len(d.iconic) for d in datasets)} train images…")
     pairs = build_pairs(datasets, config.image_size)
@@ -136,9 +156,7 @@ def _train_on_backbone(
     backbone: str,
     tune_blocks: int,
     output: Path,
-    epochs: int,
-    batch_size: int,
-    seed: int,
+    config: Any,
 ) -> None:
     """A pretrained-backbone tower: with ``tune_blocks``, its last blocks fine-tuned with the
     projection on their inputs computed once; else the projection alone on pooled features."""
@@ -146,21 +164,25 @@ def _train_on_backbone(
     from encoders.device import cpu_has_native_bf16, prepare_torch
     from encoders.factory import text_encoder
     from encoders.training import (
-        HeadConfig,
         backbone_block_inputs,
         backbone_features,
         finetune_backbone_tower,
+        resolved,
         summary,
         train_backbone_tower,
     )
 
-    prepare_torch(seed)
+    config = resolved(config)
+    prepare_torch(config.seed)
     network = load_backbone(backbone).use_bf16(state.settings.cpu_bf16 and cpu_has_native_bf16())
     if tune_blocks > network.blocks:
         raise click.UsageError(f"{backbone} has {network.blocks} blocks; --tune-blocks is larger")
     total = sum(len(d.train) + len(d.iconic) for d in datasets)
     what = f"the input of its last {tune_blocks} blocks" if tune_blocks else "its features"
-    click.echo(f"computing {backbone}: {what} for {total} train images and their mirrors…")
+    size = config.image_size
+    click.echo(
+        f"computing {backbone} at {size} px: {what} for {total} train images and their mirrors…"
+    )
 
     def progress(done: int, of: int) -> None:
         if done % 1024 < 64:
@@ -168,12 +190,11 @@ def _train_on_backbone(
 
     if tune_blocks:
         start = network.blocks - tune_blocks
-        pairs = backbone_block_inputs(datasets, network, start, on_chunk=progress)
+        pairs = backbone_block_inputs(datasets, network, start, size, on_chunk=progress)
     else:
-        pairs = backbone_features(datasets, network, network.spec.image_size, on_chunk=progress)
+        pairs = backbone_features(datasets, network, size, on_chunk=progress)
     for path, reason in pairs.skipped[:10]:
         click.echo(f"skipped {path}: {reason}", err=True)
-    config = HeadConfig(backbone=backbone, epochs=epochs, batch_size=batch_size, seed=seed)
     texts = text_encoder(state.settings, bulk=True)
 
     def on_epoch(row: dict[str, float]) -> None:
@@ -281,8 +302,46 @@ def eval_images(
     click.echo(json.dumps(evaluate_images(dataset, images, texts, reference=source)))
 
 
+@click.command("image-values")
+@click.option(
+    "--data", required=True, type=DATA_DIR, help="The demo catalog the KG was built from."
+)
+@click.option(
+    "--format",
+    "data_format",
+    type=click.Choice(["demo"]),
+    default="demo",
+    show_default=True,
+    help="demo: a `shopkg demo-catalog --truth` directory (truth.jsonl says what each "
+    "item's photos show).",
+)
+@pass_state
+def eval_image_values(state: CliState, data: Path, data_format: str) -> None:
+    """Values read from photos (colour, pattern) in the built KG against the truth.
+
+    Build the KG from DATA's catalog first (`shopkg build` or `shopkg demo`); per attribute
+    the JSON gives the candidates (photographed items whose text states no value), the facts
+    written, their precision, coverage and calibration, and the majority-value baseline.
+    """
+    from kg import open_store
+    from shopkg.evals.image_values import evaluate_image_values
+
+    truth = data / "truth.jsonl"
+    if not truth.is_file():
+        raise click.UsageError(
+            f"{data} has no truth.jsonl; write one with `shopkg demo-catalog --truth`"
+        )
+    with open_store(state.settings) as store:
+        click.echo(json.dumps({"format": data_format, **evaluate_image_values(store, truth)}))
+
+
 def register(group: click.Group) -> None:
-    for name, command in (("train", train_image_encoder), ("eval", eval_images)):
+    commands = (
+        ("train", train_image_encoder),
+        ("eval", eval_images),
+        ("eval", eval_image_values),
+    )
+    for name, command in commands:
         parent = group.commands.get(name)
         if not isinstance(parent, click.Group):
             parent = click.Group(name, help=f"{name.capitalize()} ShopKG's models.")

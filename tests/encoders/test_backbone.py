@@ -107,7 +107,7 @@ def test_the_projection_learns_to_place_photos_near_their_texts_deterministicall
     assert first.history[-1]["accuracy"] > 0.9
     a, b = load_tower(tmp_path / "a"), load_tower(tmp_path / "b")
     assert a.config.version == b.config.version  # same seed, same weights
-    assert a.config.backbone == "efficientnet-lite0" and a.config.image_size == 224
+    assert a.config.backbone == "efficientnet-lite0" and a.config.image_size == 192
     assert a.config.text_encoder_id == WordHashEncoder().encoder_id
 
 

@@ -188,7 +188,7 @@ def test_a_backbone_tower_trains_from_the_command_line_and_evaluates_test_photos
     assert trained.exit_code == 0, trained.output
     assert last_json(trained.stdout)["images"] == 24  # the broken file is skipped
     config = json.loads((tmp_path / "models" / "image-tower" / "config.json").read_text())
-    assert config["backbone"] == "efficientnet-lite0" and config["image_size"] == 224
+    assert config["backbone"] == "efficientnet-lite0" and config["image_size"] == 192
     # a folder of test photos only: every channel and baseline needs a reference set
     only_test = tmp_path / "held-out"
     shutil.copytree(colour_clothing_dir / "validation", only_test / "test")

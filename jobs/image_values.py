@@ -1,0 +1,224 @@
+"""The build's image-values stage: what a photo shows and the text leaves out becomes a fact.
+
+For each visual attribute (``image_value_attributes``: colour and pattern by default), the
+items whose text states one value teach :func:`encoders.image_values.fit_value_scorer` what
+the catalog's known values look like in its photos: in the shared image-text space (the
+item's photo vector against each value's prototype and the value's name) and in a colour
+histogram of the photo's middle (the shared space was trained to tell products apart, not
+navy from royal blue). Then every photographed item whose text states no value of the
+attribute gets the photo's most probable value as ``Item -HAS_VALUE-> Value`` with
+provenance ``shopkg.image_values@<version>``, its confidence and ``raw`` ``"from the photo"``,
+when that confidence reaches the threshold at which held-out predictions reach
+``image_value_precision``. The attribute vocabulary is the catalog's own values, never a
+hand-written list. Each run replaces the previous run's facts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from foundation.artifacts import index_layout
+from foundation.errors import ShopKGError
+from jobs.runner import StageContext
+
+VERSION = "1"
+EXTRACTOR = f"shopkg.image_values@{VERSION}"
+FROM_THE_PHOTO = "from the photo"
+WRITE_BATCH = 2_000
+APPLIES_EVERYWHERE = 0.5  # of the departments state an attribute → it applies to all
+SPACES = ("prototype", "colour", "residual")  # the shared image-text space, the colour histogram
+
+
+class ImageValuesStage:
+    name = "image_values"
+
+    def __init__(self, build: Any) -> None:
+        self.build = build
+
+    def run(self, context: StageContext) -> dict[str, Any]:
+        from retrieval.vector_index import VectorIndex
+
+        settings = self.build.settings
+        attributes = [a for a in settings.image_value_attributes if a]
+        directory = index_layout(settings).item_image
+        store = self.build.store()
+        if not attributes or not VectorIndex.exists(directory):
+            store.delete_facts(extractor=EXTRACTOR)
+            return {"facts": 0, "note": "no item photo vectors or no attributes; nothing to do"}
+        index = VectorIndex.load(directory)
+        keys, vectors = index.vectors()
+        row_of = {key: i for i, key in enumerate(keys)}
+        graph = store.export_networkx(
+            labels=("Item", "Value", "Image", "Category"),
+            relations=("HAS_VALUE", "HAS_IMAGE", "IN_CATEGORY"),
+        )
+        stated, photos, department = stated_values(graph, attributes)
+        context.progress.start(len(row_of) + len(attributes))
+        shared = np.asarray(vectors)
+        spaces = [
+            shared,
+            self._colours(keys, photos, context),
+            _residuals(shared, keys, department),
+        ]
+        store.delete_facts(extractor=EXTRACTOR)
+        summary: dict[str, Any] = {"facts": 0, "attributes": {}}
+        for attribute in attributes:
+            applies = applicable(stated[attribute], department)
+            report = self._attribute(attribute, stated[attribute], applies, row_of, spaces, store)
+            summary["attributes"][attribute] = report
+            summary["facts"] += report.get("facts", 0)
+            context.progress.advance(1)
+        return summary
+
+    def _colours(self, keys: list[str], photos: dict[str, list[str]], context: Any) -> Any:
+        """Each item's colour histogram (the mean over its readable photos), in ``keys``
+        order; zeros for an item none of whose photos can be read."""
+        from encoders.images import COLOUR_BINS, ImageLoadError, colour_histogram
+
+        root = self.build.plan.images
+        rows = np.zeros((len(keys), COLOUR_BINS**3), dtype=np.float32)
+        for i, key in enumerate(keys):
+            found = []
+            for relative in photos.get(key, []) if root is not None else []:
+                try:
+                    found.append(colour_histogram(root / relative))
+                except (ImageLoadError, OSError):
+                    continue  # the image stage quarantined it with its reason
+            if found:
+                mean = np.mean(found, axis=0)
+                rows[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+            context.progress.advance(1)
+        return rows
+
+    def _attribute(
+        self,
+        attribute: str,
+        stated: dict[str, set[str]],
+        applies: Callable[[str], bool],
+        row_of: dict[str, int],
+        spaces: list[Any],
+        store: Any,
+    ) -> dict[str, Any]:
+        from encoders.image_values import fit_value_scorer
+        from kg import NodeRef, NodeRow, Provenance, RelationRow
+
+        # photographed items stating exactly one value teach; several values (a two-tone
+        # shirt) say nothing about which one the photo shows
+        labelled = {k: next(iter(v)) for k, v in stated.items() if len(v) == 1 and k in row_of}
+        values = sorted(set(labelled.values()))
+        if len(values) < 2:
+            return {"facts": 0, "note": f"{len(values)} stated value(s) with photos"}
+        text_vectors = self.build.text_encoder().encode(values).full(len(values))
+        if text_vectors.shape[1] != spaces[0].shape[1]:
+            text_vectors = None  # an image encoder not aligned with this text encoder
+        items = sorted(labelled)
+        try:
+            rows = [row_of[k] for k in items]
+            scorer = fit_value_scorer(
+                attribute,
+                values,
+                text_vectors,
+                [space[rows] for space in spaces],
+                [values.index(labelled[k]) for k in items],
+                self.build.settings.image_value_precision,
+                SPACES,
+            )
+        except ShopKGError as e:
+            return {"facts": 0, "note": str(e)}
+        candidates = sorted(k for k in row_of if k not in stated and applies(k))
+        report = dict(scorer.report)
+        report.update(candidates=len(candidates), facts=0)
+        if not candidates:
+            return report
+        rows = [row_of[k] for k in candidates]
+        predicted, confidence = scorer.predict([space[rows] for space in spaces])
+        relations: list[Any] = []
+        nodes: dict[str, Any] = {}
+        for key, value, p in zip(candidates, predicted, confidence, strict=True):
+            if p < scorer.threshold:
+                continue
+            fields = {"attribute": attribute, "value": value, "unit": ""}
+            prov = Provenance(source=key, extractor=EXTRACTOR, confidence=round(float(p), 4))
+            nodes.setdefault(value, NodeRow("Value", fields, prov))
+            relations.append(
+                RelationRow(
+                    "HAS_VALUE",
+                    NodeRef("Item", key),
+                    store.ref("Value", **fields),
+                    {"raw": FROM_THE_PHOTO},
+                    prov,
+                )
+            )
+        for start in range(0, len(relations), WRITE_BATCH):
+            store.upsert(
+                nodes=list(nodes.values()) if start == 0 else [],
+                relations=relations[start : start + WRITE_BATCH],
+            )
+        report["facts"] = len(relations)
+        return report
+
+
+def applicable(stated: dict[str, set[str]], category: dict[str, str]) -> Callable[[str], bool]:
+    """Whether an item may get a value of the attribute its ``stated`` values are of. An
+    attribute stated in at least :data:`APPLIES_EVERYWHERE` of the departments (top-level
+    categories) applies to every item: colour is stated for shoes, lamps and cables alike,
+    and a tea tin shows one too. Any other applies only in the categories where items state
+    it: a pattern is learned from the shirts that state one and is no fact about a tent."""
+    top = {item: path.split(" > ")[0] for item, path in category.items()}
+    departments = set(top.values())
+    if departments and len({top[k] for k in stated if k in top}) >= APPLIES_EVERYWHERE * len(
+        departments
+    ):
+        return lambda item: True
+    stating = {category[k] for k in stated if k in category}
+    return lambda item: category.get(item) in stating
+
+
+def stated_values(
+    graph: Any, attributes: list[str]
+) -> tuple[dict[str, dict[str, set[str]]], dict[str, list[str]], dict[str, str]]:
+    """Per attribute, each item's values as its text or catalog states them (not those an
+    earlier run of this stage wrote); each item's photos (paths under the image root); and
+    each item's department (the top of its category path)."""
+    from extraction.values import canonical_attribute
+
+    stated: dict[str, dict[str, set[str]]] = {a: defaultdict(set) for a in attributes}
+    photos: dict[str, list[str]] = defaultdict(list)
+    department: dict[str, str] = {}
+    for (start_label, item), (end_label, end), relation, data in graph.edges(keys=True, data=True):
+        if start_label != "Item":
+            continue
+        if relation == "IN_CATEGORY" and end_label == "Category":
+            department[item] = str(end)
+            continue
+        if relation == "HAS_IMAGE" and end_label == "Image":
+            path = graph.nodes[(end_label, end)].get("path")
+            if path:
+                photos[item].append(str(path))
+            continue
+        if relation != "HAS_VALUE" or end_label != "Value":
+            continue
+        node = graph.nodes[(end_label, end)]
+        attribute = canonical_attribute(str(node.get("attribute") or ""))
+        extractors = {p.get("extractor") for p in data.get("provenance", [data])}
+        if attribute in stated and extractors - {EXTRACTOR}:
+            stated[attribute][item].add(str(node.get("value")))
+    return stated, photos, department
+
+
+def _residuals(vectors: Any, keys: list[str], category: dict[str, str]) -> Any:
+    """Each photo vector less the mean of its category's: what sets this item apart from
+    its kind (its colour, its pattern) rather than what kind of thing it is."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        groups[category.get(key, "")].append(i)
+    out = np.array(vectors, dtype=np.float32)
+    for rows in groups.values():
+        if len(rows) > 1:
+            out[rows] -= out[rows].mean(axis=0)
+    norms = np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out / norms
