@@ -7,6 +7,8 @@
 - ``hetpqa``: hetPQA's tab-separated files grouped by ASIN. hetPQA has no titles, so the first
   bullet (else the first description sentence) stands in as the title; a product with neither
   is quarantined by validation like any record without a title.
+- ``implicitave``: ImplicitAVE's photographed products (:mod:`catalog.implicitave`): title,
+  domain and category, the photo; the labelled implicit value is left out.
 
 Each yields :class:`~catalog.ingest.RawRecord` in the catalog schema, so ingestion validates
 them like any user's catalog.
@@ -24,7 +26,7 @@ from typing import Any
 from catalog.ingest import RawRecord
 from foundation.errors import IngestError
 
-FORMATS = ("grocery", "epqa", "hetpqa")
+FORMATS = ("grocery", "epqa", "hetpqa", "implicitave")
 
 _ATTRIBUTE = re.compile(r"^\s*([A-Za-z0-9_ .-]+?)\s*:\s*(\{.*\})\s*$", re.S)
 _BLOCK = re.compile(r"\{((?:[^{}\"]|\"(?:[^\"\\]|\\.)*\")*)\}")
@@ -43,6 +45,10 @@ def read_dataset(path: Path, data_format: str) -> Iterator[RawRecord]:
         return epqa_records(path)
     if data_format == "hetpqa":
         return hetpqa_records(path)
+    if data_format == "implicitave":
+        from catalog.implicitave import implicitave_records
+
+        return implicitave_records(path)
     raise IngestError(f"unknown data set format {data_format!r}; use one of {', '.join(FORMATS)}")
 
 

@@ -213,3 +213,19 @@ def explain(error: ValidationError) -> str:
             message = "required field is missing"
         parts.append(f"{where}: {message}")
     return "; ".join(parts)
+
+
+def item_text(record: CatalogRecord) -> str:
+    """What the dense text channel encodes for an item: title, category, brand, key values."""
+    parts = [record.title]
+    if record.category:
+        parts.append(" > ".join(record.category))
+    if record.brand:
+        parts.append(record.brand)
+    values = [
+        f"{name}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+        for name, v in list(record.attributes.items())[:8]
+    ]
+    parts.extend(values)
+    # the description stays with the keyword channel: short texts encode several times faster
+    return ". ".join(parts)

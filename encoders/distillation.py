@@ -11,7 +11,11 @@ teacher's *text* tower can still be used for zero-shot search. Three losses, as 
 * relational: the student's image–image similarity distribution over the batch (softmax)
   must match the teacher's (KL divergence).
 
-Teacher embeddings are computed once per image (center view); the student sees random crops.
+Teacher embeddings are computed once per image (center view). The student is ShopKG's tower
+over a pretrained backbone (``backbone``, EfficientNet-Lite0 from the command line), whose
+frozen features of every image and its mirror image are computed once, so only its
+projection into the teacher's space is trained; or, with no backbone, the small CNN trained
+whole on random crops.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class DistillationConfig:
     relational_weight: float = 1.0
     temperature: float = 0.05
     seed: int = 0
+    backbone: str = ""  # a pretrained backbone (encoders.backbone.BACKBONES): its projection
 
 
 def distillation_losses(
@@ -100,22 +105,38 @@ def distill_image_tower(
     """Distil the CLIP checkpoint at ``teacher_dir`` into a small tower saved at ``output_dir``."""
     config = config or DistillationConfig()
     checkpoint = ClipCheckpoint(teacher_dir, device).load()
-    pixels, kept, skipped = load_batch(images, decode_size(config.image_size))
+    image_size = config.image_size
+    if config.backbone:
+        from encoders.backbone import backbone_spec
+
+        image_size = backbone_spec(config.backbone).image_size
+    pixels, kept, skipped = load_batch(
+        images, image_size if config.backbone else decode_size(image_size)
+    )
     if len(kept) < 2:
         raise EncoderError(f"need at least 2 readable images to distil, got {len(kept)}")
     prepare_torch(config.seed)
     rng = np.random.default_rng(config.seed)
     teacher = teacher_embeddings(checkpoint, pixels)
     tower_config = TowerConfig(
-        image_size=config.image_size,
+        image_size=image_size,
         widths=config.widths,
         embed_dim=checkpoint.dimension,
         name="shopkg-image-tower-distilled",
         text_encoder_id=ClipTextEncoder(checkpoint).encoder_id,
+        backbone=config.backbone,
     )
     student = ImageTower(tower_config)
+    views: torch.Tensor | None = None  # (n, 2, features): frozen features, image and mirror
+    if config.backbone:
+        from encoders.backbone import backbone_spec
+
+        student.features.requires_grad_(False)
+        views = _frozen_views(student, pixels, tower_config)
+        tower_config = replace(tower_config, image_size=backbone_spec(config.backbone).encode_size)
+    trained = student.head.parameters() if config.backbone else student.parameters()
     optimizer = torch.optim.AdamW(
-        student.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        trained, lr=config.learning_rate, weight_decay=config.weight_decay
     )
     n = len(kept)
     batch_size = min(config.batch_size, n)
@@ -137,9 +158,16 @@ def distill_image_tower(
         sums = dict.fromkeys(("loss", *weights), 0.0)
         for step in range(steps):
             index = order[step * batch_size : (step + 1) * batch_size]
-            crops = augment(pixels[index], config.image_size, rng)
-            batch = torch.from_numpy(normalize_uint8(crops, tower_config.mean, tower_config.std))
-            embedded = nn.functional.normalize(student(batch), dim=-1)
+            if views is not None:  # the image or its mirror, at random
+                mirrored = torch.from_numpy(rng.random(len(index)) < 0.5).long()
+                pooled = views[torch.from_numpy(index), mirrored]
+                embedded = nn.functional.normalize(student.head(pooled), dim=-1)
+            else:
+                crops = augment(pixels[index], image_size, rng)
+                batch = torch.from_numpy(
+                    normalize_uint8(crops, tower_config.mean, tower_config.std)
+                )
+                embedded = nn.functional.normalize(student(batch), dim=-1)
             parts = distillation_losses(embedded, teacher[index], config.temperature)
             loss = sum((weights[name] * value for name, value in parts.items()), torch.tensor(0.0))
             optimizer.zero_grad()
@@ -167,3 +195,18 @@ def distill_image_tower(
     save_tower(student, output_dir, final)
     write_curve(output_dir, history)
     return TrainingResult(output_dir, history, seconds, n, len(skipped))
+
+
+def _frozen_views(
+    student: ImageTower, pixels: np.ndarray, config: TowerConfig, batch_size: int = 64
+) -> torch.Tensor:
+    """The frozen backbone's pooled features of each image and of its mirror image."""
+    student.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(pixels), batch_size):
+            chunk = normalize_uint8(pixels[start : start + batch_size], config.mean, config.std)
+            batch = torch.from_numpy(chunk)
+            pair = [student.pooled(batch), student.pooled(torch.flip(batch, dims=(3,)))]
+            out.append(torch.stack(pair, dim=1).float())
+    return torch.cat(out).clone()

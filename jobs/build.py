@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from catalog.schema import CatalogRecord
+from catalog.schema import CatalogRecord, item_text
 from extraction.facts import RecordFacts
 from foundation.artifacts import ITEM_TEXT, BuildManifest, index_layout
 from foundation.db import Database, RecordStatus, SourceRecord
@@ -478,22 +478,6 @@ class ExtractStage:
 
 def _corpus_key(catalog: str) -> str:
     return f"catalog:{catalog}"
-
-
-def item_text(record: CatalogRecord) -> str:
-    """What the dense text channel encodes for an item: title, category, brand, key values."""
-    parts = [record.title]
-    if record.category:
-        parts.append(" > ".join(record.category))
-    if record.brand:
-        parts.append(record.brand)
-    values = [
-        f"{name}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-        for name, v in list(record.attributes.items())[:8]
-    ]
-    parts.extend(values)
-    # the description stays with the keyword channel: short texts encode several times faster
-    return ". ".join(parts)
 
 
 @dataclass

@@ -25,8 +25,9 @@ from foundation.artifacts import index_layout
 from foundation.errors import ShopKGError
 from jobs.runner import StageContext
 
-VERSION = "1"
+VERSION = "2"  # 2: the image-values model's attributes besides the catalog's own
 EXTRACTOR = f"shopkg.image_values@{VERSION}"
+EARLIER = ("shopkg.image_values@1",)  # replaced by this version's facts
 FROM_THE_PHOTO = "from the photo"
 WRITE_BATCH = 2_000
 APPLIES_EVERYWHERE = 0.5  # of the departments state an attribute → it applies to all
@@ -46,9 +47,9 @@ class ImageValuesStage:
         attributes = [a for a in settings.image_value_attributes if a]
         directory = index_layout(settings).item_image
         store = self.build.store()
-        if not attributes or not VectorIndex.exists(directory):
-            store.delete_facts(extractor=EXTRACTOR)
-            return {"facts": 0, "note": "no item photo vectors or no attributes; nothing to do"}
+        if not VectorIndex.exists(directory):
+            delete_photo_values(store)
+            return {"facts": 0, "note": "no item photo vectors; nothing to do"}
         index = VectorIndex.load(directory)
         keys, vectors = index.vectors()
         row_of = {key: i for i, key in enumerate(keys)}
@@ -59,12 +60,14 @@ class ImageValuesStage:
         stated, photos, department = stated_values(graph, attributes)
         context.progress.start(len(row_of) + len(attributes))
         shared = np.asarray(vectors)
-        spaces = [
-            shared,
-            self._colours(keys, photos, context),
-            _residuals(shared, keys, department),
-        ]
-        store.delete_facts(extractor=EXTRACTOR)
+        spaces = []
+        if attributes:
+            spaces = [
+                shared,
+                self._colours(keys, photos, context),
+                _residuals(shared, keys, department),
+            ]
+        delete_photo_values(store)
         summary: dict[str, Any] = {"facts": 0, "attributes": {}}
         for attribute in attributes:
             applies = applicable(stated[attribute], department)
@@ -72,6 +75,9 @@ class ImageValuesStage:
             summary["attributes"][attribute] = report
             summary["facts"] += report.get("facts", 0)
             context.progress.advance(1)
+        modelled = self._modelled(graph, keys, shared, index.encoder_id, department, store)
+        summary["model"] = modelled
+        summary["facts"] += modelled["facts"]
         return summary
 
     def _colours(self, keys: list[str], photos: dict[str, list[str]], context: Any) -> Any:
@@ -104,7 +110,6 @@ class ImageValuesStage:
         store: Any,
     ) -> dict[str, Any]:
         from encoders.image_values import fit_value_scorer
-        from kg import NodeRef, NodeRow, Provenance, RelationRow
 
         # photographed items stating exactly one value teach; several values (a two-tone
         # shirt) say nothing about which one the photo shows
@@ -136,30 +141,119 @@ class ImageValuesStage:
             return report
         rows = [row_of[k] for k in candidates]
         predicted, confidence = scorer.predict([space[rows] for space in spaces])
-        relations: list[Any] = []
-        nodes: dict[str, Any] = {}
-        for key, value, p in zip(candidates, predicted, confidence, strict=True):
-            if p < scorer.threshold:
-                continue
-            fields = {"attribute": attribute, "value": value, "unit": ""}
-            prov = Provenance(source=key, extractor=EXTRACTOR, confidence=round(float(p), 4))
-            nodes.setdefault(value, NodeRow("Value", fields, prov))
-            relations.append(
-                RelationRow(
-                    "HAS_VALUE",
-                    NodeRef("Item", key),
-                    store.ref("Value", **fields),
-                    {"raw": FROM_THE_PHOTO},
-                    prov,
-                )
-            )
-        for start in range(0, len(relations), WRITE_BATCH):
-            store.upsert(
-                nodes=list(nodes.values()) if start == 0 else [],
-                relations=relations[start : start + WRITE_BATCH],
-            )
-        report["facts"] = len(relations)
+        chosen = [
+            (key, value, float(p))
+            for key, value, p in zip(candidates, predicted, confidence, strict=True)
+            if p >= scorer.threshold
+        ]
+        report["facts"] = write_values(store, attribute, chosen)
         return report
+
+    def _modelled(
+        self,
+        graph: Any,
+        image_keys: list[str],
+        image_vectors: Any,
+        image_encoder_id: str,
+        department: dict[str, str],
+        store: Any,
+    ) -> dict[str, Any]:
+        """Values of the image-values model's attributes (ImplicitAVE's sleeve style,
+        neckline, heel height …) for the items in categories it knows, chosen from their
+        photo and title vectors (the ones the build already computed)."""
+        from encoders.value_model import load_value_model
+        from extraction.values import canonical, canonical_attribute
+        from retrieval.vector_index import VectorIndex
+
+        model = load_value_model(self.build.settings.models_dir)
+        if model is None:
+            return {"facts": 0, "note": "no image-values model"}
+        if model.image_encoder_id != image_encoder_id:
+            return {
+                "facts": 0,
+                "note": f"the image-values model reads photos of {model.image_encoder_id}, "
+                f"this build's are encoded by {image_encoder_id}",
+            }
+        text_dir = index_layout(self.build.settings).item_text
+        if not VectorIndex.exists(text_dir):
+            return {"facts": 0, "note": "no item text vectors"}
+        text_index = VectorIndex.load(text_dir)
+        if text_index.encoder_id != model.text_encoder_id:
+            return {
+                "facts": 0,
+                "note": f"the image-values model reads titles of {model.text_encoder_id}, "
+                f"this build's are encoded by {text_index.encoder_id}",
+            }
+        text_keys, text_vectors = text_index.vectors()
+        text_row = {k: i for i, k in enumerate(text_keys)}
+        wanted: dict[str, list[int]] = defaultdict(list)  # model attribute → image rows
+        for row, item in enumerate(image_keys):
+            if item in text_row:
+                for key in model.applicable(department.get(item, "").split(" > ")):
+                    wanted[key].append(row)
+        names = {key: canonical_attribute(model.attributes[key].name) for key in wanted}
+        stated, _, _ = stated_values(graph, sorted(set(names.values())))
+        report: dict[str, Any] = {"model": model.version, "facts": 0, "attributes": {}}
+        for key, rows in sorted(wanted.items()):
+            rows = [r for r in rows if image_keys[r] not in stated[names[key]]]
+            if not rows:
+                continue
+            items = [image_keys[r] for r in rows]
+            in_category = len(items)
+            titles = np.asarray(text_vectors)[[text_row[k] for k in items]]
+            applies = model.applies(key, titles)
+            items = [item for item, a in zip(items, applies, strict=True) if a]
+            rows = [row for row, a in zip(rows, applies, strict=True) if a]
+            titles = titles[applies]
+            if not rows:
+                report["attributes"][key] = {"in_category": in_category, "candidates": 0}
+                continue
+            values, confidence = model.choose(key, titles, np.asarray(image_vectors)[rows])
+            chosen = [
+                (item, canonical(value, names[key]), float(p))
+                for item, value, p in zip(items, values, confidence, strict=True)
+                if p >= model.threshold
+            ]
+            written = write_values(store, names[key], chosen)
+            report["attributes"][key] = {
+                "in_category": in_category,
+                "candidates": len(items),
+                "facts": written,
+            }
+            report["facts"] += written
+        return report
+
+
+def delete_photo_values(store: Any) -> None:
+    for extractor in (EXTRACTOR, *EARLIER):
+        store.delete_facts(extractor=extractor)
+
+
+def write_values(store: Any, attribute: str, chosen: list[tuple[str, str, float]]) -> int:
+    """Write ``(item, value, confidence)`` facts of ``attribute`` read from photos."""
+    from kg import NodeRef, NodeRow, Provenance, RelationRow
+
+    relations: list[Any] = []
+    nodes: dict[str, Any] = {}
+    for key, value, p in chosen:
+        fields = {"attribute": attribute, "value": value, "unit": ""}
+        prov = Provenance(source=key, extractor=EXTRACTOR, confidence=round(p, 4))
+        nodes.setdefault(value, NodeRow("Value", fields, prov))
+        relations.append(
+            RelationRow(
+                "HAS_VALUE",
+                NodeRef("Item", key),
+                store.ref("Value", **fields),
+                {"raw": FROM_THE_PHOTO},
+                prov,
+            )
+        )
+    for start in range(0, len(relations), WRITE_BATCH):
+        store.upsert(
+            nodes=list(nodes.values()) if start == 0 else [],
+            relations=relations[start : start + WRITE_BATCH],
+        )
+    return len(relations)
 
 
 def applicable(stated: dict[str, set[str]], category: dict[str, str]) -> Callable[[str], bool]:

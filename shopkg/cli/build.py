@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
+from catalog.readers import FORMATS as DATASET_FORMATS
 from shopkg.cli import CliState, pass_state
 
-FORMATS = ("catalog", "grocery", "epqa", "hetpqa")
+FORMATS = ("catalog", *DATASET_FORMATS)
 
 
 @click.command("build")

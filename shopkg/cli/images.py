@@ -91,7 +91,8 @@ def train_image_encoder(
     tower encodes at --encode-size (smaller is faster; the shipped tower trains at 224 px and
     encodes at 192). Uses only the train photos (and grocery iconic images);
     validation and test photos are left for `shopkg eval images`. Prints the curve per epoch
-    and a JSON summary last. With --teacher, the CNN is distilled from a CLIP checkpoint.
+    and a JSON summary last. With --teacher, a CLIP checkpoint's image tower is distilled
+    (ConaCLIP) into the projection over the backbone (with --backbone none, into the CNN).
     """
     from encoders.datasets import read_dataset
     from encoders.factory import text_encoder
@@ -111,7 +112,17 @@ def train_image_encoder(
     output = out or (settings.models_dir / "image-tower" if chosen == "none" else Path(chosen))
     if teacher is not None:
         size = image_size or 64
-        _distil(state, sources, teacher, output, epochs or 10, batch_size or 128, size, seed)
+        _distil(
+            state,
+            sources,
+            teacher,
+            output,
+            epochs or 10,
+            batch_size or 128,
+            size,
+            seed,
+            "" if backbone == "none" else backbone,
+        )
         return
     datasets = [read_dataset(directory, data_format) for directory, data_format in sources]
     if backbone != "none":
@@ -218,8 +229,10 @@ def _distil(
     batch_size: int,
     image_size: int,
     seed: int,
+    backbone: str,
 ) -> None:
-    """ConaCLIP-style distillation of ``teacher``'s image tower into the small tower."""
+    """ConaCLIP-style distillation of ``teacher``'s image tower into ShopKG's tower: the
+    projection over ``backbone`` (its frozen features), or with none the small CNN."""
     from encoders.datasets import read_dataset
     from encoders.distillation import DistillationConfig, distill_image_tower
     from encoders.training import summary
@@ -227,7 +240,7 @@ def _distil(
     datasets = [read_dataset(directory, data_format) for directory, data_format in sources]
     images = [p for data in datasets for split in (data.train, data.iconic) for p in split.paths]
     config = DistillationConfig(
-        epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed
+        epochs=epochs, batch_size=batch_size, image_size=image_size, seed=seed, backbone=backbone
     )
     result = distill_image_tower(teacher, images, output, config, state.settings.device)
     for row in result.history:
@@ -304,25 +317,52 @@ def eval_images(
 
 @click.command("image-values")
 @click.option(
-    "--data", required=True, type=DATA_DIR, help="The demo catalog the KG was built from."
+    "--data",
+    required=True,
+    type=DATA_DIR,
+    help="demo: the demo catalog the KG was built from; implicitave: a directory laid out "
+    "like ../shared/data/implicitave.",
 )
 @click.option(
     "--format",
     "data_format",
-    type=click.Choice(["demo"]),
+    type=click.Choice(["demo", "implicitave"]),
     default="demo",
     show_default=True,
     help="demo: a `shopkg demo-catalog --truth` directory (truth.jsonl says what each "
-    "item's photos show).",
+    "item's photos show); implicitave: labelled products with a photo and a title.",
+)
+@click.option(
+    "--model",
+    type=DATA_DIR,
+    help="implicitave: the image-values model (default: the data directory's, else the one "
+    "shipped).",
 )
 @pass_state
-def eval_image_values(state: CliState, data: Path, data_format: str) -> None:
-    """Values read from photos (colour, pattern) in the built KG against the truth.
+def eval_image_values(state: CliState, data: Path, data_format: str, model: Path | None) -> None:
+    """Values read from photos against the truth.
 
-    Build the KG from DATA's catalog first (`shopkg build` or `shopkg demo`); per attribute
-    the JSON gives the candidates (photographed items whose text states no value), the facts
-    written, their precision, coverage and calibration, and the majority-value baseline.
+    demo: the built KG's photo values (colour, pattern): build the KG from DATA's catalog
+    first (`shopkg build` or `shopkg demo`); per attribute the JSON gives the candidates
+    (photographed items whose text states no value), the facts written, their precision,
+    coverage and calibration, and the majority-value baseline.
+
+    implicitave: choosing each product's value among its attribute's options, fused and
+    from the title alone, the photo alone and the most common value, overall, per domain and
+    per attribute, with the precision and coverage at the model's threshold.
     """
+    if data_format == "implicitave":
+        from encoders.value_model import ValueModel, load_value_model
+        from shopkg.evals.image_values import evaluate_implicitave
+
+        chosen = ValueModel.load(model) if model else load_value_model(state.settings.models_dir)
+        if chosen is None:
+            raise click.UsageError(
+                "no image-values model; train one with `shopkg train image-values`"
+            )
+        images, texts = _encoders(state, None)
+        click.echo(json.dumps(evaluate_implicitave(chosen, data, texts, images)))
+        return
     from kg import open_store
     from shopkg.evals.image_values import evaluate_image_values
 
@@ -335,9 +375,65 @@ def eval_image_values(state: CliState, data: Path, data_format: str) -> None:
         click.echo(json.dumps({"format": data_format, **evaluate_image_values(store, truth)}))
 
 
+@click.command("image-values")
+@click.option(
+    "--data",
+    required=True,
+    type=DATA_DIR,
+    help="An ImplicitAVE directory: texts/, images/, training_texts/, options_*.json.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the model goes. Default: <data_dir>/models/image-values (used by builds).",
+)
+@click.option(
+    "--precision",
+    type=click.FloatRange(0.0, 1.0),
+    help="The precision the build's threshold keeps on held-out photos. Default: the "
+    "image_value_precision setting.",
+)
+@pass_state
+def train_image_values(
+    state: CliState, data: Path, out: Path | None, precision: float | None
+) -> None:
+    """Train the image-values model: which option of an attribute a product has, from its
+    photo and its title.
+
+    The title heads learn from the text-only training rows (regularization chosen on their
+    val split); the photo heads, the fusion weight, the calibration temperature and the
+    threshold from the labelled photos, by 5-fold cross-validation over product ids. The
+    JSON's `cross_validated` figures are of photos the deciding model never saw.
+    Deterministic: the same data and encoders give the same model.
+    """
+    from catalog.implicitave import read_implicitave
+    from encoders.value_model import train_value_model
+    from shopkg.evals.image_values import encode_photos
+
+    settings = state.settings
+    dataset = read_implicitave(data)
+    images, texts = _encoders(state, None)
+    vectors, ok, unreadable = encode_photos(images, dataset.photos, data)
+    for reason in unreadable:
+        click.echo(f"skipped photo: {reason}", err=True)
+    model = train_value_model(
+        dataset,
+        lambda batch: texts.encode(batch).full(len(batch)),
+        vectors,
+        ok,
+        text_encoder_id=texts.encoder_id,
+        image_encoder_id=images.encoder_id,
+        target_precision=precision if precision is not None else settings.image_value_precision,
+        log=lambda line: click.echo(line, err=True),
+    )
+    output = model.save(out or settings.models_dir / "image-values")
+    click.echo(json.dumps({"model": str(output), "version": model.version, **model.report}))
+
+
 def register(group: click.Group) -> None:
     commands = (
         ("train", train_image_encoder),
+        ("train", train_image_values),
         ("eval", eval_images),
         ("eval", eval_image_values),
     )

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import click
 
+from catalog.readers import FORMATS as DATASET_FORMATS
 from foundation.db import Database, jobs
 from shopkg.cli import CliState, pass_state
 
-DATASETS = ("grocery", "epqa", "hetpqa")
+DATASETS = DATASET_FORMATS
 
 
 @click.command("ingest")

@@ -14,6 +14,7 @@ which catalog value each one is.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from catalog.demo.items import PATTERNS
 from catalog.demo.truth import read_truth
 from encoders.image_values import expected_calibration_error
 from extraction.values import canonical
+from foundation.errors import ShopKGError
 from jobs.image_values import EXTRACTOR, applicable, stated_values
 
 # the drawn pattern → the catalog's value: the generator's own table inverted, and a plain
@@ -95,3 +97,98 @@ def evaluate_image_values(store: Any, truth_file: Path) -> dict[str, Any]:
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def encode_photos(encoder: Any, rows: Sequence[Any], root: Path) -> tuple[Any, Any, list[str]]:
+    """The image vectors of ``rows``' photos under ``root/images`` (zeros where unreadable),
+    which rows have one, and why the others do not."""
+    vectors = np.zeros((len(rows), encoder.dimension), dtype=np.float32)
+    ok = np.zeros(len(rows), dtype=bool)
+    reasons = []
+    batch = 64
+    paths = [root / "images" / r.image for r in rows]
+    for start, encoded in zip(
+        range(0, len(rows), batch),
+        encoder.encode_stream(paths[i : i + batch] for i in range(0, len(rows), batch)),
+        strict=True,
+    ):
+        at = [start + p for p in encoded.positions]
+        vectors[at] = encoded.vectors
+        ok[at] = True
+        reasons += [f"{paths[start + s.position]}: {s.reason}" for s in encoded.skipped]
+    return vectors, ok, reasons
+
+
+def evaluate_implicitave(
+    model: Any, data_dir: Path, text_encoder: Any, image_encoder: Any
+) -> dict[str, Any]:
+    """Accuracy of choosing each photographed product's value among its attribute's options:
+    fused, from the title alone, from the photo alone, and always the attribute's most
+    common training value, overall, per domain and per attribute; the fused choices'
+    precision and coverage at the model's threshold and their calibration error."""
+    from catalog.implicitave import read_implicitave
+    from encoders.value_model import accuracy_report, row_text
+
+    data = read_implicitave(data_dir, texts=False)
+    photos, ok, unreadable = encode_photos(image_encoder, data.photos, data_dir)
+    photo_usable = image_encoder.encoder_id == model.image_encoder_id
+    if text_encoder.encoder_id != model.text_encoder_id:
+        raise ShopKGError(
+            f"the image-values model was trained on text encoder {model.text_encoder_id!r}, "
+            f"the configured one is {text_encoder.encoder_id!r}"
+        )
+    rows, keys, labels = [], [], []
+    for row, key, option in data.labelled(data.photos):
+        if key in model.attributes:
+            rows.append(row)
+            keys.append(key)
+            labels.append(option)
+        else:
+            data.skipped.append(f"{row.location}: the model does not know attribute {key}")
+    position = {id(r): i for i, r in enumerate(data.photos)}
+    at = np.asarray([position[id(r)] for r in rows], dtype=np.int64)
+    titles = text_encoder.encode([row_text(r) for r in rows]).full(len(rows))
+    has_photo = ok[at] & photo_usable
+    predictions: dict[str, Any] = {n: np.zeros(len(rows), dtype=np.int64) for n in MODES.values()}
+    confidence = np.zeros(len(rows))
+    for key in sorted(set(keys)):
+        members = np.flatnonzero(np.asarray(keys) == key)
+        t = titles[members]
+        for mode in ("title", "photo", "fused", "prior"):
+            # a row without a readable photo is scored from its title alone
+            log_probs = model.log_probs(key, t, photos[at[members]], mode)
+            if mode in ("photo", "fused"):
+                fallback = model.log_probs(key, t, None, "title" if mode == "fused" else "prior")
+                log_probs = np.where(has_photo[members, None], log_probs, fallback)
+            predictions[MODES[mode]][members] = log_probs.argmax(1)
+            if mode == "fused":
+                confidence[members] = np.exp(log_probs.max(1).astype(np.float64))
+    y = np.asarray(labels)
+    chance = np.asarray([1.0 / len(model.attributes[k].options) for k in keys])
+    written = confidence >= model.threshold
+    report = accuracy_report(rows, keys, y, predictions, chance, confidence, written)
+    trained_on = set(model.photo_ids) & {r.id for r in rows}
+    return {
+        "format": "implicitave",
+        "data": str(data_dir),
+        "model": model.version,
+        "image_encoder": image_encoder.encoder_id,
+        "text_encoder": text_encoder.encoder_id,
+        "photo_head": "used"
+        if photo_usable
+        else (f"not used: the model's photo heads read {model.image_encoder_id}"),
+        "threshold": model.threshold,
+        "products_trained_on": len(trained_on),
+        "note": (
+            f"{len(trained_on)} of these products' photos trained the model: its figures here "
+            "are optimistic; the cross-validated figures are in the model's report"
+            if trained_on
+            else "none of these products trained the model"
+        ),
+        "unreadable_photos": unreadable,
+        "skipped": data.skipped,
+        **report,
+    }
+
+
+MODES = {"fused": "fused", "title": "title", "photo": "photo", "prior": "majority"}

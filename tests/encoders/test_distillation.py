@@ -57,6 +57,29 @@ def test_distilled_tower_moves_toward_the_teacher(
     assert np.corrcoef(teacher_sim, student_sim)[0, 1] > 0.3
 
 
+def test_distilling_into_the_pretrained_backbone_trains_its_projection_only(
+    tiny_clip_dir: Path, colour_clothing_dir: Path, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    images = sorted((colour_clothing_dir / "train").rglob("*.*"))
+    config = replace(TINY, backbone="efficientnet-lite0", epochs=30, learning_rate=1e-2)
+    result = distill_image_tower(tiny_clip_dir, images, tmp_path / "student", config, "cpu")
+    assert result.images == 24 and result.history[-1]["loss"] < result.history[0]["loss"]
+    saved = read_tower_config(tmp_path / "student")
+    assert saved.backbone == "efficientnet-lite0" and saved.tuned_blocks == 0
+    assert saved.image_size == 192 and saved.embed_dim == 16  # encodes at Lite0's 192 px
+    assert (tmp_path / "student" / "model.safetensors").stat().st_size < 200_000  # the head
+    checkpoint = ClipCheckpoint(tiny_clip_dir, "cpu")
+    probe = [p for p in images if p.suffix == ".png"][:12]
+    teacher_vectors = ClipImageEncoder(checkpoint).load().encode(probe).vectors
+    student = TowerImageEncoder(tmp_path / "student", device="cpu").load()
+    untrained = TowerImageEncoder("-", device="cpu", tower=ImageTower(saved)).load()
+    agreement = float((teacher_vectors * student.encode(probe).vectors).sum(axis=1).mean())
+    baseline = float((teacher_vectors * untrained.encode(probe).vectors).sum(axis=1).mean())
+    assert agreement > max(0.5, baseline + 0.3), (agreement, baseline)
+
+
 def test_distillation_needs_images(tiny_clip_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(EncoderError, match="at least 2 readable"):
         distill_image_tower(tiny_clip_dir, [tmp_path / "x.jpg"], tmp_path / "s", TINY, "cpu")
