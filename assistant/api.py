@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from foundation.db.overrides import Override
 
+PHOTO_EXTRACTORS = "shopkg.image_values@"
+"""Every version of the extractor of attribute values read from product photos (the build's
+image_values stage): its facts are shown as read from the photo, with their confidence."""
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -66,6 +70,17 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class CardValue:
+    """An attribute value on a card and where it came from."""
+
+    attribute: str
+    value: str
+    origin: str  # "text": the catalog record states it; "photo": read from the item's photo
+    extractor: str  # name@version of what asserted it
+    confidence: float
+
+
+@dataclass(frozen=True)
 class ItemCard:
     """The exhibition card of one item."""
 
@@ -86,6 +101,9 @@ class ItemCard:
     review_highlights: list[str]
     similar: list[Hit]
     neighborhood: list[dict[str, Any]]  # {label, key, name, relation, hops}
+    # every attribute value with where it came from: the text's (those of ``attributes``),
+    # then those read from the item's photos, which ``attributes`` leaves out
+    values: list[CardValue] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

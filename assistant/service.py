@@ -17,10 +17,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from assistant.api import Answer, EvidenceRef, Hit, ItemCard, QueryUnderstanding, SearchResult
+from assistant.api import (
+    PHOTO_EXTRACTORS,
+    Answer,
+    CardValue,
+    EvidenceRef,
+    Hit,
+    ItemCard,
+    QueryUnderstanding,
+    SearchResult,
+)
 from assistant.cache import LRU
 from assistant.dialog import Dialog
 from catalog.schema import CatalogRecord
+from extraction.record_facts import CATALOG
 from foundation.db.overrides import Override, OverrideSet
 from foundation.errors import InputError, NotFoundError, RetrievalError, UnavailableError
 from kg.schema import fold
@@ -218,9 +228,41 @@ class Assistant:
             review_highlights=_highlights(record),
             similar=self.similar(key),
             neighborhood=facts["neighborhood"],
+            values=_text_values(record) + self._photo_values(key),
         )
         self.prepare_answers(key)
         return card
+
+    def _photo_values(self, key: str) -> list[CardValue]:
+        """The attribute values the build read from the item's photos, with the extractor
+        and confidence of each (the KG's ``HAS_VALUE`` facts of :data:`PHOTO_EXTRACTORS`)."""
+        store = self.searcher.store
+        if store is None:
+            return []
+        from kg import NodeRef
+
+        ref = NodeRef("Item", key)
+        if store.get_node(ref) is None:
+            return []
+        found = []
+        for relation in store.relations_of(ref, extractor=PHOTO_EXTRACTORS):
+            if relation.type != "HAS_VALUE" or relation.start != ref:
+                continue
+            node = store.get_node(relation.end)
+            if node is None:
+                continue
+            shown = node.properties.get("name") or node.properties.get("value")
+            prov = relation.provenance
+            found.append(
+                CardValue(
+                    attribute=str(node.properties.get("attribute") or ""),
+                    value=str(shown or ""),
+                    origin="photo",
+                    extractor=prov.extractor,
+                    confidence=round(prov.confidence, 4),
+                )
+            )
+        return sorted(found, key=lambda v: (v.attribute, -v.confidence, v.value))
 
     def similar(self, key: str, limit: int = 5) -> list[Hit]:
         dense = self.searcher.dense
@@ -393,6 +435,15 @@ def _attributes(record: CatalogRecord) -> dict[str, list[str]]:
         name: [str(v) for v in value] if isinstance(value, list) else [str(value)]
         for name, value in record.attributes.items()
     }
+
+
+def _text_values(record: CatalogRecord) -> list[CardValue]:
+    """The record's attribute values as the card shows them, asserted by the catalog."""
+    return [
+        CardValue(name, value, "text", CATALOG, 1.0)
+        for name, values in _attributes(record).items()
+        for value in values
+    ]
 
 
 def _highlights(record: CatalogRecord, limit: int = 3) -> list[str]:

@@ -23,6 +23,7 @@ from kg.factory import open_store, store_from_uri
 from kg.ontology import SCHEMA_VERSION, SHOPKG_ONTOLOGY
 from kg.records import (
     DeleteReport,
+    ExtractorFilter,
     GraphPath,
     GraphStats,
     LookupHit,
@@ -45,6 +46,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SHOPKG_ONTOLOGY",
     "DeleteReport",
+    "ExtractorFilter",
     "GraphPath",
     "GraphStats",
     "GraphStore",

@@ -31,11 +31,16 @@ class KuzuSession:
         self.connection = connection
         self._prepared: OrderedDict[str, Any] = OrderedDict()
 
-    def run(self, query: str, params: Mapping[str, Any] | None = None) -> list[list[Any]]:
-        """Rows of ``query``; parameterized queries go through the statement cache."""
+    def run(
+        self, query: str, params: Mapping[str, Any] | None = None, *, cached: bool = True
+    ) -> list[list[Any]]:
+        """Rows of ``query``; parameterized queries go through the statement cache unless
+        ``cached`` is False: then it is planned knowing the parameters' values, which Kùzu
+        0.11 needs for a parameter inside a recursive join's filter (``(e, n | WHERE …)``;
+        prepared without values its binder refuses it as "ambiguous")."""
         try:
-            if not params:
-                result = self.connection.execute(query)
+            if not params or not cached:
+                result = self.connection.execute(query, dict(params or {}))
             else:
                 result = self.connection.execute(self._statement(query), dict(params))
             rows: list[list[Any]] = result.get_all()

@@ -277,6 +277,10 @@ def count_relations(rel_type: str) -> str:
     return f"MATCH ()-[r:{ident(rel_type)}]->() RETURN count(r)"
 
 
+def count_relations_by_extractor(rel_type: str) -> str:
+    return f"MATCH ()-[r:{ident(rel_type)}]->() RETURN r.extractor, count(r)"
+
+
 def relations_of(label: str, outgoing: bool) -> str:
     pattern = "-[r]->(b)" if outgoing else "<-[r]-(b)"
     return f"MATCH (a:{ident(label)} {{key: $key}}){pattern} RETURN label(b), b.key, r"
@@ -296,12 +300,28 @@ def _rel_pattern(relations: Sequence[str] | None, tail: str) -> str:
     return f"[r{types}{tail}]"
 
 
+def _followed(extractor: str | None) -> str:
+    """The recursive join's filter of the relations it follows by ``$extractor``: equal to
+    it (``"exact"``), starting with it (``"prefix"``), or none."""
+    if extractor is None:
+        return ""
+    test = {"exact": "= $extractor", "prefix": "STARTS WITH $extractor"}[extractor]
+    return f" (e, n | WHERE e.extractor {test})"
+
+
 def neighborhood(
-    label: str, hops: int, relations: Sequence[str] | None, labels: bool, direction: str
+    label: str,
+    hops: int,
+    relations: Sequence[str] | None,
+    labels: bool,
+    direction: str,
+    extractor: str | None = None,
 ) -> str:
     """(label, key, distance) of the ``$limit`` nearest nodes: one BFS (SHORTEST), each node
-    once at its distance. Properties are read afterwards, by key, for the nodes kept."""
-    rel = _rel_pattern(relations, f"* SHORTEST 1..{int(hops)}")
+    once at its distance. Properties are read afterwards, by key, for the nodes kept.
+    ``extractor`` ("exact" or "prefix"): follow only relations whose extractor matches
+    ``$extractor`` so."""
+    rel = _rel_pattern(relations, f"* SHORTEST 1..{int(hops)}{_followed(extractor)}")
     arrow = {"out": f"-{rel}->", "in": f"<-{rel}-", "both": f"-{rel}-"}[direction]
     where = " AND label(b) IN $labels" if labels else ""
     return (

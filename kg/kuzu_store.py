@@ -35,6 +35,7 @@ from kg.node_cache import NodeCache
 from kg.ontology import SHOPKG_ONTOLOGY
 from kg.planning import WriteTx, node_record
 from kg.records import (
+    ExtractorFilter,
     GraphPath,
     GraphStats,
     Neighbor,
@@ -141,10 +142,12 @@ class KuzuStore(GraphStore):
                 self._sessions.append(session)
         return session
 
-    def _read(self, query: str, params: Mapping[str, Any] | None = None) -> list[list[Any]]:
+    def _read(
+        self, query: str, params: Mapping[str, Any] | None = None, *, cached: bool = True
+    ) -> list[list[Any]]:
         self._require_open()
         with self._gate.shared():
-            return self._reader().run(query, params)
+            return self._reader().run(query, params, cached=cached)
 
     def _transact(self, work: Callable[[WriteTx], T]) -> T:
         self._require_open()
@@ -317,14 +320,19 @@ class KuzuStore(GraphStore):
         labels: tuple[str, ...] | None,
         relations: tuple[str, ...] | None,
         direction: Direction,
+        extractor: ExtractorFilter | None,
     ) -> list[Neighbor]:
-        query = q.neighborhood(ref.label, hops, relations, labels is not None, direction)
+        match = None if extractor is None else "prefix" if extractor.every_version else "exact"
+        query = q.neighborhood(ref.label, hops, relations, labels is not None, direction, match)
         params: dict[str, Any] = {"key": ref.key, "limit": limit}
         if labels is not None:
             params["labels"] = list(labels)
+        if extractor is not None:
+            params["extractor"] = extractor.text
         # (label, key, distance) only: reading whole nodes in the query costs more than the
-        # search itself, and the properties of the few nodes returned are mostly cached
-        rows = self._read(query, params)
+        # search itself, and the properties of the few nodes returned are mostly cached;
+        # an extractor filter is planned per call (see KuzuSession.run)
+        rows = self._read(query, params, cached=extractor is None)
         keys: dict[str, list[str]] = {}
         for label, key, _ in rows:
             keys.setdefault(label, []).append(key)
@@ -374,6 +382,11 @@ class KuzuStore(GraphStore):
         version = self._read(q.READ_SCHEMA_VERSION)
         indexes = tuple(sorted(row[1] for row in self._read(q.SHOW_INDEXES)))
         return GraphStats(self.backend, int(version[0][0]) if version else 0, nodes, rels, indexes)
+
+    def _extractor_counts(self) -> Iterable[tuple[str | None, int]]:
+        for rel_type in self.ontology.relation_types:
+            for extractor, count in self._read(q.count_relations_by_extractor(rel_type)):
+                yield extractor, int(count)
 
     def _page(self, label: str, after: str | None, size: int) -> list[NodeRecord]:
         params: dict[str, Any] = {"size": size}

@@ -185,6 +185,12 @@ def count_relations(rel_type: str) -> LiteralString:
     return _lit(f"MATCH ()-[r:{ident(rel_type)}]->() RETURN count(r) AS n")
 
 
+def count_relations_by_extractor(rel_type: str) -> LiteralString:
+    return _lit(
+        f"MATCH ()-[r:{ident(rel_type)}]->() RETURN r.extractor AS extractor, count(r) AS n"
+    )
+
+
 def relations_of(label: str, outgoing: bool) -> LiteralString:
     pattern = "-[r]->(b)" if outgoing else "<-[r]-(b)"
     return _lit(
@@ -210,16 +216,31 @@ def _types(relations: Sequence[str] | None) -> str:
     return ":" + "|".join(ident(t) for t in relations) if relations else ""
 
 
+def _followed(extractor: str | None) -> str:
+    """The path's filter of the relations it follows by ``$extractor``: equal to it
+    (``"exact"``), starting with it (``"prefix"``), or none."""
+    if extractor is None:
+        return ""
+    test = {"exact": "= $extractor", "prefix": "STARTS WITH $extractor"}[extractor]
+    return f" AND all(r IN relationships(p) WHERE r.extractor {test})"
+
+
 def neighborhood(
-    label: str, hops: int, relations: Sequence[str] | None, labels: bool, direction: str
+    label: str,
+    hops: int,
+    relations: Sequence[str] | None,
+    labels: bool,
+    direction: str,
+    extractor: str | None = None,
 ) -> LiteralString:
-    """The ``$limit`` nearest nodes: nearest first, then by label and key."""
+    """The ``$limit`` nearest nodes: nearest first, then by label and key. ``extractor``
+    ("exact" or "prefix"): follow only relations whose extractor matches ``$extractor`` so."""
     rel = f"[{_types(relations)}*1..{_hops(hops)}]"
     arrow = {"out": f"-{rel}->", "in": f"<-{rel}-", "both": f"-{rel}-"}[direction]
     label_filter = " AND any(l IN labels(b) WHERE l IN $labels)" if labels else ""
     return _lit(
         f"MATCH (a:{ident(label)} {{key: $key}}) MATCH p = (a){arrow}(b) "
-        f"WHERE b <> a{label_filter} "
+        f"WHERE b <> a{label_filter}{_followed(extractor)} "
         "WITH b, min(length(p)) AS d "
         "RETURN labels(b)[0] AS label, properties(b) AS props, d "
         "ORDER BY d, label, b.key LIMIT $limit"

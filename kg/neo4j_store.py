@@ -19,6 +19,7 @@ from kg import neo4j_queries as q
 from kg.ontology import SHOPKG_ONTOLOGY
 from kg.planning import RelationGroup, WriteTx
 from kg.records import (
+    ExtractorFilter,
     GraphPath,
     GraphStats,
     Neighbor,
@@ -324,11 +325,15 @@ class Neo4jStore(GraphStore):
         labels: tuple[str, ...] | None,
         relations: tuple[str, ...] | None,
         direction: Direction,
+        extractor: ExtractorFilter | None,
     ) -> list[Neighbor]:
-        query = q.neighborhood(ref.label, hops, relations, labels is not None, direction)
+        match = None if extractor is None else "prefix" if extractor.every_version else "exact"
+        query = q.neighborhood(ref.label, hops, relations, labels is not None, direction, match)
         params: dict[str, Any] = {"key": ref.key, "limit": limit}
         if labels is not None:
             params["labels"] = list(labels)
+        if extractor is not None:
+            params["extractor"] = extractor.text
         rows = self._read(query, **params)
         return [Neighbor(self._record(r["label"], r["props"]), int(r["d"])) for r in rows]
 
@@ -371,6 +376,11 @@ class Neo4jStore(GraphStore):
         return GraphStats(
             self.backend, int(version[0]["version"]) if version else 0, nodes, rels, indexes
         )
+
+    def _extractor_counts(self) -> Iterable[tuple[str | None, int]]:
+        for rel_type in self.ontology.relation_types:
+            for row in self._read(q.count_relations_by_extractor(rel_type)):
+                yield row["extractor"], int(row["n"])
 
     def _page(self, label: str, after: str | None, size: int) -> list[NodeRecord]:
         params: dict[str, Any] = {"size": size}

@@ -49,6 +49,22 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class ExtractorFilter:
+    """Which facts to keep by who asserted them: those of one extractor (``name@version``), or,
+    when ``text`` ends with ``@`` (``shopkg.image_values@``), those of every version of it.
+    Make one with :func:`kg.validation.extractor_filter`, which checks the text."""
+
+    text: str
+
+    @property
+    def every_version(self) -> bool:
+        return self.text.endswith("@")
+
+    def matches(self, extractor: str) -> bool:
+        return extractor.startswith(self.text) if self.every_version else extractor == self.text
+
+
+@dataclass(frozen=True)
 class NodeRow:
     """A node to upsert. Properties not given are left as they are on an existing node."""
 

@@ -29,6 +29,7 @@ from kg.planning import (
 )
 from kg.records import (
     DeleteReport,
+    ExtractorFilter,
     GraphPath,
     GraphStats,
     LookupHit,
@@ -43,7 +44,13 @@ from kg.records import (
     WriteReport,
 )
 from kg.schema import Ontology
-from kg.validation import EXTRACTOR, index_text, validate_nodes, validate_relations
+from kg.validation import (
+    EXTRACTOR,
+    extractor_filter,
+    index_text,
+    validate_nodes,
+    validate_relations,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -207,11 +214,20 @@ class GraphStore(ABC):
             raise NotFoundError(f"node {ref} does not exist in the {self.backend} graph store")
         return record
 
-    def relations_of(self, ref: NodeRef) -> list[RelationRecord]:
-        """All relations touching a node, sorted by (type, start, end, extractor, source)."""
+    def relations_of(
+        self, ref: NodeRef, *, extractor: str | ExtractorFilter | None = None
+    ) -> list[RelationRecord]:
+        """All relations touching a node, sorted by (type, start, end, extractor, source);
+        with ``extractor`` (``name@version``, or ``name@`` for every version) only those it
+        asserted. The filter is applied to the node's relations as read, which are all of
+        them either way."""
         self._require_open()
         self.ontology.node(ref.label)
-        return sorted(self._relations_of(ref), key=lambda r: r.identity)
+        chosen = extractor_filter(extractor)
+        found = self._relations_of(ref)
+        if chosen is not None:
+            found = [r for r in found if chosen.matches(r.provenance.extractor)]
+        return sorted(found, key=lambda r: r.identity)
 
     def neighborhood(
         self,
@@ -222,14 +238,17 @@ class GraphStore(ABC):
         labels: Iterable[str] | None = None,
         relations: Iterable[str] | None = None,
         direction: Direction = "both",
+        extractor: str | ExtractorFilter | None = None,
     ) -> list[Neighbor]:
         """Nodes within ``hops`` (1..3) of ``ref``, nearest first, then by (label, key).
 
         ``relations`` limits which relation types are followed, ``labels`` which nodes are
         returned (paths may pass through others), ``direction`` follows relations out of,
-        into, or both ways from each node. The order is exact, so the cost grows with every
-        node within reach: going "both" ways through a hub (a value 30k items share) is slow;
-        "out" from an item (its facts and theirs) is the cheap, common case.
+        into, or both ways from each node, ``extractor`` (``name@version``, or ``name@`` for
+        every version) follows only the relations it asserted. The order is exact, so the
+        cost grows with every node within reach: going "both" ways through a hub (a value 30k
+        items share) is slow; "out" from an item (its facts and theirs) is the cheap, common
+        case.
         """
         self._require_open()
         self._check_hops(hops)
@@ -237,6 +256,7 @@ class GraphStore(ABC):
             raise GraphStoreError(f"limit must be >= 1, got {limit}")
         if direction not in ("out", "in", "both"):
             raise GraphStoreError(f"direction must be 'out', 'in' or 'both', not {direction!r}")
+        chosen = extractor_filter(extractor)
         self._must_get(ref)
         return self._neighborhood(
             ref,
@@ -245,6 +265,7 @@ class GraphStore(ABC):
             self.ontology.check_labels(labels),
             self.ontology.check_relations(relations),
             direction,
+            chosen,
         )
 
     def paths(
@@ -300,6 +321,17 @@ class GraphStore(ABC):
         self._require_open()
         return self._stats()
 
+    def extractors(self) -> dict[str, int]:
+        """How many relations each extractor (``name@version``) asserted, by extractor: what
+        a filter of facts by extractor can offer. It reads every relation's provenance, so
+        it costs about a scan of the relations (as :meth:`stats` does)."""
+        self._require_open()
+        counts: dict[str, int] = {}
+        for extractor, count in self._extractor_counts():
+            name = extractor or ""
+            counts[name] = counts.get(name, 0) + int(count)
+        return dict(sorted(counts.items()))
+
     def iter_nodes(
         self, label: str, *, batch_size: int | None = None
     ) -> Iterator[list[NodeRecord]]:
@@ -324,17 +356,20 @@ class GraphStore(ABC):
         nodes: Iterable[NodeRef] | None = None,
         labels: Iterable[str] | None = None,
         relations: Iterable[str] | None = None,
+        extractor: str | ExtractorFilter | None = None,
     ) -> nx.MultiDiGraph[tuple[str, str]]:
         """A networkx MultiDiGraph of a subgraph: the given ``nodes`` (or all nodes of
-        ``labels``, or everything) and the relations among them. Node ids are ``(label, key)``
-        tuples with ``label`` and the properties as attributes. One edge per fact, keyed by
-        the relation type: when several extractors or sources asserted it, the edge carries
-        the most confident one's properties and all of them in ``provenance``."""
+        ``labels``, or everything) and the relations among them (only those ``extractor``
+        asserted, when given). Node ids are ``(label, key)`` tuples with ``label`` and the
+        properties as attributes. One edge per fact, keyed by the relation type: when several
+        extractors or sources asserted it, the edge carries the most confident one's
+        properties and all of them in ``provenance``."""
         import networkx as nx
 
         self._require_open()
         label_filter = self.ontology.check_labels(labels)
         rel_filter = self.ontology.check_relations(relations)
+        chosen = extractor_filter(extractor)
         graph: nx.MultiDiGraph[tuple[str, str]] = nx.MultiDiGraph()
         records: list[NodeRecord] = []
         if nodes is not None:
@@ -355,6 +390,8 @@ class GraphStore(ABC):
             if u not in present or v not in present:
                 continue
             prov = rel.provenance
+            if chosen is not None and not chosen.matches(prov.extractor):
+                continue
             asserted: dict[str, Any] = {"extractor": prov.extractor, "source": prov.source}
             asserted["confidence"] = prov.confidence
             if graph.has_edge(u, v, key=rel.type):
@@ -402,7 +439,10 @@ class GraphStore(ABC):
         labels: tuple[str, ...] | None,
         relations: tuple[str, ...] | None,
         direction: Direction,
-    ) -> list[Neighbor]: ...
+        extractor: ExtractorFilter | None,
+    ) -> list[Neighbor]:
+        """As :meth:`neighborhood`, over checked arguments; ``extractor``: follow only the
+        relations it matches."""
 
     @abstractmethod
     def _paths(
@@ -415,6 +455,11 @@ class GraphStore(ABC):
 
     @abstractmethod
     def _stats(self) -> GraphStats: ...
+
+    @abstractmethod
+    def _extractor_counts(self) -> Iterable[tuple[str | None, int]]:
+        """(extractor, number of relations) pairs covering every relation; an extractor may
+        come more than once (once per relation type, say)."""
 
     @abstractmethod
     def _page(self, label: str, after: str | None, size: int) -> list[NodeRecord]: ...

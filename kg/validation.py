@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from foundation.errors import SchemaError
 from foundation.text import NAME_WORDS, tokens
-from kg.records import NodeRef, NodeRow, Provenance, RelationKey, RelationRow
+from kg.records import ExtractorFilter, NodeRef, NodeRow, Provenance, RelationKey, RelationRow
 from kg.schema import (
     KEY,
     PROVENANCE_FIELDS,
@@ -29,6 +29,9 @@ from kg.schema import (
 )
 
 EXTRACTOR = re.compile(r"^[A-Za-z0-9_.\-]+@[A-Za-z0-9_.\-+]+$")
+EXTRACTOR_FILTER = re.compile(r"^[A-Za-z0-9_.\-]+@[A-Za-z0-9_.\-+]*$")
+"""An extractor, or with nothing after the ``@`` every version of one."""
+EXTRACTOR_FILTER_MAX = 200
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 TOKEN_PREFIX = "q"  # noqa: S105 (not a password)
 """Prefixed to every indexed word. Kùzu's FTS drops MySQL's stop words ("best", "four", "new",
@@ -165,6 +168,24 @@ def check_provenance(provenance: Provenance | None, where: str) -> dict[str, Any
     if not _is_number(conf) or not 0.0 <= float(conf) <= 1.0:
         raise SchemaError(f"{where}: confidence must be a number in [0, 1], got {conf!r}")
     return {"source": prov.source, "extractor": prov.extractor, "confidence": float(conf)}
+
+
+def extractor_filter(text: str | ExtractorFilter | None) -> ExtractorFilter | None:
+    """``text`` as a filter of facts by extractor: ``name@version`` keeps that extractor's
+    facts, ``name@`` those of every version of it; None keeps everything."""
+    if text is None or isinstance(text, ExtractorFilter):
+        return text
+    if (
+        not isinstance(text, str)
+        or len(text) > EXTRACTOR_FILTER_MAX
+        or not EXTRACTOR_FILTER.match(text)
+    ):
+        raise SchemaError(
+            f"extractor filter {_preview(text)} must be an extractor's name@version "
+            "(e.g. 'shopkg.image_values@1') or its name and '@' for every version "
+            "(e.g. 'shopkg.image_values@')"
+        )
+    return ExtractorFilter(text)
 
 
 class _ProvenanceCache:

@@ -23,10 +23,13 @@ from flask import Flask  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from extraction.record_facts import CATALOG  # noqa: E402
 from foundation.db import Database, accounts  # noqa: E402
 from foundation.settings import load_settings  # noqa: E402
+from jobs.image_values import EXTRACTOR as PHOTO_EXTRACTOR  # noqa: E402
+from jobs.image_values import FROM_THE_PHOTO  # noqa: E402
 from kg import GraphStore, NodeRow, Provenance, RelationRow, store_from_uri  # noqa: E402
-from tests.webapp.fakes import HOSTILE_TITLE, FakeAssistant  # noqa: E402
+from tests.webapp.fakes import HOSTILE_TITLE, PHOTO_CONFIDENCE, FakeAssistant  # noqa: E402
 from webapp import create_app  # noqa: E402
 
 ADMIN = "admin"
@@ -37,6 +40,10 @@ MAX_UPLOAD = 256 * 1024
 
 def _build_graph(store: GraphStore) -> None:
     prov = Provenance(source="catalog.jsonl#1", extractor="poi_tagger@1", confidence=0.9)
+    # the socks' text states their material; their colour was read from their photo, as the
+    # build's image_values stage writes it
+    text = Provenance(source="sku-4", extractor=CATALOG, confidence=1.0)
+    photo = Provenance(source="sku-4", extractor=PHOTO_EXTRACTOR, confidence=PHOTO_CONFIDENCE)
     items = [
         NodeRow("Item", {"key": "sku-1", "name": "Trail runner waterproof jacket", "price": 79.0}),
         NodeRow("Item", {"key": "sku-2", "name": "City commuter umbrella", "price": 19.5}),
@@ -51,6 +58,8 @@ def _build_graph(store: GraphStore) -> None:
         NodeRow("POI", {"name": "windproof"}, prov),
         NodeRow("Problem", {"name": "getting wet"}, prov),
         NodeRow("Category", {"key": "cat-rain", "name": "Rainwear", "path": "Outdoor > Rainwear"}),
+        NodeRow("Value", {"attribute": "material", "value": "merino wool", "unit": ""}, text),
+        NodeRow("Value", {"attribute": "color", "value": "navy", "unit": ""}, photo),
     ]
     store.upsert(nodes=[*items, *vocab])
     ref = store.ref
@@ -73,6 +82,20 @@ def _build_graph(store: GraphStore) -> None:
         ),
         RelationRow("IN_CATEGORY", ref("Item", key="sku-1"), ref("Category", key="cat-rain")),
         RelationRow("IN_CATEGORY", ref("Item", key="sku-2"), ref("Category", key="cat-rain")),
+        RelationRow(
+            "HAS_VALUE",
+            ref("Item", key="sku-4"),
+            ref("Value", attribute="material", value="merino wool", unit=""),
+            {"raw": "merino wool"},
+            text,
+        ),
+        RelationRow(
+            "HAS_VALUE",
+            ref("Item", key="sku-4"),
+            ref("Value", attribute="color", value="navy", unit=""),
+            {"raw": FROM_THE_PHOTO},
+            photo,
+        ),
     ]
     store.upsert(relations=relations)
 

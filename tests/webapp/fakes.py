@@ -7,6 +7,7 @@ from pathlib import Path
 
 from assistant.api import (
     Answer,
+    CardValue,
     EvidenceRef,
     Hit,
     ItemCard,
@@ -14,9 +15,12 @@ from assistant.api import (
     SearchResult,
     Turn,
 )
+from extraction.record_facts import CATALOG
 from foundation.errors import NotFoundError, UnavailableError
+from jobs.image_values import EXTRACTOR as PHOTO_EXTRACTOR
 
 HOSTILE_TITLE = '<script>alert("pwned")</script> Rain boot'
+PHOTO_CONFIDENCE = 0.93
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class FakeItem:
     pois: list[str]
     description: str
     image: str | None = None
+    from_photo: dict[str, str] = field(default_factory=dict)  # attribute → value read
 
 
 ITEMS = (
@@ -71,6 +76,7 @@ ITEMS = (
         ["warm"],
         "Merino socks that keep feet warm and dry.",
         "img-1",
+        {"color": "navy"},
     ),
 )
 
@@ -148,6 +154,15 @@ class FakeAssistant:
             review_highlights=["Kept me dry in a storm."],
             similar=similar,
             neighborhood=[{"label": "Brand", "key": item.brand, "name": item.brand, "hops": 1}],
+            values=[
+                CardValue(name, value, "text", CATALOG, 1.0)
+                for name, values in item.attributes.items()
+                for value in values
+            ]
+            + [
+                CardValue(name, value, "photo", PHOTO_EXTRACTOR, PHOTO_CONFIDENCE)
+                for name, value in item.from_photo.items()
+            ],
         )
 
     def ask(self, key: str, question: str) -> Answer:

@@ -264,6 +264,6 @@ def test_delete_writes_the_audit_log(editable_app: Flask, token: str) -> None:
 def test_degree_distribution(client: FlaskClient, token: str) -> None:
     degrees = client.get("/api/v1/admin/stats/degrees", headers=_bearer(token)).get_json()
     assert degrees["exact"] is True
-    assert degrees["nodes_counted"] == 11
-    assert sum(b["count"] for b in degrees["histogram"]) == 11
-    assert degrees["mean_by_label"]["Item"] == pytest.approx(2.25)  # 3 + 3 + 2 + 1
+    assert degrees["nodes_counted"] == 13
+    assert sum(b["count"] for b in degrees["histogram"]) == 13
+    assert degrees["mean_by_label"]["Item"] == pytest.approx(2.75)  # 3 + 3 + 2 + 3

@@ -8,6 +8,8 @@ from webapp.api import api, registry
 from webapp.api.convert import node_id, node_out, plain, provenance_out
 from webapp.api.schemas import (
     EdgeOut,
+    ExtractorOut,
+    ExtractorsOut,
     GraphNodeOut,
     GraphOut,
     LookupHitOut,
@@ -32,7 +34,7 @@ def node(query: NodeQuery) -> NodeDetail:
     record = store.get_node(ref)
     if record is None:
         raise NotFoundError(f"no node {ref} in the graph")
-    relations = store.relations_of(ref)
+    relations = store.relations_of(ref, extractor=query.extractor)
     page = relations[query.rel_offset : query.rel_offset + query.rel_limit]
     others = {r.end if r.start == ref else r.start for r in page}
     by_ref = {other: store.get_node(other) for other in others}
@@ -81,11 +83,12 @@ def neighborhood(query: NeighborhoodQuery) -> GraphOut:
         labels=query.labels,
         relations=query.relations,
         direction=query.direction,
+        extractor=query.extractor,
     )
     nodes = [GraphNodeOut(**node_out(center).model_dump(), distance=0)]
     nodes += [GraphNodeOut(**node_out(n.node).model_dump(), distance=n.distance) for n in neighbors]
     refs = [ref, *(n.node.ref for n in neighbors)]
-    graph = store.export_networkx(nodes=refs, relations=query.relations)
+    graph = store.export_networkx(nodes=refs, relations=query.relations, extractor=query.extractor)
     edges = []
     for start, end, rel_type, data in graph.edges(keys=True, data=True):
         source, target = node_id(*start), node_id(*end)
@@ -107,6 +110,17 @@ def neighborhood(query: NeighborhoodQuery) -> GraphOut:
         nodes=nodes,
         edges=edges,
         truncated=len(neighbors) >= query.limit,
+    )
+
+
+@registry.route(
+    api, "/graph/extractors", "GET", summary="The extractors that asserted facts, and how many",
+    tag="graph", response=ExtractorsOut,
+)  # fmt: skip
+def extractors() -> ExtractorsOut:
+    found = services().store.extractors()
+    return ExtractorsOut(
+        extractors=[ExtractorOut(extractor=name, relations=n) for name, n in found.items()]
     )
 
 

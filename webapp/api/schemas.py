@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from kg.ontology import SHOPKG_ONTOLOGY
+from kg.validation import EXTRACTOR_FILTER, EXTRACTOR_FILTER_MAX
 
 LABELS = SHOPKG_ONTOLOGY.labels
 MAX_OFFSET = 1_000_000_000
@@ -33,6 +34,16 @@ RelationType = Annotated[
     WithJsonSchema({"type": "string", "enum": list(RELATION_TYPES)}),
 ]
 NodeKey = Annotated[str, Field(min_length=1, max_length=400)]
+ExtractorParam = Annotated[
+    str,
+    Field(
+        min_length=2,
+        max_length=EXTRACTOR_FILTER_MAX,
+        pattern=EXTRACTOR_FILTER.pattern,
+        description="only the facts this extractor asserted: its name@version "
+        "(shopkg.image_values@1), or its name and @ for every version (shopkg.image_values@)",
+    ),
+]
 # SQLite hands back naive datetimes written in UTC; RFC 3339 needs the offset
 UtcDatetime = Annotated[
     datetime, AfterValidator(lambda d: d if d.tzinfo is not None else d.replace(tzinfo=UTC))
@@ -103,6 +114,16 @@ class SearchPage(Page):
     understanding: UnderstandingOut
 
 
+class CardValueOut(Out):
+    attribute: str
+    value: str
+    origin: Literal["text", "photo"] = Field(
+        description="text: the catalog record states it; photo: read from the item's photo"
+    )
+    extractor: str = Field(description="name@version of what asserted it")
+    confidence: float
+
+
 class ItemCardOut(Out):
     key: str
     title: str
@@ -122,6 +143,11 @@ class ItemCardOut(Out):
     review_highlights: list[str]
     similar: list[HitOut]
     neighborhood: list[dict[str, Any]]
+    values: list[CardValueOut] = Field(
+        [],
+        description="every attribute value with where it came from: the text's (as in "
+        "attributes), then those read from the item's photos (not in attributes)",
+    )
 
 
 class AskBody(Body):
@@ -164,6 +190,7 @@ class NodeQuery(Query):
     key: NodeKey
     rel_limit: int = Field(100, ge=1, le=500, description="relations per page")
     rel_offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    extractor: ExtractorParam | None = None
 
 
 class NeighborhoodQuery(Query):
@@ -174,6 +201,9 @@ class NeighborhoodQuery(Query):
     labels: list[Label] | None = Field(None, description="only return nodes of these labels")
     relations: list[RelationType] | None = Field(None, description="only follow these relations")
     direction: Literal["out", "in", "both"] = "both"
+    extractor: ExtractorParam | None = Field(
+        None, description="only follow (and show) the relations this extractor asserted"
+    )
 
 
 class LookupQuery(Query):
@@ -229,6 +259,15 @@ class GraphOut(Out):
     nodes: list[GraphNodeOut]
     edges: list[EdgeOut]
     truncated: bool
+
+
+class ExtractorOut(Out):
+    extractor: str = Field(description="name@version")
+    relations: int = Field(description="how many relations (facts) it asserted")
+
+
+class ExtractorsOut(Out):
+    extractors: list[ExtractorOut] = Field(description="every extractor with facts, by name")
 
 
 class LookupHitOut(Out):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from assistant.api import PHOTO_EXTRACTORS
 from foundation.db import accounts
 from webapp.auth import current_admin, log_in, log_out, login_required, safe_next
 from webapp.services import services
@@ -40,7 +41,7 @@ def logout() -> Response:
 @bp.get("/")
 @login_required
 def graph() -> str:
-    return render_template("admin/graph.html", page="graph")
+    return render_template("admin/graph.html", page="graph", photo_extractors=PHOTO_EXTRACTORS)
 
 
 @bp.get("/jobs")

@@ -1,5 +1,6 @@
 // The admin graph browser: full-text lookup, a cytoscape neighborhood that expands on click,
-// type filters and layouts, node details with provenance, and edit / merge / delete.
+// type filters and layouts, facts filtered by the extractor that asserted them, node details
+// with provenance, and edit / merge / delete.
 import { api, byId, clear, el } from "./dom.js";
 
 const COLORS = {
@@ -9,6 +10,11 @@ const COLORS = {
 };
 const hidden = new Set();
 let selected = null;
+// the extractor (every version) whose values were read from product photos
+const photoExtractors = byId("node-relations").dataset.photoExtractors || null;
+
+// the chosen extractor (name@version, or name@ for every version); "" for every extractor
+const extractor = () => byId("extractor-select").value;
 
 const cy = window.cytoscape({
   container: byId("graph"),
@@ -65,7 +71,8 @@ function addGraph(graph) {
 async function expand(label, key) {
   try {
     const hops = Number(byId("hops-select").value);
-    addGraph(await api("/api/v1/graph/neighborhood", { query: { label, key, hops, limit: 60 } }));
+    const query = { label, key, hops, limit: 60, extractor: extractor() };
+    addGraph(await api("/api/v1/graph/neighborhood", { query }));
   } catch (error) {
     setStatus("edit-status", `Cannot expand: ${error.message}`, true);
   }
@@ -80,7 +87,8 @@ function nodeButton(node, text) {
 }
 
 async function showDetails(label, key) {
-  const detail = await api("/api/v1/graph/node", { query: { label, key, rel_limit: 200 } });
+  const query = { label, key, rel_limit: 200, extractor: extractor() };
+  const detail = await api("/api/v1/graph/node", { query });
   const node = detail.node;
   selected = node.id;
   byId("details-empty").hidden = true;
@@ -101,9 +109,11 @@ async function showDetails(label, key) {
   for (const rel of detail.relations) {
     const other = rel.other || { id: rel.other_id, label: rel.other_id.split(":")[0], key: rel.other_id.slice(rel.other_id.indexOf(":") + 1), name: rel.other_id };
     const prov = rel.provenance;
+    const fromPhoto = photoExtractors && (prov.extractor || "").startsWith(photoExtractors);
     list.append(el("li", {}, [
       el("span", { className: "rel-type", text: rel.direction === "out" ? `${rel.type} →` : `← ${rel.type}` }), " ",
       nodeButton(other),
+      fromPhoto ? el("span", { className: "muted small from-photo", text: ` — from the photo (${prov.confidence.toFixed(2)})` }) : null,
       el("div", { className: "muted small provenance", text: `from ${prov.source || "—"} · ${prov.extractor || "—"} · confidence ${prov.confidence.toFixed(2)}` }),
     ]));
   }
@@ -118,6 +128,31 @@ async function select(label, key, grow) {
     cy.getElementById(selected).select();
   } catch (error) {
     setStatus("edit-status", error.message, true);
+  }
+}
+
+// offer every extractor with facts, and each one's every version (name@)
+async function loadExtractors() {
+  try {
+    const { extractors } = await api("/api/v1/graph/extractors");
+    const families = new Map();
+    for (const { extractor: name, relations } of extractors) {
+      const at = name.indexOf("@");
+      if (at < 1) continue;
+      const family = name.slice(0, at + 1);
+      if (!families.has(family)) families.set(family, []);
+      families.get(family).push({ name, relations });
+    }
+    const select = byId("extractor-select");
+    for (const [family, versions] of families) {
+      const total = versions.reduce((sum, v) => sum + v.relations, 0);
+      select.append(el("optgroup", { attrs: { label: family.slice(0, -1) } }, [
+        el("option", { text: `${family} any version (${total})`, attrs: { value: family } }),
+        ...versions.map((v) => el("option", { text: `${v.name} (${v.relations})`, attrs: { value: v.name } })),
+      ]));
+    }
+  } catch (error) {
+    setStatus("edit-status", `Cannot list the extractors: ${error.message}`, true);
   }
 }
 
@@ -204,6 +239,13 @@ byId("delete-button").addEventListener("click", async () => {
 
 cy.on("tap", "node", (event) => select(event.target.data("label"), event.target.data("key"), true));
 byId("layout-select").addEventListener("change", runLayout);
+byId("extractor-select").addEventListener("change", () => {  // show the chosen facts only
+  cy.elements().remove();
+  if (selected) {
+    const { label, key } = current();
+    select(label, key, true);
+  }
+});
 byId("fit-button").addEventListener("click", () => cy.fit(undefined, 24));
 byId("clear-button").addEventListener("click", () => cy.elements().remove());
 
@@ -218,4 +260,5 @@ for (const label of Object.keys(COLORS)) {
   filter.append(el("label", { className: `type-toggle type-${label}` }, [box, ` ${label}`]));
   labelSelect.append(el("option", { text: label, attrs: { value: label } }));
 }
+loadExtractors();
 loadAudit();

@@ -68,6 +68,32 @@ function fillList(id, items, make) {
   return node;
 }
 
+// the card's attribute values by attribute, each with where it came from; a card from an
+// older server has only the text's values (attributes)
+function attributeRows(card) {
+  const rows = new Map();
+  const values = card.values && card.values.length ? card.values
+    : Object.entries(card.attributes || {}).flatMap(([attribute, list]) =>
+      list.map((value) => ({ attribute, value, origin: "text" })));
+  for (const value of values) {
+    if (!rows.has(value.attribute)) rows.set(value.attribute, []);
+    rows.get(value.attribute).push(value);
+  }
+  return [...rows.entries()];
+}
+
+function shownValue(value, i) {
+  const parts = [i ? ", " : "", el("span", { className: "value", text: value.value })];
+  if (value.origin === "photo") {
+    parts.push(el("span", {
+      className: "provenance muted small",
+      text: ` — from the photo (${Number(value.confidence).toFixed(2)})`,
+      attrs: { title: `read from the item's photo by ${value.extractor}` },
+    }));
+  }
+  return el("span", { className: `attribute-value from-${value.origin}` }, parts);
+}
+
 function renderCard(card) {
   state.item = card;
   const panel = byId("exhibition");
@@ -79,9 +105,9 @@ function renderCard(card) {
   byId("item-description").textContent = card.description;
   fillList("item-gallery", card.image_urls || [], (src, i) =>
     el("img", { attrs: { src, alt: `${card.title}, picture ${i + 1}` } }));
-  fillList("item-attributes", Object.entries(card.attributes || {}), ([name, values]) =>
-    el("tr", { attrs: { "data-evidence": `${name} ${values.join(", ")}` } }, [
-      el("th", { text: name, attrs: { scope: "row" } }), el("td", { text: values.join(", ") }),
+  fillList("item-attributes", attributeRows(card), ([name, values]) =>
+    el("tr", { attrs: { "data-evidence": `${name} ${values.map((v) => v.value).join(", ")}` } }, [
+      el("th", { text: name, attrs: { scope: "row" } }), el("td", {}, values.map(shownValue)),
     ]));
   fillList("item-pois", card.pois || [], (poi) => el("li", { className: "chip", text: poi, attrs: { "data-evidence": poi } }));
   const needs = clear(byId("item-needs"));
