@@ -40,6 +40,7 @@ class QueryUnderstanding:
     entities: list[dict[str, str]] = field(default_factory=list)  # {label, name, span}
     constraints: dict[str, Any] = field(default_factory=dict)  # price_max, colour, brand, …
     negations: list[str] = field(default_factory=list)
+    stated: list[str] = field(default_factory=list)  # every constraint as the query put it
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ class SearchResult:
     hits: list[Hit]
     total: int
     understanding: QueryUnderstanding = field(default_factory=QueryUnderstanding)
+    # "exact": the first hits satisfy every stated constraint; "relaxed": none does, and
+    # ``relaxed`` names the constraints the closest hits miss; "none": nothing found
+    match: str = "exact"
+    relaxed: list[str] = field(default_factory=list)
+    weak: bool = False  # nothing but the nearest vectors: no word or KG entry of the query
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,13 @@ class Assistant:
         outcome = self.searcher.search(query, limit=offset + limit)
         page = outcome.candidates[offset : offset + limit]
         result = SearchResult(
-            query, [self.hit(c) for c in page], outcome.total, understanding(outcome)
+            query,
+            [self.hit(c) for c in page],
+            outcome.total,
+            understanding(outcome),
+            outcome.match,
+            list(outcome.relaxed),
+            outcome.weak,
         )
         self.searches.put(remembered, result)
         return result
@@ -427,6 +433,7 @@ def understanding(outcome: SearchOutcome) -> QueryUnderstanding:
         ],
         constraints=parsed.constraints(),
         negations=list(parsed.negations),
+        stated=list(outcome.constraints),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from catalog.schema import CatalogRecord
 from extraction.facts import NodeRef, RecordFacts
 from extraction.textnorm import normalize_text
-from extraction.values import normalize_value
+from extraction.values import canonical_attribute, normalize_value
 
 CATALOG = "shopkg.catalog@1"
 DICTIONARY = "shopkg.dictionary_matcher@1"
@@ -58,7 +58,7 @@ def _structured(record: CatalogRecord, facts: RecordFacts, item: NodeRef) -> Non
         facts.add_relation("HAS_BRAND", item, brand, CATALOG, 1.0)
     for attribute, raw in record.attributes.items():
         for item_value in raw if isinstance(raw, list) else [raw]:
-            name = attribute.strip().lower()
+            name = canonical_attribute(attribute)  # one Value node for colour and color
             canonical = normalize_value(str(item_value), name)
             if not canonical.text:
                 continue
@@ -78,12 +78,13 @@ def _values(doc: Any, facts: RecordFacts, item: NodeRef) -> None:
     tagger = doc._.tagger_version or "shopkg.attribute_tagger@unknown"
     for mention in doc._.values or ():
         extractor = tagger if mention.method == "tagger" else DICTIONARY
+        attribute = canonical_attribute(mention.attribute)
         value = facts.add_node(
             "Value",
-            value_key(mention.attribute, mention.value),
+            value_key(attribute, mention.value),
             extractor,
             mention.confidence,
-            attribute=mention.attribute,
+            attribute=attribute,
             value=mention.value,
             unit=mention.unit,
         )

@@ -78,6 +78,7 @@ class ParsedQuery:
     price_min: float | None = None
     price_max: float | None = None
     negations: list[str] = field(default_factory=list)
+    negated: list[tuple[str, DictionaryEntry]] = field(default_factory=list)  # (span, entry)
 
     def constraints(self) -> dict[str, object]:
         found: dict[str, object] = {}
@@ -111,15 +112,33 @@ def parse_query(query: str, dictionary: EntityDictionary | None = None) -> Parse
     if match := _PRICE_MIN.search(text):
         parsed.price_min = _amount(match.group(1))
         text = text.replace(match.group(0), " ")
+    kept = []
+    position = 0
     for match in _NEGATION.finditer(text):
-        phrase = match.group(1).strip()
-        if phrase:
-            parsed.negations.append(phrase)
-    text = _NEGATION.sub(" ", text)
-    parsed.text = " ".join(text.split())
+        span, rest = _negated_span(match.group(1).strip(), dictionary)
+        if span:
+            parsed.negations.append(span)
+            if dictionary is not None:
+                words = tuple(tokens(span, SEARCH_TERMS))
+                parsed.negated += [(span, e) for e in dictionary.phrases.get(words, [])]
+        kept += [text[position : match.start()], rest]  # "not waterproof jacket": a jacket
+        position = match.end()
+    kept.append(text[position:])
+    parsed.text = " ".join(" ".join(kept).split())
     if dictionary is not None:
         parsed.entities = match_entities(parsed.text, dictionary)
     return parsed
+
+
+def _negated_span(phrase: str, dictionary: EntityDictionary | None) -> tuple[str, str]:
+    """What a negation rules out and what it leaves wanted: the longest KG phrase at the
+    start of ``phrase`` ("not waterproof jacket": waterproof), else its first word."""
+    words = phrase.split()
+    if dictionary is not None:
+        for n in range(len(words), 0, -1):
+            if tuple(tokens(" ".join(words[:n]), SEARCH_TERMS)) in dictionary.phrases:
+                return " ".join(words[:n]), " ".join(words[n:])
+    return (words[0], " ".join(words[1:])) if words else ("", "")
 
 
 def match_entities(text: str, dictionary: EntityDictionary) -> list[tuple[str, DictionaryEntry]]:

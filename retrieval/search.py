@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from encoders.base import TextEncoder, Vectors
 from foundation.text import SEARCH_TERMS, tokens
@@ -120,6 +121,15 @@ class SearchOutcome:
     knowledge_mode: str = "none"  # how the dense channel used the matched entries
     knowledge: list[KnowledgeUse] = field(default_factory=list)
     total: int = 0  # candidates left after the constraints, however many were returned
+    # ``exact``: the first hits satisfy every constraint the query states (the KG entries
+    # it names, its price range); ``relaxed``: none does, and ``relaxed`` says which
+    # constraints the closest hits miss; ``none``: nothing was found
+    match: str = "exact"
+    relaxed: list[str] = field(default_factory=list)
+    constraints: list[str] = field(default_factory=list)  # every constraint, as stated
+    # no word of the query is in the catalog's text and it names no KG entry: the hits are
+    # only the nearest vectors (nonsense, or a language the catalog is not written in)
+    weak: bool = False
 
 
 class HybridSearcher:
@@ -300,21 +310,41 @@ class HybridSearcher:
             columns[channel] = np.full(len(table), np.nan)
             columns[channel][found.rows] = found.scores
         allowed &= ~table.hidden
-        if parsed.price_min is not None or parsed.price_max is not None:
-            allowed = table.within(allowed, parsed.price_min, parsed.price_max)
-        for phrase in parsed.negations:
+        for phrase in parsed.negations:  # what a negation names never appears
             words = _negated_words(phrase)
             if words:  # a phrase of stop words only rules nothing out
                 allowed &= ~table.holding(words)
+        for _, entry in parsed.negated if "graph" in self.channels else ():
+            allowed[self.links.linked_rows(entry).rows] = False
+        # the constraints the query states: its price range and each span naming KG entries
+        stated = self._constraint_rows(parsed)
+        if parsed.price_min is not None or parsed.price_max is not None:
+            everything = np.ones(len(table), dtype=bool)
+            priced = {price_label(parsed): table.within(everything, *_price(parsed))}
+            stated = priced | stated
+        constraints = list(stated)
+        met = table.zeros()  # per row, how many of the stated constraints it meets
+        for mask in stated.values():
+            met += mask
+        priced_query = parsed.price_min is not None or parsed.price_max is not None
+        if priced_query and (allowed & (met == len(stated))).any():
+            allowed &= stated[constraints[0]]  # an exact match exists: the price filters
         rows = np.flatnonzero(allowed)
         total = len(rows)
+        # satisfying more constraints ranks first; the fused score orders within a tier
+        tiered = met * TIER + fused
         if limit < 0:
             rows = rows[:0]
         elif 0 < limit < len(rows):  # the best ``limit`` and whatever ties with the last
-            values = fused[rows]
+            values = tiered[rows]
             cut = len(values) - limit
             rows = rows[values >= np.partition(values, cut)[cut]]
-        rows = rows[np.lexsort((table.key_rank[rows], -fused[rows]))]  # ties: by key
+        rows = rows[np.lexsort((table.key_rank[rows], -tiered[rows]))]  # ties: by key
+        match, relaxed = ("none" if not total else "exact"), []
+        if total and stated:  # what the best hit misses, when it misses anything
+            best = rows[0] if len(rows) else np.flatnonzero(allowed)[np.argmax(tiered[allowed])]
+            relaxed = [name for name, mask in stated.items() if not mask[best]]
+            match = "relaxed" if relaxed else "exact"
         if limit > 0:
             rows = rows[:limit]
         chosen = []
@@ -328,7 +358,31 @@ class HybridSearcher:
                     float(fused[row]),
                 )
             )
-        return SearchOutcome(parsed, chosen, self.knowledge_mode, knowledge, total)
+        lexical = ("bm25", "graph")
+        weak = bool(total) and not any(len(scored[c].rows) for c in lexical if c in scored)
+        weak = weak and any(c in scored for c in lexical)  # a searcher without them can't say
+        return SearchOutcome(
+            parsed,
+            chosen,
+            self.knowledge_mode,
+            knowledge,
+            total,
+            match,
+            relaxed,
+            constraints,
+            weak and not parsed.price_min and not parsed.price_max,
+        )
+
+    def _constraint_rows(self, parsed: ParsedQuery) -> dict[str, npt.NDArray[np.bool_]]:
+        """Each span of the query that names KG entries → a mask of the item rows linked to
+        any of them (an item satisfies "blue" when it holds any value the word names)."""
+        spans: dict[str, npt.NDArray[np.bool_]] = {}
+        if "graph" not in self.channels:  # no KG to say which items an entry names
+            return spans
+        for span, entry in parsed.entities:
+            mask = spans.setdefault(span, np.zeros(len(self.table), dtype=bool))
+            mask[self.links.linked_rows(entry).rows] = True
+        return spans
 
     def _encode_ahead(self, parsed: ParsedQuery, dense: bool, visual: bool) -> dict[str, Vectors]:
         """The dense text (augmented, in augment mode) and the visual channels' text, encoded
@@ -355,6 +409,21 @@ class HybridSearcher:
     def linked_items(self, entry: DictionaryEntry) -> list[str]:
         """The items the graph channel links to ``entry``, nearest first."""
         return [self.table.keys[row] for row in self.links.linked_rows(entry).rows.tolist()]
+
+
+TIER = 10.0  # above any fused score (the channels' weights sum to 2)
+
+
+def _price(parsed: ParsedQuery) -> tuple[float | None, float | None]:
+    return parsed.price_min, parsed.price_max
+
+
+def price_label(parsed: ParsedQuery) -> str:
+    """The query's price range as a shopper reads it."""
+    low, high = parsed.price_min, parsed.price_max
+    if low is not None and high is not None:
+        return f"between {low:g} and {high:g}"
+    return f"under {high:g}" if high is not None else f"over {low:g}"
 
 
 @lru_cache(maxsize=4096)

@@ -169,3 +169,19 @@ def test_the_tagger_step_needs_a_trained_model(tmp_path: Path) -> None:
         build_pipeline(model_dir=tmp_path)
     assert "attribute_tagger" not in build_pipeline().steps
     assert build_pipeline(steps=["normalizer"]).steps == ["normalizer"]
+
+
+def test_colour_and_color_grey_and_gray_make_one_value_node(pipeline: ExtractionPipeline) -> None:
+    facts = pipeline.extract(
+        record(
+            title="Acme Trail Boot, grey",
+            description="A boot in gray suede.",
+            attributes={"Colour": "Gray"},
+        )
+    )
+    colours = {
+        (n.properties["attribute"], n.properties["value"])
+        for n in facts.nodes
+        if n.label == "Value" and "col" in str(n.properties["attribute"])
+    }
+    assert colours == {("color", "grey")}

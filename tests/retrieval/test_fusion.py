@@ -85,7 +85,8 @@ def searcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HybridSearche
 
 
 def reference(searcher: HybridSearcher, query: str) -> list[tuple[str, float]]:
-    """Each channel alone, summed key by key with the weights, constrained, sorted."""
+    """Each channel alone, summed key by key with the weights, constrained, sorted: items
+    satisfying more of the KG entries the query names first, then by score."""
     weights = FusionWeights()
     fused: dict[str, float] = {}
     for channel in CHANNELS:
@@ -107,8 +108,14 @@ def reference(searcher: HybridSearcher, query: str) -> list[tuple[str, float]]:
         negated = [set(tokens(p, SEARCH_TERMS)) for p in parsed.negations]
         if any(n and n <= words for n in negated):
             continue
+        if any(key in searcher.linked_items(entry) for _, entry in parsed.negated):
+            continue
         allowed.append((key, score))
-    return sorted(allowed, key=lambda pair: (-pair[1], pair[0]))
+    spans: dict[str, set[str]] = {}
+    for span, entry in parsed.entities:
+        spans.setdefault(span, set()).update(searcher.linked_items(entry))
+    met = {key: sum(key in linked for linked in spans.values()) for key, _ in allowed}
+    return sorted(allowed, key=lambda pair: (-met[pair[0]], -pair[1], pair[0]))
 
 
 def ranking(outcome: SearchOutcome) -> list[tuple[str, float]]:
@@ -171,3 +178,60 @@ def test_item_table_finds_rows_by_words_and_price(tmp_path: Path) -> None:
     assert table.within(everything.copy(), None, 11.0).tolist() == [True, False, False]
     assert table.within(everything.copy(), 11.0, None).tolist() == [False, False, False]
     assert table.key_rank.tolist() == [0, 1, 2]
+
+
+def _holds(searcher: HybridSearcher, key: str, *values: str) -> bool:
+    row = searcher.items[key]["values"]
+    return all(v in row.values() for v in values)
+
+
+def test_items_meeting_every_named_constraint_rank_first_and_the_match_is_exact(
+    searcher: HybridSearcher,
+) -> None:
+    outcome = searcher.search("classic red leather", limit=0)
+    both = sum(_holds(searcher, key, "red", "leather") for key in searcher.items)
+    assert outcome.match == "exact" and outcome.relaxed == [] and both > 0
+    assert outcome.constraints == ["red", "leather"]
+    head = [c.key for c in outcome.candidates[:both]]
+    assert all(_holds(searcher, key, "red", "leather") for key in head)
+    assert not any(_holds(searcher, c.key, "red", "leather") for c in outcome.candidates[both:])
+
+
+def test_when_nothing_meets_every_constraint_the_closest_come_with_what_they_miss(
+    searcher: HybridSearcher,
+) -> None:
+    priced = [
+        (row["price"], key) for key, row in searcher.items.items() if row["price"] is not None
+    ]
+    cheapest_red_leather = min(p for p, key in priced if _holds(searcher, key, "red", "leather"))
+    cheapest = min(p for p, _ in priced)
+    assert cheapest < cheapest_red_leather  # some item is cheaper than every red leather one
+    bound = cheapest_red_leather - 1
+    outcome = searcher.search(f"red leather under ${bound:g}", limit=0)
+    stated = [f"under {bound:g}", "red", "leather"]
+    assert outcome.constraints == stated
+    assert outcome.match == "relaxed" and len(outcome.relaxed) == 1  # two of three are met
+    first = outcome.candidates[0].key
+    price = searcher.items[first]["price"]
+    met = {
+        stated[0]: price is not None and price <= bound,
+        "red": _holds(searcher, first, "red"),
+        "leather": _holds(searcher, first, "leather"),
+    }
+    assert [name for name, ok in met.items() if not ok] == outcome.relaxed
+
+
+def test_a_price_nothing_meets_is_relaxed_and_said_rather_than_answered_with_nothing(
+    searcher: HybridSearcher,
+) -> None:
+    outcome = searcher.search("red bag over $1000", limit=5)
+    assert outcome.match == "relaxed" and outcome.relaxed == ["over 1000"]
+    assert outcome.candidates and all(_holds(searcher, c.key, "red") for c in outcome.candidates)
+
+
+def test_a_negated_kg_value_rules_out_every_item_holding_it(searcher: HybridSearcher) -> None:
+    outcome = searcher.search("not red leather", limit=0)
+    assert outcome.parsed.negations == ["red"] and outcome.parsed.text == "leather"
+    assert outcome.candidates
+    assert not any(_holds(searcher, c.key, "red") for c in outcome.candidates)
+    assert _holds(searcher, outcome.candidates[0].key, "leather")  # still wanted

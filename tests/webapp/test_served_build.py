@@ -150,3 +150,22 @@ def test_bad_questions_are_client_errors_in_the_json_envelope(
         response = client.post(path, json=body)
     assert response.status_code == status
     assert says in response.get_json()["error"]["message"]
+
+
+def test_a_search_says_when_nothing_meets_every_constraint_and_shows_the_closest(
+    client: FlaskClient,
+) -> None:
+    exact = client.get("/api/v1/search", query_string={"q": "waterproof boot under 100"})
+    page = exact.get_json()
+    assert exact.status_code == 200 and page["match"] == "exact" and page["relaxed"] == []
+    assert page["hits"][0]["key"] == SLASH_ID
+    cheap = client.get("/api/v1/search", query_string={"q": "waterproof boot under 50"})
+    page = cheap.get_json()
+    assert page["match"] == "relaxed" and page["relaxed"] == ["under 50"]
+    assert page["hits"][0]["key"] == SLASH_ID  # the closest, said to cost more than asked
+    assert "under 50" in page["understanding"]["stated"]
+    assert not page["weak"]
+    unknown = client.get("/api/v1/search", query_string={"q": "xyzzy qwertyuiop"}).get_json()
+    assert unknown["relaxed"] == [] and unknown["weak"] is True
+    french = client.get("/api/v1/search", query_string={"q": "chaussures de randonnée"})
+    assert french.get_json()["weak"] is True

@@ -42,6 +42,9 @@ def search_page(result: SearchResult, limit: int, offset: int) -> SearchPage:
         next_offset=end if end < result.total and result.hits else None,
         hits=[hit_out(h) for h in result.hits],
         understanding=UnderstandingOut.model_validate(to_dict(result.understanding)),
+        match=result.match,
+        relaxed=list(result.relaxed),
+        weak=result.weak,
     )
 
 

@@ -106,12 +106,16 @@ class UnderstandingOut(Out):
     entities: list[dict[str, str]] = []
     constraints: dict[str, Any] = {}
     negations: list[str] = []
+    stated: list[str] = []
 
 
 class SearchPage(Page):
     query: str
     hits: list[HitOut]
     understanding: UnderstandingOut
+    match: Literal["exact", "relaxed", "none"] = "exact"
+    relaxed: list[str] = []
+    weak: bool = False
 
 
 class CardValueOut(Out):

@@ -33,6 +33,16 @@ function showHits(hits, append) {
   hits.forEach((hit) => list.append(hitCard(hit)));
 }
 
+// what the results are: all of the query's constraints met, or the closest when none is
+function searchStatus(page, query) {
+  if (!page.total) return `Nothing found for “${query}”`;
+  if (page.weak) return `Nothing in the shop matches “${query}” well; the nearest guesses:`;
+  if (page.match === "relaxed" && page.relaxed.length) {
+    return `No exact match for “${query}”; closest (not ${page.relaxed.join(", not ")}):`;
+  }
+  return `${page.total} result${page.total === 1 ? "" : "s"} for “${query}”`;
+}
+
 async function search(query, offset = 0) {
   status(offset ? "Loading more…" : "Searching…");
   try {
@@ -40,7 +50,7 @@ async function search(query, offset = 0) {
     state.query = query;
     state.nextOffset = page.next_offset;
     showHits(page.hits, offset > 0);
-    status(page.total ? `${page.total} result${page.total === 1 ? "" : "s"} for “${query}”` : `Nothing found for “${query}”`);
+    status(searchStatus(page, query));
     byId("more-results").hidden = page.next_offset === null;
   } catch (error) {
     status(`Search failed: ${error.message}`);
