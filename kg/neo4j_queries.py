@@ -82,8 +82,35 @@ WRITE_SCHEMA_VERSION: LiteralString = (
 SHOW_FULLTEXT_INDEXES: LiteralString = (
     "SHOW INDEXES YIELD name, type WHERE type = 'FULLTEXT' RETURN name ORDER BY name"
 )
-CLEAR: LiteralString = "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
-"""Deletes everything, batched; valid only in an auto-commit transaction (``session.run``)."""
+BULK_ROWS = 10_000
+"""Rows per inner transaction of a bulk delete: memory stays bounded however big the graph."""
+
+
+def _rows_per_tx(rows: int) -> int:
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+        raise SchemaError(f"rows per transaction must be a positive integer, got {rows!r}")
+    return rows
+
+
+def in_transactions(match: str, var: str, action: str, rows: int = BULK_ROWS) -> LiteralString:
+    """``match`` (a MATCH … that binds ``var``), then ``action`` on every ``var`` in inner
+    transactions of ``rows`` rows each. Valid only in an auto-commit transaction
+    (``session.run``, not ``execute_write``): the server commits every batch itself."""
+    return _lit(
+        f"{match} CALL {{ WITH {ident(var)} {action} }} "
+        f"IN TRANSACTIONS OF {_rows_per_tx(rows)} ROWS"
+    )
+
+
+def clear_relations(rows: int = BULK_ROWS) -> LiteralString:
+    """Every relation, batched: relations go before nodes, so no batch detaches a hub."""
+    return in_transactions("MATCH ()-[r]->()", "r", "DELETE r", rows)
+
+
+def clear_nodes(keep_meta: bool, rows: int = BULK_ROWS) -> LiteralString:
+    """Every node (but the schema marker when ``keep_meta``), batched."""
+    match = f"MATCH (n) WHERE NOT n:{META_LABEL}" if keep_meta else "MATCH (n)"
+    return in_transactions(match, "n", "DETACH DELETE n", rows)
 
 
 # -- nodes ---------------------------------------------------------------------------------
@@ -179,6 +206,27 @@ def delete_relations(rel_type: str, start: str, end: str) -> LiteralString:
 def delete_relations_where(rel_type: str, extractor: bool, source: bool) -> LiteralString:
     where = _where("r", extractor, source)
     return _lit(f"MATCH ()-[r:{ident(rel_type)}]->() WHERE {where} DELETE r RETURN count(*) AS n")
+
+
+def count_relations_where(rel_type: str, extractor: bool, source: bool) -> LiteralString:
+    where = _where("r", extractor, source)
+    return _lit(f"MATCH ()-[r:{ident(rel_type)}]->() WHERE {where} RETURN count(r) AS n")
+
+
+def delete_relations_where_batched(
+    rel_type: str, extractor: bool, source: bool, rows: int = BULK_ROWS
+) -> LiteralString:
+    """:func:`delete_relations_where` in inner transactions (auto-commit only)."""
+    match = f"MATCH ()-[r:{ident(rel_type)}]->() WHERE {_where('r', extractor, source)}"
+    return in_transactions(match, "r", "DELETE r", rows)
+
+
+def delete_orphans(label: str) -> LiteralString:
+    """Delete the nodes of ``$keys`` that have no relation; returns the keys deleted."""
+    return _lit(
+        f"UNWIND $keys AS k MATCH (n:{ident(label)} {{key: k}}) "
+        "WHERE NOT EXISTS { (n)--() } WITH n, n.key AS key DELETE n RETURN key"
+    )
 
 
 def count_relations(rel_type: str) -> LiteralString:

@@ -19,6 +19,7 @@ from kg import neo4j_queries as q
 from kg.ontology import SHOPKG_ONTOLOGY
 from kg.planning import RelationGroup, WriteTx
 from kg.records import (
+    DeleteReport,
     ExtractorFilter,
     GraphPath,
     GraphStats,
@@ -185,8 +186,13 @@ class Neo4jStore(GraphStore):
         database: str | None = None,
         ontology: Ontology = SHOPKG_ONTOLOGY,
         batch_size: int = 512,
+        bulk_rows: int = q.BULK_ROWS,
     ) -> None:
         super().__init__(ontology, batch_size=batch_size)
+        if bulk_rows < 1:
+            raise GraphStoreError(f"bulk_rows must be >= 1, got {bulk_rows}")
+        self.bulk_rows = bulk_rows
+        """Rows per inner transaction of bulk deletes (:meth:`clear`, :meth:`delete_facts`)."""
         self.uri = uri
         self.database = database
         self._auth = (user, password)
@@ -247,6 +253,19 @@ class Neo4jStore(GraphStore):
 
         return self._guard(run)
 
+    def _write(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
+        """One statement in its own managed write transaction (retried on transient errors)."""
+        self._require_open()
+
+        def run() -> list[dict[str, Any]]:
+            with self._session() as session:
+                rows: list[dict[str, Any]] = session.execute_write(
+                    lambda tx: [dict(r) for r in tx.run(query, params)]
+                )
+                return rows
+
+        return self._guard(run)
+
     def _auto_commit(self, query: LiteralString, **params: Any) -> None:
         def run() -> None:
             with self._session() as session:
@@ -255,9 +274,57 @@ class Neo4jStore(GraphStore):
         self._guard(run)
 
     def clear(self) -> None:
-        """Delete every node and relation (tests and full rebuilds); the schema stays."""
+        """Delete every node and relation (full rebuilds); the schema and its version marker
+        stay. Relations go first, then nodes, both in bounded batches, so memory does not
+        grow with the graph; it is not atomic (a failure leaves part of the graph)."""
         self._require_open()
-        self._auto_commit(q.CLEAR)
+        self._auto_commit(q.clear_relations(self.bulk_rows))
+        self._auto_commit(q.clear_nodes(keep_meta=True, rows=self.bulk_rows))
+
+    def reset(self) -> None:
+        """Delete everything, the schema version marker included, without opening the store
+        (so without its schema check): what a test or a reload of an older or newer ShopKG's
+        graph starts from. Constraints and indexes stay (re-opening reuses them)."""
+        was_open = self._open
+        if not was_open:
+            self._connect()
+        try:
+            self._auto_commit(q.clear_relations(self.bulk_rows))
+            self._auto_commit(q.clear_nodes(keep_meta=False, rows=self.bulk_rows))
+        finally:
+            if not was_open:
+                self._disconnect()
+
+    def _delete_facts(self, extractor: str | None, sources: list[str] | None) -> DeleteReport:
+        """Relations first, each type in inner transactions of :attr:`bulk_rows`; then the
+        nodes left without relations, :attr:`bulk_rows` keys per transaction. Memory stays
+        bounded at any size; the price is atomicity: a failure midway leaves the rest, and a
+        re-run deletes it (the delete is idempotent)."""
+        has_extractor, has_sources = extractor is not None, sources is not None
+        params = _provenance(extractor, sources)
+        counts: dict[str, int] = {}
+        for rel_type in self.ontology.relation_types:
+            counted = self._read(
+                q.count_relations_where(rel_type, has_extractor, has_sources), **params
+            )
+            n = int(counted[0]["n"]) if counted else 0
+            if n:
+                query = q.delete_relations_where_batched(
+                    rel_type, has_extractor, has_sources, self.bulk_rows
+                )
+                self._auto_commit(query, **params)
+                counts[rel_type] = n
+        deleted: list[NodeRef] = []
+        for label in self.ontology.labels:
+            query = q.node_keys_where(label, has_extractor, has_sources)
+            candidates = [r["key"] for r in self._read(query, **params)]
+            gone: list[str] = []
+            for start in range(0, len(candidates), self.bulk_rows):
+                chunk = candidates[start : start + self.bulk_rows]
+                rows = self._write(q.delete_orphans(label), keys=chunk)
+                gone.extend(r["key"] for r in rows)
+            deleted.extend(NodeRef(label, k) for k in sorted(gone))
+        return DeleteReport(nodes_deleted=tuple(deleted), relations_deleted=counts)
 
     # -- schema --------------------------------------------------------------------------
     def _ensure_schema(self) -> SchemaReport:

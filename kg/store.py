@@ -200,7 +200,12 @@ class GraphStore(ABC):
             raise GraphStoreError("delete_facts needs an extractor, a source or both")
         if extractor is not None and not EXTRACTOR.match(extractor):
             raise GraphStoreError(f"extractor {extractor!r} must look like name@version")
-        return self._transact(lambda tx: delete_facts(tx, self.ontology, extractor, chosen))
+        return self._delete_facts(extractor, chosen)
+
+    def _delete_facts(self, extractor: str | None, sources: list[str] | None) -> DeleteReport:
+        """:meth:`delete_facts` over checked arguments: one transaction, unless a backend
+        bounds its memory by committing in batches (Neo4j does)."""
+        return self._transact(lambda tx: delete_facts(tx, self.ontology, extractor, sources))
 
     # -- reads ---------------------------------------------------------------------------
     def get_node(self, ref: NodeRef) -> NodeRecord | None:

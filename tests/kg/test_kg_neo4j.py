@@ -9,6 +9,7 @@ parameter shapes those queries expect.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -31,7 +32,9 @@ def test_schema_statements_are_neo4j_5_ddl() -> None:
     assert nq.relation_property_index("HAS_POI", "extractor") == (
         "CREATE INDEX shopkg_HAS_POI_extractor IF NOT EXISTS FOR ()-[r:HAS_POI]-() ON (r.extractor)"
     )
-    assert "IN TRANSACTIONS" in nq.CLEAR
+    assert nq.clear_relations(500) == (
+        "MATCH ()-[r]->() CALL { WITH r DELETE r } IN TRANSACTIONS OF 500 ROWS"
+    )
 
 
 def test_write_queries_merge_on_keys_with_parameters() -> None:
@@ -169,3 +172,101 @@ def test_constructing_a_store_does_no_io_and_a_dead_server_is_a_clear_error() ->
 
 def test_provenance_defaults_are_valid() -> None:
     assert Provenance().extractor == "manual@0"
+
+
+Answer = list[dict[str, Any]] | Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+class RecordingStore(Neo4jStore):
+    """A Neo4j store whose statements are recorded instead of sent: (how, query, params),
+    ``how`` being "auto" (auto-commit, where IN TRANSACTIONS may run), "read" or "write"."""
+
+    def __init__(self, answers: dict[str, Answer], **kwargs: Any) -> None:
+        super().__init__("bolt://127.0.0.1:9", **kwargs)
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+        self.answers = answers
+        self._open = True
+
+    def _answer(self, how: str, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self.sent.append((how, query, params))
+        for start, rows in self.answers.items():
+            if query.startswith(start):
+                return rows(params) if callable(rows) else rows
+        return []
+
+    def _auto_commit(self, query: str, **params: Any) -> None:
+        self._answer("auto", query, params)
+
+    def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        return self._answer("read", query, params)
+
+    def _write(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        return self._answer("write", query, params)
+
+    def _connect(self) -> None:
+        self.sent.append(("connect", "", {}))
+
+    def _disconnect(self) -> None:
+        self.sent.append(("disconnect", "", {}))
+
+
+def test_clear_deletes_relations_then_nodes_in_bounded_auto_commit_batches() -> None:
+    store = RecordingStore({}, bulk_rows=2000)
+    store.clear()
+    assert store.sent == [
+        ("auto", "MATCH ()-[r]->() CALL { WITH r DELETE r } IN TRANSACTIONS OF 2000 ROWS", {}),
+        (
+            "auto",
+            "MATCH (n) WHERE NOT n:ShopKGMeta CALL { WITH n DETACH DELETE n } "
+            "IN TRANSACTIONS OF 2000 ROWS",
+            {},
+        ),
+    ]
+
+
+def test_reset_deletes_the_schema_marker_too_without_opening_the_store() -> None:
+    store = RecordingStore({})
+    store._open = False
+    store.reset()
+    assert [how for how, _, _ in store.sent] == ["connect", "auto", "auto", "disconnect"]
+    assert store.sent[2][1] == (
+        "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+    )
+    assert not store.is_open
+
+
+def test_deleting_an_extractors_facts_commits_in_batches_relations_first() -> None:
+    answers: dict[str, Answer] = {
+        "MATCH ()-[r:HAS_POI]->() WHERE r.extractor = $extractor RETURN count(r)": [{"n": 3}],
+        "MATCH ()-[r:": [{"n": 0}],
+        "MATCH (n:POI) WHERE": [{"key": k} for k in ("a", "b", "c", "d", "e")],
+        "UNWIND $keys AS k MATCH (n:POI": lambda p: [{"key": k} for k in p["keys"] if k < "c"],
+    }
+    store = RecordingStore(answers, bulk_rows=2)
+    report = store.delete_facts(extractor="poi_tagger@1")
+    assert report.relations_deleted == {"HAS_POI": 3}
+    assert report.nodes_deleted == (NodeRef("POI", "a"), NodeRef("POI", "b"))
+    autos = [(query, params) for how, query, params in store.sent if how == "auto"]
+    assert autos == [
+        (
+            "MATCH ()-[r:HAS_POI]->() WHERE r.extractor = $extractor "
+            "CALL { WITH r DELETE r } IN TRANSACTIONS OF 2 ROWS",
+            {"extractor": "poi_tagger@1"},
+        )
+    ]
+    orphan_batches = [params["keys"] for how, query, params in store.sent if how == "write"]
+    assert orphan_batches == [["a", "b"], ["c", "d"], ["e"]]  # 2 keys per transaction
+    first_node_read = next(i for i, s in enumerate(store.sent) if s[1].startswith("MATCH (n:"))
+    last_relation_write = max(i for i, s in enumerate(store.sent) if s[0] == "auto")
+    assert last_relation_write < first_node_read  # relations before nodes
+    assert nq.delete_orphans("POI") == (
+        "UNWIND $keys AS k MATCH (n:POI {key: k}) WHERE NOT EXISTS { (n)--() } "
+        "WITH n, n.key AS key DELETE n RETURN key"
+    )
+
+
+def test_bulk_batch_sizes_must_be_positive() -> None:
+    with pytest.raises(SchemaError, match="rows per transaction"):
+        nq.clear_relations(0)
+    with pytest.raises(GraphStoreError, match="bulk_rows"):
+        Neo4jStore("bolt://127.0.0.1:9", bulk_rows=0)
