@@ -42,6 +42,14 @@ def fulltext_index_name(label: str) -> str:
 
 
 # -- schema --------------------------------------------------------------------------------
+def key_constraint_name(label: str) -> str:
+    return f"shopkg_{ident(label)}_key"
+
+
+def property_index_name(label_or_type: str, prop: str) -> str:
+    return f"shopkg_{ident(label_or_type)}_{ident(prop)}"
+
+
 def key_constraint(label: str) -> LiteralString:
     """Uniqueness of the natural key; it also gives MERGE and key lookups their index."""
     return _lit(
@@ -64,11 +72,25 @@ def relation_property_index(rel_type: str, prop: str) -> LiteralString:
     )
 
 
+FULLTEXT_ANALYZER = "whitespace"
+"""ShopKG folds and stems the indexed words itself (:func:`kg.validation.index_word`); the
+index only splits them, so Neo4j matches the words Kùzu (``stemmer := 'none'``) matches."""
+
+
 def fulltext_index(label: str, prop: str) -> LiteralString:
     return _lit(
         f"CREATE FULLTEXT INDEX {fulltext_index_name(label)} IF NOT EXISTS "
-        f"FOR (n:{ident(label)}) ON EACH [n.{ident(prop)}]"
+        f"FOR (n:{ident(label)}) ON EACH [n.{ident(prop)}] "
+        f"OPTIONS {{indexConfig: {{`fulltext.analyzer`: '{FULLTEXT_ANALYZER}'}}}}"
     )
+
+
+def drop_index(name: str) -> LiteralString:
+    return _lit(f"DROP INDEX {ident(name)} IF EXISTS")
+
+
+SHOW_INDEXES: LiteralString = "SHOW INDEXES YIELD name, type, options RETURN name, type, options"
+SHOW_CONSTRAINTS: LiteralString = "SHOW CONSTRAINTS YIELD name RETURN name"
 
 
 AWAIT_INDEXES: LiteralString = "CALL db.awaitIndexes(300)"

@@ -17,7 +17,7 @@ import pytest
 from foundation.errors import GraphStoreError, SchemaError
 from kg import SHOPKG_ONTOLOGY, NodeRef, Provenance, store_from_uri
 from kg import neo4j_queries as nq
-from kg.neo4j_store import Neo4jStore, Neo4jWriteTx
+from kg.neo4j_store import ExistingSchema, Neo4jStore, Neo4jWriteTx, plan_schema
 from kg.validation import valid_relation
 
 
@@ -27,7 +27,8 @@ def test_schema_statements_are_neo4j_5_ddl() -> None:
     )
     assert nq.fulltext_index("Entry", "search_text") == (
         "CREATE FULLTEXT INDEX shopkg_Entry_search IF NOT EXISTS "
-        "FOR (n:Entry) ON EACH [n.search_text]"
+        "FOR (n:Entry) ON EACH [n.search_text] "
+        "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}"
     )
     assert nq.relation_property_index("HAS_POI", "extractor") == (
         "CREATE INDEX shopkg_HAS_POI_extractor IF NOT EXISTS FOR ()-[r:HAS_POI]-() ON (r.extractor)"
@@ -71,6 +72,7 @@ def every_query() -> list[str]:
     for node in SHOPKG_ONTOLOGY.node_types():
         label = node.label
         queries += [nq.key_constraint(label), nq.fetch_nodes(label), nq.existing_keys(label)]
+        queries += [nq.fulltext_index(label, "search_text"), nq.delete_orphans(label)]
         queries += [nq.create_nodes(label), nq.update_nodes(label), nq.delete_nodes(label)]
         queries += [nq.node_keys_where(label, True, True), nq.orphan_keys(label)]
         queries += [nq.page(label, False), nq.count_nodes(label), nq.relations_of(label, True)]
@@ -87,7 +89,7 @@ def every_query() -> list[str]:
 
 
 def test_no_value_is_ever_written_into_query_text() -> None:
-    allowed_literals = {"'schema'", "'FULLTEXT'"}
+    allowed_literals = {"'schema'", "'FULLTEXT'", "'whitespace'"}
     for query in every_query():
         assert set(re.findall(r"'[^']*'", query)) <= allowed_literals, query
         assert '"' not in query, query
@@ -270,3 +272,57 @@ def test_bulk_batch_sizes_must_be_positive() -> None:
         nq.clear_relations(0)
     with pytest.raises(GraphStoreError, match="bulk_rows"):
         Neo4jStore("bolt://127.0.0.1:9", bulk_rows=0)
+
+
+def every_schema_name() -> set[str]:
+    names = {nq.key_constraint_name(nq.META_LABEL)}
+    for node in SHOPKG_ONTOLOGY.node_types():
+        names.add(nq.key_constraint_name(node.label))
+        names.update(nq.property_index_name(node.label, p) for p in ("extractor", "source"))
+        if node.search_fields:
+            names.add(nq.fulltext_index_name(node.label))
+    for rel in SHOPKG_ONTOLOGY.relations():
+        names.update(nq.property_index_name(rel.type, p) for p in ("extractor", "source"))
+    return names
+
+
+def test_opening_an_up_to_date_graph_creates_nothing() -> None:
+    names = every_schema_name()
+    analyzers = {n: "whitespace" for n in names if n.endswith("_search")}
+    plan = plan_schema(SHOPKG_ONTOLOGY, ExistingSchema(frozenset(names), analyzers))
+    assert plan.create == ()
+    assert plan.reindex == ()
+
+
+def test_an_empty_database_gets_every_constraint_and_index() -> None:
+    plan = plan_schema(SHOPKG_ONTOLOGY, ExistingSchema(frozenset(), {}))
+    assert len(plan.create) == len(every_schema_name()) - 1  # the marker's comes first
+    assert plan.create[0] == nq.key_constraint(next(SHOPKG_ONTOLOGY.node_types()).label)
+    assert all("IF NOT EXISTS" in s for s in plan.create)
+
+
+def test_only_missing_schema_is_created_and_old_analyzers_are_reindexed() -> None:
+    names = every_schema_name() - {"shopkg_Item_source", "shopkg_HAS_POI_extractor"}
+    analyzers = {n: "whitespace" for n in names if n.endswith("_search")}
+    analyzers["shopkg_POI_search"] = "standard-no-stop-words"  # made by an older ShopKG
+    plan = plan_schema(SHOPKG_ONTOLOGY, ExistingSchema(frozenset(names), analyzers))
+    assert plan.reindex == ("POI",)
+    assert plan.create == (
+        nq.node_property_index("Item", "source"),
+        nq.fulltext_index("POI", "search_text"),
+        nq.relation_property_index("HAS_POI", "extractor"),
+    )
+
+
+def test_opening_reads_the_schema_then_creates_only_what_is_missing() -> None:
+    names = sorted(every_schema_name() - {"shopkg_Brand_key"})
+    indexes = [
+        {"name": n, "type": "FULLTEXT" if n.endswith("_search") else "RANGE"}
+        | ({"options": {"indexConfig": {"fulltext.analyzer": "whitespace"}}})
+        for n in names
+    ]
+    store = RecordingStore({"SHOW INDEXES": indexes, "MATCH (m:ShopKGMeta": [{"version": 1}]})
+    report = store.ensure_schema()
+    autos = [query for how, query, _ in store.sent if how == "auto"]
+    assert autos == [nq.key_constraint("Brand"), nq.AWAIT_INDEXES]
+    assert report.applied == (nq.key_constraint("Brand"),)
