@@ -3,7 +3,10 @@
 A catalog of ``--items`` items (default 100k) with categories in a tree, Zipf-distributed
 brands, attribute values, points of interest and the problems they solve, scenes, crowds,
 concepts, images, source records and dictionary entries: about 12 relations per item (~1.2M at
-100k). Measured on the Kùzu store:
+100k). Measured on the Kùzu store (a fresh one in a temporary directory), or on any graph
+``--graph`` names (``kuzu:///dir`` or ``bolt://host:7687``, credentials from
+``SHOPKG_NEO4J_USER``/``SHOPKG_NEO4J_PASSWORD``), so both backends are measured by the same
+command in the same window:
 
 * batched upsert throughput (nodes/s, relations/s), and a re-upsert of a batch (idempotency);
 * 2-hop neighborhood latency, limit 50, p50/p95 (both directions, and outgoing only; outgoing
@@ -13,6 +16,7 @@ concepts, images, source records and dictionary entries: about 12 relations per 
   statement per batch, on a small sample of fresh relations, so the speed-up is shown.
 
     .venv/bin/python bench/kg_bench.py --items 100000
+    .venv/bin/python bench/kg_bench.py --items 100000 --graph bolt://localhost:7687 --clear
 
 The last line of stdout is one JSON object with all figures.
 """
@@ -33,8 +37,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from kg import NodeRef, NodeRow, Provenance, RelationRow
+from foundation.settings import parse_graph_uri
+from kg import GraphStore, NodeRef, NodeRow, Provenance, RelationRow, store_from_uri
 from kg.kuzu_store import KuzuStore
+from kg.neo4j_store import Neo4jStore
 
 ATTRIBUTES = {
     "color": 30, "material": 40, "size": 20, "style": 60, "pattern": 25,
@@ -227,9 +233,23 @@ def latencies(call: Callable[[Any], Any], args: Sequence[Any]) -> list[float]:
     return times
 
 
-def baseline(store: KuzuStore, catalog: Catalog, sample: int) -> dict[str, float]:
+def baseline(store: GraphStore, catalog: Catalog, sample: int) -> dict[str, float]:
     """Naive MERGE on the same store: one statement per row, and one UNWIND per batch."""
-    conn = store._writer.connection  # bypasses the store on purpose: it *is* the naive way
+    # bypasses the store on purpose: it *is* the naive way
+    session: Any = None
+    if isinstance(store, Neo4jStore):
+        session = store._driver.session(database=store.database)
+    else:
+        assert isinstance(store, KuzuStore)
+        connection = store._writer.connection
+
+    def run(query: str, params: dict[str, Any]) -> bool:
+        if session is not None:
+            session.run(query, params).consume()
+        else:
+            connection.execute(query, params)
+        return True
+
     rows = [
         {
             "s": f"item-{i}",
@@ -243,17 +263,45 @@ def baseline(store: KuzuStore, catalog: Catalog, sample: int) -> dict[str, float
         "MATCH (a:Item {key: $s}), (b:Image {key: $e}) "
         "MERGE (a)-[r:HAS_IMAGE {extractor: $x, source: $src}]->(b) SET r.confidence = 0.5"
     )
-    single = timed(lambda: [conn.execute(merge, row) for row in rows[: sample // 2]])
+    single = timed(lambda: [run(merge, row) for row in rows[: sample // 2]])
     unwind = (
         "UNWIND $rows AS row MATCH (a:Item {key: row.s}), (b:Image {key: row.e}) "
         "MERGE (a)-[r:HAS_IMAGE {extractor: row.x, source: row.src}]->(b) SET r.confidence = 0.5"
     )
-    batch = timed(lambda: conn.execute(unwind, {"rows": rows[sample // 2 :]}))
+    batch = timed(lambda: run(unwind, {"rows": rows[sample // 2 :]}))
+    if session is not None:
+        session.close()
     store.delete_facts(extractor="baseline@1")
     return {
         "row_at_a_time_merge_relations_per_s": round((sample // 2) / single, 1),
         "unwind_merge_relations_per_s": round((sample - sample // 2) / batch, 1),
     }
+
+
+def open_store(graph: str | None, workdir: Path, pool_bytes: int, clear: bool) -> GraphStore:
+    """The store measured, opened: a fresh Kùzu graph in ``workdir``, or ``graph``'s store
+    (emptied first with ``clear``; refused when it holds anything, so no figure is taken on
+    top of an older run's graph)."""
+    if graph is None:
+        return KuzuStore(workdir / "graph", buffer_pool_bytes=pool_bytes).open()
+    if parse_graph_uri(graph).backend == "kuzu":
+        store: GraphStore = KuzuStore(parse_graph_uri(graph).path, buffer_pool_bytes=pool_bytes)
+    else:
+        user = os.environ.get("SHOPKG_NEO4J_USER", "neo4j")
+        store = store_from_uri(
+            graph, user=user, password=os.environ.get("SHOPKG_NEO4J_PASSWORD", "")
+        )
+    if clear and isinstance(store, Neo4jStore):
+        store.reset()
+    store.open()
+    if clear and isinstance(store, KuzuStore):
+        store.close()
+        shutil.rmtree(parse_graph_uri(graph).path, ignore_errors=True)
+        store.open()
+    if store.stats().total_nodes:
+        store.close()
+        raise SystemExit(f"{graph} is not empty: give --clear to delete what it holds first")
+    return store
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -265,15 +313,25 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--buffer-pool-mb", type=int, default=4096)
     parser.add_argument("--dir", type=Path, default=None, help="keep the graph here")
+    parser.add_argument(
+        "--graph",
+        default=None,
+        help="measure this graph (kuzu:///dir or bolt://host:7687) instead of a fresh Kùzu "
+        "graph in a temporary directory; it must be empty, or give --clear",
+    )
+    parser.add_argument(
+        "--clear", action="store_true", help="delete everything in --graph before starting"
+    )
     args = parser.parse_args(argv)
 
     cpu_started = time.process_time()
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="shopkg-kg-bench-"))
     catalog = Catalog(args.items, args.seed)
-    results: dict[str, Any] = {"backend": "kuzu", "items": args.items, "batch": args.batch}
-    store = KuzuStore(workdir / "graph", buffer_pool_bytes=args.buffer_pool_mb << 20)
+    store = open_store(args.graph, workdir, args.buffer_pool_mb << 20, args.clear)
+    results: dict[str, Any] = {"backend": store.backend, "items": args.items, "batch": args.batch}
+    if args.graph:
+        results["graph"] = args.graph
     try:
-        store.open()
         node_count, node_s = 0, 0.0
         for label, rows in catalog.nodes():
             for batch in batches(rows, args.batch):
@@ -316,12 +374,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 partial(store.neighborhood, hops=2, limit=50, direction=direction), starts
             )
             results[f"neighborhood_2hop_{direction}"] = percentiles(times)
-        # the baseline: the same queries with the node cache off (every property read again)
-        capacity, store._cache.capacity = store._cache.capacity, 0
-        store._cache.invalidate()
-        times = latencies(partial(store.neighborhood, hops=2, limit=50, direction="out"), starts)
-        results["neighborhood_2hop_out_uncached"] = percentiles(times)
-        store._cache.capacity = capacity
+        if isinstance(store, KuzuStore):
+            # the baseline: the same queries with the node cache off (every property read again)
+            capacity, store._cache.capacity = store._cache.capacity, 0
+            store._cache.invalidate()
+            times = latencies(
+                partial(store.neighborhood, hops=2, limit=50, direction="out"), starts
+            )
+            results["neighborhood_2hop_out_uncached"] = percentiles(times)
+            store._cache.capacity = capacity
         names = catalog.pois + catalog.concepts + catalog.brands
         words = [rng.choice(names) for _ in range(args.queries)]
         store.lookup(words[0])
@@ -337,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         )
     finally:
         store.close()
-        if args.dir is None:
+        if args.dir is None and args.graph is None:
             shutil.rmtree(workdir, ignore_errors=True)
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     results["cpu_s"] = round(time.process_time() - cpu_started, 1)

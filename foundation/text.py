@@ -14,6 +14,7 @@ Doc the extraction pipeline annotates, with offsets, not into index terms.)
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 _ANY_SCRIPT = re.compile(r"[^\W_]+")
@@ -70,7 +71,22 @@ def tokens(text: str, how: Tokenization) -> list[str]:
     for word in words:
         if how.drop_stopwords and word in STOPWORDS:
             continue
-        if how.strip_plural_s and len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        out.append(word)
+        out.append(singular(word) if how.strip_plural_s else word)
     return out
+
+
+def singular(word: str) -> str:
+    """The light plural stem of :attr:`Tokenization.strip_plural_s`: a final ``s`` dropped
+    from words longer than three letters not ending in ``ss`` ("kids" → "kid")."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def strip_accents(word: str) -> str:
+    """``word`` without combining marks ("jäger" → "jager", "café" → "cafe"); letters
+    without a decomposition ("中", "ø") stay as they are."""
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -71,9 +71,21 @@ def add_rel_pair(rel_type: str, start: str, end: str) -> str:
     return f"ALTER TABLE {ident(rel_type)} ADD IF NOT EXISTS FROM {ident(start)} TO {ident(end)}"
 
 
+FTS_OPTIONS = "stemmer := 'none'"
+"""ShopKG stems and folds the indexed words itself (:func:`kg.validation.index_word`), so
+Kùzu and Neo4j match the same words; Kùzu's stop words never match a prefixed word."""
+
+
 def create_fts_index(label: str) -> str:
-    """Kùzu's built-in FTS with its English stemmer (and stop words: see TOKEN_PREFIX)."""
-    return f"CALL CREATE_FTS_INDEX('{ident(label)}', '{fts_index_name(label)}', ['{SEARCH_TEXT}'])"
+    """Kùzu's built-in FTS over the derived ``search_text``, without a stemmer of its own."""
+    return (
+        f"CALL CREATE_FTS_INDEX('{ident(label)}', '{fts_index_name(label)}', "
+        f"['{SEARCH_TEXT}'], {FTS_OPTIONS})"
+    )
+
+
+def drop_fts_index(label: str) -> str:
+    return f"CALL DROP_FTS_INDEX('{ident(label)}', '{fts_index_name(label)}')"
 
 
 CREATE_META_TABLE = (
@@ -85,7 +97,7 @@ WRITE_SCHEMA_VERSION = (
     f"MERGE (m:{META_TABLE} {{key: 'schema'}}) SET m.version = $version, m.ontology = $ontology"
 )
 SHOW_TABLES = "CALL show_tables() RETURN name, type"
-SHOW_INDEXES = "CALL show_indexes() RETURN table_name, index_name"
+SHOW_INDEXES = "CALL show_indexes() RETURN table_name, index_name, index_definition"
 CHECKPOINT = "CHECKPOINT"
 
 

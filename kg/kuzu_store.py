@@ -46,7 +46,7 @@ from kg.records import (
     relation_record,
 )
 from kg.schema import Ontology
-from kg.store import Direction, GraphStore, T
+from kg.store import Direction, GraphStore, T, described_schema
 
 log = logging.getLogger(__name__)
 DB_FILE = "shopkg.kuzu"
@@ -243,7 +243,7 @@ class KuzuStore(GraphStore):
                 f"the graph in {self.path} has schema version {before}, newer than this "
                 f"ShopKG's ontology (version {self.ontology.version}); upgrade ShopKG"
             )
-        described = json.dumps(self.ontology.describe(), sort_keys=True)
+        described = json.dumps(described_schema(self.ontology), sort_keys=True)
         if before == self.ontology.version and stored == described:
             return SchemaReport(self.backend, before, before, ())  # migrated by this ontology
         tables = {str(row[0]): str(row[1]) for row in run(q.SHOW_TABLES)}
@@ -269,9 +269,17 @@ class KuzuStore(GraphStore):
                 if (start, end) not in pairs:
                     apply(q.add_rel_pair(rel.type, start, end))
             self._add_missing_columns(rel.type, rel.all_properties, apply)
-        indexes = {row[1] for row in run(q.SHOW_INDEXES)}
+        indexes = {str(row[1]): str(row[2]) for row in run(q.SHOW_INDEXES)}
         for node in self.ontology.node_types():
-            if node.search_fields and q.fts_index_name(node.label) not in indexes:
+            if not node.search_fields:
+                continue
+            definition = indexes.get(q.fts_index_name(node.label))
+            if definition is not None and q.FTS_OPTIONS not in definition:
+                # indexed by an older scheme (Kùzu's stemmer): re-derive, then re-index
+                apply(q.drop_fts_index(node.label))
+                self._rederive_search_text(node.label)
+                definition = None
+            if definition is None:
                 apply(q.create_fts_index(node.label))
         if applied or before != self.ontology.version or stored != described:
             run(q.WRITE_SCHEMA_VERSION, {"version": self.ontology.version, "ontology": described})

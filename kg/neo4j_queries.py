@@ -42,6 +42,14 @@ def fulltext_index_name(label: str) -> str:
 
 
 # -- schema --------------------------------------------------------------------------------
+def key_constraint_name(label: str) -> str:
+    return f"shopkg_{ident(label)}_key"
+
+
+def property_index_name(label_or_type: str, prop: str) -> str:
+    return f"shopkg_{ident(label_or_type)}_{ident(prop)}"
+
+
 def key_constraint(label: str) -> LiteralString:
     """Uniqueness of the natural key; it also gives MERGE and key lookups their index."""
     return _lit(
@@ -64,11 +72,25 @@ def relation_property_index(rel_type: str, prop: str) -> LiteralString:
     )
 
 
+FULLTEXT_ANALYZER = "whitespace"
+"""ShopKG folds and stems the indexed words itself (:func:`kg.validation.index_word`); the
+index only splits them, so Neo4j matches the words Kùzu (``stemmer := 'none'``) matches."""
+
+
 def fulltext_index(label: str, prop: str) -> LiteralString:
     return _lit(
         f"CREATE FULLTEXT INDEX {fulltext_index_name(label)} IF NOT EXISTS "
-        f"FOR (n:{ident(label)}) ON EACH [n.{ident(prop)}]"
+        f"FOR (n:{ident(label)}) ON EACH [n.{ident(prop)}] "
+        f"OPTIONS {{indexConfig: {{`fulltext.analyzer`: '{FULLTEXT_ANALYZER}'}}}}"
     )
+
+
+def drop_index(name: str) -> LiteralString:
+    return _lit(f"DROP INDEX {ident(name)} IF EXISTS")
+
+
+SHOW_INDEXES: LiteralString = "SHOW INDEXES YIELD name, type, options RETURN name, type, options"
+SHOW_CONSTRAINTS: LiteralString = "SHOW CONSTRAINTS YIELD name RETURN name"
 
 
 AWAIT_INDEXES: LiteralString = "CALL db.awaitIndexes(300)"
@@ -82,8 +104,35 @@ WRITE_SCHEMA_VERSION: LiteralString = (
 SHOW_FULLTEXT_INDEXES: LiteralString = (
     "SHOW INDEXES YIELD name, type WHERE type = 'FULLTEXT' RETURN name ORDER BY name"
 )
-CLEAR: LiteralString = "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS"
-"""Deletes everything, batched; valid only in an auto-commit transaction (``session.run``)."""
+BULK_ROWS = 10_000
+"""Rows per inner transaction of a bulk delete: memory stays bounded however big the graph."""
+
+
+def _rows_per_tx(rows: int) -> int:
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+        raise SchemaError(f"rows per transaction must be a positive integer, got {rows!r}")
+    return rows
+
+
+def in_transactions(match: str, var: str, action: str, rows: int = BULK_ROWS) -> LiteralString:
+    """``match`` (a MATCH … that binds ``var``), then ``action`` on every ``var`` in inner
+    transactions of ``rows`` rows each. Valid only in an auto-commit transaction
+    (``session.run``, not ``execute_write``): the server commits every batch itself."""
+    return _lit(
+        f"{match} CALL {{ WITH {ident(var)} {action} }} "
+        f"IN TRANSACTIONS OF {_rows_per_tx(rows)} ROWS"
+    )
+
+
+def clear_relations(rows: int = BULK_ROWS) -> LiteralString:
+    """Every relation, batched: relations go before nodes, so no batch detaches a hub."""
+    return in_transactions("MATCH ()-[r]->()", "r", "DELETE r", rows)
+
+
+def clear_nodes(keep_meta: bool, rows: int = BULK_ROWS) -> LiteralString:
+    """Every node (but the schema marker when ``keep_meta``), batched."""
+    match = f"MATCH (n) WHERE NOT n:{META_LABEL}" if keep_meta else "MATCH (n)"
+    return in_transactions(match, "n", "DETACH DELETE n", rows)
 
 
 # -- nodes ---------------------------------------------------------------------------------
@@ -179,6 +228,27 @@ def delete_relations(rel_type: str, start: str, end: str) -> LiteralString:
 def delete_relations_where(rel_type: str, extractor: bool, source: bool) -> LiteralString:
     where = _where("r", extractor, source)
     return _lit(f"MATCH ()-[r:{ident(rel_type)}]->() WHERE {where} DELETE r RETURN count(*) AS n")
+
+
+def count_relations_where(rel_type: str, extractor: bool, source: bool) -> LiteralString:
+    where = _where("r", extractor, source)
+    return _lit(f"MATCH ()-[r:{ident(rel_type)}]->() WHERE {where} RETURN count(r) AS n")
+
+
+def delete_relations_where_batched(
+    rel_type: str, extractor: bool, source: bool, rows: int = BULK_ROWS
+) -> LiteralString:
+    """:func:`delete_relations_where` in inner transactions (auto-commit only)."""
+    match = f"MATCH ()-[r:{ident(rel_type)}]->() WHERE {_where('r', extractor, source)}"
+    return in_transactions(match, "r", "DELETE r", rows)
+
+
+def delete_orphans(label: str) -> LiteralString:
+    """Delete the nodes of ``$keys`` that have no relation; returns the keys deleted."""
+    return _lit(
+        f"UNWIND $keys AS k MATCH (n:{ident(label)} {{key: k}}) "
+        "WHERE NOT EXISTS { (n)--() } WITH n, n.key AS key DELETE n RETURN key"
+    )
 
 
 def count_relations(rel_type: str) -> LiteralString:

@@ -2,16 +2,20 @@
 
 Every write batch is one managed transaction (``session.execute_write``), which the driver
 retries on transient errors (deadlocks, leader switches); the work function re-reads what it
-needs, so a retry is safe. Schema: a uniqueness constraint on ``key`` per label (which is also
-the MERGE/lookup index), range indexes on provenance, and one full-text index per searchable
-label, all ``IF NOT EXISTS``, so opening a store migrates it additively.
+needs, so a retry is safe. Bulk deletes commit in bounded batches instead. Schema: a
+uniqueness constraint on ``key`` per label (which is also the MERGE/lookup index), range
+indexes on provenance, and one full-text index per searchable label (whitespace analyzer:
+ShopKG normalizes the words); opening a store reads ``SHOW INDEXES``/``SHOW CONSTRAINTS`` and
+creates only what is missing, so an up-to-date graph opens without DDL or notifications.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, LiteralString
 
 from foundation.errors import GraphStoreError, SchemaError, ShopKGError, require
@@ -19,6 +23,7 @@ from kg import neo4j_queries as q
 from kg.ontology import SHOPKG_ONTOLOGY
 from kg.planning import RelationGroup, WriteTx
 from kg.records import (
+    DeleteReport,
     ExtractorFilter,
     GraphPath,
     GraphStats,
@@ -31,7 +36,7 @@ from kg.records import (
     relation_record,
 )
 from kg.schema import KEY, SEARCH_TEXT, Ontology
-from kg.store import Direction, GraphStore, T
+from kg.store import Direction, GraphStore, T, described_schema
 from kg.validation import ValidRelation
 
 Tx = Any  # neo4j.ManagedTransaction; the driver is imported lazily
@@ -171,6 +176,51 @@ def _complete(ontology: Ontology, label: str, props: Mapping[str, Any]) -> dict[
     }
 
 
+@dataclass(frozen=True)
+class ExistingSchema:
+    """What ``SHOW INDEXES`` and ``SHOW CONSTRAINTS`` listed: names, and the analyzer of
+    each full-text index."""
+
+    names: frozenset[str]
+    fulltext_analyzers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class SchemaPlan:
+    create: tuple[LiteralString, ...]
+    """The statements of what is missing, in order (``IF NOT EXISTS`` all the same)."""
+    reindex: tuple[str, ...]
+    """Labels whose full-text index has another analyzer: drop it, re-derive, re-create."""
+
+
+def plan_schema(ontology: Ontology, existing: ExistingSchema) -> SchemaPlan:
+    """Only what is missing, so an open of an up-to-date graph runs no DDL (each ``CREATE …
+    IF NOT EXISTS`` of an existing index makes the server send a notification)."""
+    wanted: list[tuple[str, LiteralString]] = []
+    reindex: list[str] = []
+    for node in ontology.node_types():
+        label = node.label
+        wanted.append((q.key_constraint_name(label), q.key_constraint(label)))
+        wanted.extend(
+            (q.property_index_name(label, p), q.node_property_index(label, p))
+            for p in PROVENANCE_INDEXED
+        )
+        if node.search_fields:
+            name = q.fulltext_index_name(label)
+            analyzer = existing.fulltext_analyzers.get(name)
+            if name in existing.names and analyzer != q.FULLTEXT_ANALYZER:
+                reindex.append(label)
+            wanted.append((name, q.fulltext_index(label, SEARCH_TEXT)))
+    for rel in ontology.relations():
+        wanted.extend(
+            (q.property_index_name(rel.type, p), q.relation_property_index(rel.type, p))
+            for p in PROVENANCE_INDEXED
+        )
+    dropped = {q.fulltext_index_name(label) for label in reindex}
+    create = tuple(s for name, s in wanted if name not in existing.names or name in dropped)
+    return SchemaPlan(create, tuple(reindex))
+
+
 class Neo4jStore(GraphStore):
     """A graph store in a Neo4j 5 database, reached through the official driver."""
 
@@ -185,8 +235,13 @@ class Neo4jStore(GraphStore):
         database: str | None = None,
         ontology: Ontology = SHOPKG_ONTOLOGY,
         batch_size: int = 512,
+        bulk_rows: int = q.BULK_ROWS,
     ) -> None:
         super().__init__(ontology, batch_size=batch_size)
+        if bulk_rows < 1:
+            raise GraphStoreError(f"bulk_rows must be >= 1, got {bulk_rows}")
+        self.bulk_rows = bulk_rows
+        """Rows per inner transaction of bulk deletes (:meth:`clear`, :meth:`delete_facts`)."""
         self.uri = uri
         self.database = database
         self._auth = (user, password)
@@ -198,7 +253,13 @@ class Neo4jStore(GraphStore):
     def _connect(self) -> None:
         neo4j: Any = require("neo4j")
         try:
-            self._driver = neo4j.GraphDatabase.driver(self.uri, auth=self._auth)
+            # INFO notifications ("index already exists", ...) are neither sent nor logged
+            self._driver = neo4j.GraphDatabase.driver(
+                self.uri, auth=self._auth, notifications_min_severity="WARNING"
+            )
+            quiet = logging.getLogger("neo4j.notifications")
+            if quiet.level == logging.NOTSET:
+                quiet.setLevel(logging.WARNING)
             self._driver.verify_connectivity()
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, ValueError) as e:
             if self._driver is not None:
@@ -247,6 +308,19 @@ class Neo4jStore(GraphStore):
 
         return self._guard(run)
 
+    def _write(self, query: LiteralString, **params: Any) -> list[dict[str, Any]]:
+        """One statement in its own managed write transaction (retried on transient errors)."""
+        self._require_open()
+
+        def run() -> list[dict[str, Any]]:
+            with self._session() as session:
+                rows: list[dict[str, Any]] = session.execute_write(
+                    lambda tx: [dict(r) for r in tx.run(query, params)]
+                )
+                return rows
+
+        return self._guard(run)
+
     def _auto_commit(self, query: LiteralString, **params: Any) -> None:
         def run() -> None:
             with self._session() as session:
@@ -255,13 +329,63 @@ class Neo4jStore(GraphStore):
         self._guard(run)
 
     def clear(self) -> None:
-        """Delete every node and relation (tests and full rebuilds); the schema stays."""
+        """Delete every node and relation (full rebuilds); the schema and its version marker
+        stay. Relations go first, then nodes, both in bounded batches, so memory does not
+        grow with the graph; it is not atomic (a failure leaves part of the graph)."""
         self._require_open()
-        self._auto_commit(q.CLEAR)
+        self._auto_commit(q.clear_relations(self.bulk_rows))
+        self._auto_commit(q.clear_nodes(keep_meta=True, rows=self.bulk_rows))
+
+    def reset(self) -> None:
+        """Delete everything, the schema version marker included, without opening the store
+        (so without its schema check): what a test or a reload of an older or newer ShopKG's
+        graph starts from. Constraints and indexes stay (re-opening reuses them)."""
+        was_open = self._open
+        if not was_open:
+            self._connect()
+        try:
+            self._auto_commit(q.clear_relations(self.bulk_rows))
+            self._auto_commit(q.clear_nodes(keep_meta=False, rows=self.bulk_rows))
+        finally:
+            if not was_open:
+                self._disconnect()
+
+    def _delete_facts(self, extractor: str | None, sources: list[str] | None) -> DeleteReport:
+        """Relations first, each type in inner transactions of :attr:`bulk_rows`; then the
+        nodes left without relations, :attr:`bulk_rows` keys per transaction. Memory stays
+        bounded at any size; the price is atomicity: a failure midway leaves the rest, and a
+        re-run deletes it (the delete is idempotent)."""
+        has_extractor, has_sources = extractor is not None, sources is not None
+        params = _provenance(extractor, sources)
+        counts: dict[str, int] = {}
+        for rel_type in self.ontology.relation_types:
+            counted = self._read(
+                q.count_relations_where(rel_type, has_extractor, has_sources), **params
+            )
+            n = int(counted[0]["n"]) if counted else 0
+            if n:
+                query = q.delete_relations_where_batched(
+                    rel_type, has_extractor, has_sources, self.bulk_rows
+                )
+                self._auto_commit(query, **params)
+                counts[rel_type] = n
+        deleted: list[NodeRef] = []
+        for label in self.ontology.labels:
+            query = q.node_keys_where(label, has_extractor, has_sources)
+            candidates = [r["key"] for r in self._read(query, **params)]
+            gone: list[str] = []
+            for start in range(0, len(candidates), self.bulk_rows):
+                chunk = candidates[start : start + self.bulk_rows]
+                rows = self._write(q.delete_orphans(label), keys=chunk)
+                gone.extend(r["key"] for r in rows)
+            deleted.extend(NodeRef(label, k) for k in sorted(gone))
+        return DeleteReport(nodes_deleted=tuple(deleted), relations_deleted=counts)
 
     # -- schema --------------------------------------------------------------------------
     def _ensure_schema(self) -> SchemaReport:
-        self._auto_commit(q.META_CONSTRAINT)
+        existing = self._existing_schema()
+        if q.key_constraint_name(q.META_LABEL) not in existing.names:
+            self._auto_commit(q.META_CONSTRAINT)
         rows = self._read(q.READ_SCHEMA_VERSION)
         before = int(rows[0]["version"]) if rows and rows[0]["version"] is not None else None
         if before is not None and before > self.ontology.version:
@@ -269,25 +393,33 @@ class Neo4jStore(GraphStore):
                 f"the Neo4j graph at {self.uri} has schema version {before}, newer than this "
                 f"ShopKG's ontology (version {self.ontology.version}); upgrade ShopKG"
             )
-        statements: list[LiteralString] = []
-        for node in self.ontology.node_types():
-            statements.append(q.key_constraint(node.label))
-            statements.extend(q.node_property_index(node.label, p) for p in PROVENANCE_INDEXED)
-            if node.search_fields:
-                statements.append(q.fulltext_index(node.label, SEARCH_TEXT))
-        for rel in self.ontology.relations():
-            statements.extend(q.relation_property_index(rel.type, p) for p in PROVENANCE_INDEXED)
-        for statement in statements:  # all IF NOT EXISTS: re-running them is a no-op
+        plan = plan_schema(self.ontology, existing)
+        for label in plan.reindex:  # indexed by an older scheme: re-derive, then re-index
+            self._auto_commit(q.drop_index(q.fulltext_index_name(label)))
+            self._rederive_search_text(label)
+        for statement in plan.create:
             self._auto_commit(statement)
-        self._auto_commit(q.AWAIT_INDEXES)
-        applied: tuple[str, ...] = ()
+        if plan.create:
+            self._auto_commit(q.AWAIT_INDEXES)
         if before != self.ontology.version:
-            described = json.dumps(self.ontology.describe(), sort_keys=True)
+            described = json.dumps(described_schema(self.ontology), sort_keys=True)
             self._transact_raw(
                 q.WRITE_SCHEMA_VERSION, version=self.ontology.version, ontology=described
             )
-            applied = tuple(statements)
-        return SchemaReport(self.backend, before, self.ontology.version, applied)
+        return SchemaReport(self.backend, before, self.ontology.version, plan.create)
+
+    def _existing_schema(self) -> ExistingSchema:
+        indexes = self._read(q.SHOW_INDEXES)
+        constraints = self._read(q.SHOW_CONSTRAINTS)
+        analyzers = {
+            str(r["name"]): str(
+                ((r.get("options") or {}).get("indexConfig") or {}).get("fulltext.analyzer", "")
+            )
+            for r in indexes
+            if r.get("type") == "FULLTEXT"
+        }
+        names = frozenset(str(r["name"]) for r in [*indexes, *constraints])
+        return ExistingSchema(names, analyzers)
 
     def _transact_raw(self, query: LiteralString, **params: Any) -> None:
         def run() -> None:

@@ -43,11 +43,13 @@ from kg.records import (
     SchemaReport,
     WriteReport,
 )
-from kg.schema import Ontology
+from kg.schema import KEY, SEARCH_TEXT, Ontology
 from kg.validation import (
     EXTRACTOR,
+    INDEX_TEXT_SCHEME,
     extractor_filter,
     index_text,
+    search_text,
     validate_nodes,
     validate_relations,
 )
@@ -120,6 +122,24 @@ class GraphStore(ABC):
         self._require_open()
         self.schema_report = self._ensure_schema()
         return self.schema_report
+
+    def _rederive_search_text(self, label: str) -> int:
+        """Write ``label``'s ``search_text`` again as :func:`~kg.validation.search_text`
+        derives it now (a schema migration: the index text scheme changed), one page per
+        transaction so memory stays bounded. Returns how many nodes changed."""
+        fields = self.ontology.node(label).search_fields
+        changed = 0
+        for page in self.iter_nodes(label, batch_size=max(self.batch_size, 5000)):
+            rows = [
+                {KEY: record.key, SEARCH_TEXT: text}
+                for record in page
+                if (text := search_text(record.properties, fields))
+                != record.properties.get(SEARCH_TEXT)
+            ]
+            if rows:
+                self._transact(lambda tx, rows=rows: tx.update_nodes(label, rows))  # type: ignore[misc]
+                changed += len(rows)
+        return changed
 
     def ref(self, label: str, **fields: str) -> NodeRef:
         """The reference of a node by its key fields, e.g. ``ref("Value", attribute=…, …)``."""
@@ -200,7 +220,12 @@ class GraphStore(ABC):
             raise GraphStoreError("delete_facts needs an extractor, a source or both")
         if extractor is not None and not EXTRACTOR.match(extractor):
             raise GraphStoreError(f"extractor {extractor!r} must look like name@version")
-        return self._transact(lambda tx: delete_facts(tx, self.ontology, extractor, chosen))
+        return self._delete_facts(extractor, chosen)
+
+    def _delete_facts(self, extractor: str | None, sources: list[str] | None) -> DeleteReport:
+        """:meth:`delete_facts` over checked arguments: one transaction, unless a backend
+        bounds its memory by committing in batches (Neo4j does)."""
+        return self._transact(lambda tx: delete_facts(tx, self.ontology, extractor, sources))
 
     # -- reads ---------------------------------------------------------------------------
     def get_node(self, ref: NodeRef) -> NodeRecord | None:
@@ -469,6 +494,11 @@ class GraphStore(ABC):
         self, nodes: set[tuple[str, str]], relations: tuple[str, ...] | None
     ) -> Iterable[RelationRecord]:
         """Relations whose two ends are both in ``nodes`` (a superset is fine)."""
+
+
+def described_schema(ontology: Ontology) -> dict[str, object]:
+    """What a store records of its schema: the ontology and how its index text is derived."""
+    return {**ontology.describe(), "index_text_scheme": INDEX_TEXT_SCHEME}
 
 
 @contextlib.contextmanager

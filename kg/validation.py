@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from foundation.errors import SchemaError
-from foundation.text import NAME_WORDS, tokens
+from foundation.text import NAME_WORDS, singular, strip_accents, tokens
 from kg.records import ExtractorFilter, NodeRef, NodeRow, Provenance, RelationKey, RelationRow
 from kg.schema import (
     KEY,
@@ -85,9 +85,21 @@ def valid_relation(
     )
 
 
+INDEX_TEXT_SCHEME = 2
+"""How :func:`index_word` normalizes; stored with the schema, so that opening a graph indexed
+by an older scheme re-derives its ``search_text`` and rebuilds its full-text indexes."""
+
+
 def index_word(word: str) -> str:
-    """A word as the full-text index sees it: prefixed, and with ASCII digits spelled as
-    letters behind an ``n`` marker, because Kùzu's tokenizer drops digits ("15" -> "qnbf")."""
+    """A word (a :data:`NAME_WORDS` token: case-folded) as the full-text index sees it.
+
+    ShopKG normalizes the terms itself, so every store answers a lookup alike whatever its
+    analyzer does: accents are stripped ("jäger" → "jager"), plurals stemmed ("kids" → "kid",
+    :func:`~foundation.text.singular`), then the word is prefixed (never a stop word) and its
+    ASCII digits spelled as letters behind an ``n`` marker, because Kùzu's tokenizer drops
+    digits ("15" -> "qnbf"). The stores index the result without stemming or stop words of
+    their own (Kùzu ``stemmer := 'none'``, Neo4j's ``whitespace`` analyzer)."""
+    word = singular(strip_accents(word))
     if any("0" <= ch <= "9" for ch in word):
         return f"{TOKEN_PREFIX}n{word.translate(_DIGITS)}"
     return TOKEN_PREFIX + word

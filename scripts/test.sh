@@ -19,4 +19,6 @@ echo "== pytest"
 # the PostgreSQL and browser tests must run here: missing servers fail them instead of skipping
 export SHOPKG_TEST_POSTGRES=require
 export SHOPKG_TEST_BROWSER=require
-.venv/bin/pytest "$@"
+# the graph-store suites in a random order (the seed is printed in the header; rerun a failing
+# order with --shuffle-backends SEED): no test may depend on what an earlier one left behind
+.venv/bin/pytest --shuffle-backends "${SHOPKG_TEST_SEED:-random}" "$@"

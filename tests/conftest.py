@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import pwd
+import random
 import shutil
 import subprocess
 import tempfile
@@ -23,6 +24,60 @@ from foundation.db import Database
 from foundation.settings import Settings
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+BACKEND_SUITES = ("tests/kg/",)
+"""Suites whose tests share one server (Neo4j): run in a random order in CI, so a test that
+leaves state behind for the next one fails there rather than by chance."""
+
+
+SHUFFLE_SEED = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shuffle-backends",
+        metavar="SEED",
+        default=None,
+        help="run the graph-store suites (tests/kg) in a random order: an integer seed, or "
+        "'random' for a fresh one; the seed is printed in the header so a failing order "
+        "can be rerun",
+    )
+
+
+def _shuffle_seed(config: pytest.Config) -> int | None:
+    chosen = config.getoption("--shuffle-backends")
+    if chosen is None:
+        return None
+    if SHUFFLE_SEED not in config.stash:
+        seed = random.SystemRandom().randrange(10**6) if chosen == "random" else int(chosen)
+        config.stash[SHUFFLE_SEED] = seed
+    return config.stash[SHUFFLE_SEED]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    seed = _shuffle_seed(config)
+    if seed is None:
+        return None
+    return f"graph-store suites shuffled with seed {seed} (rerun: --shuffle-backends {seed})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Shuffle the backend suites' tests among their own places; the rest keeps its order
+    (and its module- and session-scoped fixtures their cost)."""
+    seed = _shuffle_seed(config)
+    if seed is None:
+        return
+    root = Path(str(config.rootpath))
+    places = [
+        i
+        for i, item in enumerate(items)
+        if any(item.path.relative_to(root).as_posix().startswith(s) for s in BACKEND_SUITES)
+    ]
+    chosen = [items[i] for i in places]
+    random.Random(seed).shuffle(chosen)
+    for place, item in zip(places, chosen, strict=True):
+        items[place] = item
 
 
 @pytest.fixture

@@ -117,6 +117,7 @@ def _register() -> None:
         groups,
         images,
         ingest,
+        neo4j_import,
         qa,
         search,
         web,
@@ -138,6 +139,7 @@ def _register() -> None:
         web,
         demo,
         search,
+        neo4j_import,
         worker,
     ):
         module.register(cli)

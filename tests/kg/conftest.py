@@ -2,7 +2,8 @@
 
 Kùzu always runs (a fresh database per test in ``tmp_path``). Neo4j runs under the ``neo4j``
 marker when ``SHOPKG_NEO4J_URI`` (with ``SHOPKG_NEO4J_USER``/``SHOPKG_NEO4J_PASSWORD``) is set;
-its database is wiped at the start of each test.
+its database is wiped, schema version marker included, before each test opens a store, so
+the tests pass in any order (``--shuffle-backends`` in ``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -73,10 +74,9 @@ def store_factory(
             uri, user=user, password=password, ontology=ontology, batch_size=batch_size
         )
 
-    wiper = make_neo4j()
-    assert isinstance(wiper, Neo4jStore)
-    with wiper:
-        wiper.clear()
+    # before any store opens: a test that left a newer schema version (or anything else)
+    # behind must not break the next one, whatever order they run in
+    Neo4jStore(uri, user=user, password=password).reset()
     return make_neo4j
 
 

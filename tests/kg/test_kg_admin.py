@@ -255,7 +255,7 @@ def test_a_bigger_ontology_migrates_the_store_in_place(store_factory: StoreFacto
                 "ALTER TABLE HAS_POI ADD IF NOT EXISTS score DOUBLE",
                 "CREATE REL TABLE IF NOT EXISTS SIMILAR_TO(FROM Item TO Item, source STRING, "
                 "extractor STRING, confidence DOUBLE)",
-                "CALL CREATE_FTS_INDEX('POI', 'POI_search', ['search_text'])",
+                "CALL CREATE_FTS_INDEX('POI', 'POI_search', ['search_text'], stemmer := 'none')",
             )
         assert big.stats().schema_version == 2
         old = big.get_node(NodeRef("Item", "a"))

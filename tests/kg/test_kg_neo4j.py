@@ -9,6 +9,7 @@ parameter shapes those queries expect.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from foundation.errors import GraphStoreError, SchemaError
 from kg import SHOPKG_ONTOLOGY, NodeRef, Provenance, store_from_uri
 from kg import neo4j_queries as nq
-from kg.neo4j_store import Neo4jStore, Neo4jWriteTx
+from kg.neo4j_store import ExistingSchema, Neo4jStore, Neo4jWriteTx, plan_schema
 from kg.validation import valid_relation
 
 
@@ -26,12 +27,15 @@ def test_schema_statements_are_neo4j_5_ddl() -> None:
     )
     assert nq.fulltext_index("Entry", "search_text") == (
         "CREATE FULLTEXT INDEX shopkg_Entry_search IF NOT EXISTS "
-        "FOR (n:Entry) ON EACH [n.search_text]"
+        "FOR (n:Entry) ON EACH [n.search_text] "
+        "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}"
     )
     assert nq.relation_property_index("HAS_POI", "extractor") == (
         "CREATE INDEX shopkg_HAS_POI_extractor IF NOT EXISTS FOR ()-[r:HAS_POI]-() ON (r.extractor)"
     )
-    assert "IN TRANSACTIONS" in nq.CLEAR
+    assert nq.clear_relations(500) == (
+        "MATCH ()-[r]->() CALL { WITH r DELETE r } IN TRANSACTIONS OF 500 ROWS"
+    )
 
 
 def test_write_queries_merge_on_keys_with_parameters() -> None:
@@ -68,6 +72,7 @@ def every_query() -> list[str]:
     for node in SHOPKG_ONTOLOGY.node_types():
         label = node.label
         queries += [nq.key_constraint(label), nq.fetch_nodes(label), nq.existing_keys(label)]
+        queries += [nq.fulltext_index(label, "search_text"), nq.delete_orphans(label)]
         queries += [nq.create_nodes(label), nq.update_nodes(label), nq.delete_nodes(label)]
         queries += [nq.node_keys_where(label, True, True), nq.orphan_keys(label)]
         queries += [nq.page(label, False), nq.count_nodes(label), nq.relations_of(label, True)]
@@ -84,7 +89,7 @@ def every_query() -> list[str]:
 
 
 def test_no_value_is_ever_written_into_query_text() -> None:
-    allowed_literals = {"'schema'", "'FULLTEXT'"}
+    allowed_literals = {"'schema'", "'FULLTEXT'", "'whitespace'"}
     for query in every_query():
         assert set(re.findall(r"'[^']*'", query)) <= allowed_literals, query
         assert '"' not in query, query
@@ -169,3 +174,155 @@ def test_constructing_a_store_does_no_io_and_a_dead_server_is_a_clear_error() ->
 
 def test_provenance_defaults_are_valid() -> None:
     assert Provenance().extractor == "manual@0"
+
+
+Answer = list[dict[str, Any]] | Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+class RecordingStore(Neo4jStore):
+    """A Neo4j store whose statements are recorded instead of sent: (how, query, params),
+    ``how`` being "auto" (auto-commit, where IN TRANSACTIONS may run), "read" or "write"."""
+
+    def __init__(self, answers: dict[str, Answer], **kwargs: Any) -> None:
+        super().__init__("bolt://127.0.0.1:9", **kwargs)
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+        self.answers = answers
+        self._open = True
+
+    def _answer(self, how: str, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self.sent.append((how, query, params))
+        for start, rows in self.answers.items():
+            if query.startswith(start):
+                return rows(params) if callable(rows) else rows
+        return []
+
+    def _auto_commit(self, query: str, **params: Any) -> None:
+        self._answer("auto", query, params)
+
+    def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        return self._answer("read", query, params)
+
+    def _write(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        return self._answer("write", query, params)
+
+    def _connect(self) -> None:
+        self.sent.append(("connect", "", {}))
+
+    def _disconnect(self) -> None:
+        self.sent.append(("disconnect", "", {}))
+
+
+def test_clear_deletes_relations_then_nodes_in_bounded_auto_commit_batches() -> None:
+    store = RecordingStore({}, bulk_rows=2000)
+    store.clear()
+    assert store.sent == [
+        ("auto", "MATCH ()-[r]->() CALL { WITH r DELETE r } IN TRANSACTIONS OF 2000 ROWS", {}),
+        (
+            "auto",
+            "MATCH (n) WHERE NOT n:ShopKGMeta CALL { WITH n DETACH DELETE n } "
+            "IN TRANSACTIONS OF 2000 ROWS",
+            {},
+        ),
+    ]
+
+
+def test_reset_deletes_the_schema_marker_too_without_opening_the_store() -> None:
+    store = RecordingStore({})
+    store._open = False
+    store.reset()
+    assert [how for how, _, _ in store.sent] == ["connect", "auto", "auto", "disconnect"]
+    assert store.sent[2][1] == (
+        "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+    )
+    assert not store.is_open
+
+
+def test_deleting_an_extractors_facts_commits_in_batches_relations_first() -> None:
+    answers: dict[str, Answer] = {
+        "MATCH ()-[r:HAS_POI]->() WHERE r.extractor = $extractor RETURN count(r)": [{"n": 3}],
+        "MATCH ()-[r:": [{"n": 0}],
+        "MATCH (n:POI) WHERE": [{"key": k} for k in ("a", "b", "c", "d", "e")],
+        "UNWIND $keys AS k MATCH (n:POI": lambda p: [{"key": k} for k in p["keys"] if k < "c"],
+    }
+    store = RecordingStore(answers, bulk_rows=2)
+    report = store.delete_facts(extractor="poi_tagger@1")
+    assert report.relations_deleted == {"HAS_POI": 3}
+    assert report.nodes_deleted == (NodeRef("POI", "a"), NodeRef("POI", "b"))
+    autos = [(query, params) for how, query, params in store.sent if how == "auto"]
+    assert autos == [
+        (
+            "MATCH ()-[r:HAS_POI]->() WHERE r.extractor = $extractor "
+            "CALL { WITH r DELETE r } IN TRANSACTIONS OF 2 ROWS",
+            {"extractor": "poi_tagger@1"},
+        )
+    ]
+    orphan_batches = [params["keys"] for how, query, params in store.sent if how == "write"]
+    assert orphan_batches == [["a", "b"], ["c", "d"], ["e"]]  # 2 keys per transaction
+    first_node_read = next(i for i, s in enumerate(store.sent) if s[1].startswith("MATCH (n:"))
+    last_relation_write = max(i for i, s in enumerate(store.sent) if s[0] == "auto")
+    assert last_relation_write < first_node_read  # relations before nodes
+    assert nq.delete_orphans("POI") == (
+        "UNWIND $keys AS k MATCH (n:POI {key: k}) WHERE NOT EXISTS { (n)--() } "
+        "WITH n, n.key AS key DELETE n RETURN key"
+    )
+
+
+def test_bulk_batch_sizes_must_be_positive() -> None:
+    with pytest.raises(SchemaError, match="rows per transaction"):
+        nq.clear_relations(0)
+    with pytest.raises(GraphStoreError, match="bulk_rows"):
+        Neo4jStore("bolt://127.0.0.1:9", bulk_rows=0)
+
+
+def every_schema_name() -> set[str]:
+    names = {nq.key_constraint_name(nq.META_LABEL)}
+    for node in SHOPKG_ONTOLOGY.node_types():
+        names.add(nq.key_constraint_name(node.label))
+        names.update(nq.property_index_name(node.label, p) for p in ("extractor", "source"))
+        if node.search_fields:
+            names.add(nq.fulltext_index_name(node.label))
+    for rel in SHOPKG_ONTOLOGY.relations():
+        names.update(nq.property_index_name(rel.type, p) for p in ("extractor", "source"))
+    return names
+
+
+def test_opening_an_up_to_date_graph_creates_nothing() -> None:
+    names = every_schema_name()
+    analyzers = {n: "whitespace" for n in names if n.endswith("_search")}
+    plan = plan_schema(SHOPKG_ONTOLOGY, ExistingSchema(frozenset(names), analyzers))
+    assert plan.create == ()
+    assert plan.reindex == ()
+
+
+def test_an_empty_database_gets_every_constraint_and_index() -> None:
+    plan = plan_schema(SHOPKG_ONTOLOGY, ExistingSchema(frozenset(), {}))
+    assert len(plan.create) == len(every_schema_name()) - 1  # the marker's comes first
+    assert plan.create[0] == nq.key_constraint(next(SHOPKG_ONTOLOGY.node_types()).label)
+    assert all("IF NOT EXISTS" in s for s in plan.create)
+
+
+def test_only_missing_schema_is_created_and_old_analyzers_are_reindexed() -> None:
+    names = every_schema_name() - {"shopkg_Item_source", "shopkg_HAS_POI_extractor"}
+    analyzers = {n: "whitespace" for n in names if n.endswith("_search")}
+    analyzers["shopkg_POI_search"] = "standard-no-stop-words"  # made by an older ShopKG
+    plan = plan_schema(SHOPKG_ONTOLOGY, ExistingSchema(frozenset(names), analyzers))
+    assert plan.reindex == ("POI",)
+    assert plan.create == (
+        nq.node_property_index("Item", "source"),
+        nq.fulltext_index("POI", "search_text"),
+        nq.relation_property_index("HAS_POI", "extractor"),
+    )
+
+
+def test_opening_reads_the_schema_then_creates_only_what_is_missing() -> None:
+    names = sorted(every_schema_name() - {"shopkg_Brand_key"})
+    indexes = [
+        {"name": n, "type": "FULLTEXT" if n.endswith("_search") else "RANGE"}
+        | ({"options": {"indexConfig": {"fulltext.analyzer": "whitespace"}}})
+        for n in names
+    ]
+    store = RecordingStore({"SHOW INDEXES": indexes, "MATCH (m:ShopKGMeta": [{"version": 1}]})
+    report = store.ensure_schema()
+    autos = [query for how, query, _ in store.sent if how == "auto"]
+    assert autos == [nq.key_constraint("Brand"), nq.AWAIT_INDEXES]
+    assert report.applied == (nq.key_constraint("Brand"),)

@@ -101,7 +101,7 @@ def test_kuzu_ddl_is_generated_from_the_ontology() -> None:
         "ALTER TABLE SUITS ADD IF NOT EXISTS FROM Concept TO Crowd"
     )
     assert kq.create_fts_index("Entry") == (
-        "CALL CREATE_FTS_INDEX('Entry', 'Entry_search', ['search_text'])"
+        "CALL CREATE_FTS_INDEX('Entry', 'Entry_search', ['search_text'], stemmer := 'none')"
     )
 
 

@@ -235,3 +235,31 @@ def test_multi_pair_relations_keep_their_endpoint_labels(store: GraphStore, shop
         ("MENTIONS", "Concept:boots"),
         ("SUITS", "Crowd:hikers"),
     ]
+
+
+def test_lookup_answers_alike_on_every_store_stems_case_accents_stop_words(
+    store: GraphStore,
+) -> None:
+    """ShopKG normalizes the indexed words itself, so no store's analyzer changes an answer."""
+    store.upsert_nodes(
+        [
+            NodeRow("Crowd", {"name": "kid"}),
+            NodeRow("Crowd", {"name": "Toddlers"}),
+            NodeRow("Brand", {"name": "Café Élan"}),
+            NodeRow("Brand", {"name": "The New Best"}),
+            NodeRow("Brand", {"name": "Glass"}),
+        ]
+    )
+
+    def keys(text: str, label: str) -> list[str]:
+        return [h.node.key for h in store.lookup(text, labels=[label])]
+
+    assert keys("kids", "Crowd") == ["kid"]  # stemming: plural to singular
+    assert keys("KID", "Crowd") == ["kid"]  # case
+    assert keys("toddler", "Crowd") == ["toddlers"]  # and singular to plural
+    assert keys("running", "Crowd") == []  # no stemming beyond plurals, on any store
+    assert keys("cafe elan", "Brand") == ["café élan"]  # accents, both ways
+    assert keys("CAFÉ", "Brand") == ["café élan"]
+    assert keys("the", "Brand") == ["the new best"]  # stop words are words like any other
+    assert keys("new", "Brand") == ["the new best"]
+    assert keys("glasses", "Brand") == []  # "glasse": a plural stem, not a dictionary
