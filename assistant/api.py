@@ -117,12 +117,13 @@ class Turn:
     """The assistant's reply to one message in a session."""
 
     session_id: str
-    intent: str  # search, refine, exhibit, ask, compare, why, help
+    intent: str  # search, refine, exhibit, ask, compare, why, help, chat
     message: str
     hits: list[Hit] = field(default_factory=list)
     card: ItemCard | None = None
     answer: Answer | None = None
     reasons: list[str] = field(default_factory=list)
+    compared: list[ItemCard | None] = field(default_factory=list)  # a comparison's items
 
 
 def to_dict(value: Any) -> dict[str, Any]:

@@ -36,6 +36,22 @@ _EXHIBIT = re.compile(
     r"(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|\d+)\b"
 )
 _NUMBER_ONLY = re.compile(r"^\s*(?:#|no\.?|number)?\s*(\d+)\s*$")
+# "what about the second one?", "the last one", "and the 3rd?"
+_ORDINAL_ONE = re.compile(
+    r"\b(?:the\s+)?(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th)"
+    r"(?:\s+(?:one|item|product))?\s*\??\s*$"
+)
+_DEICTIC = re.compile(r"\b(?:that|this|it)\s+one\b|^\s*(?:that|this) one\s*\??\s*$")
+_FIRST_N = re.compile(r"\bcompare\b.*\b(?:the\s+)?(?:first|top)\s+(two|three|2|3)\b")
+_GREETING = re.compile(
+    r"^\s*(?:hi|hello|hey|hiya|good (?:morning|afternoon|evening)|greetings)\b[\s!.,]*"
+    r"(?:there)?[\s!.]*$"
+)
+_THANKS = re.compile(
+    r"^\s*(?:thanks?|thank you|thx|cheers|bye|goodbye|see you)\b.*$|^\s*ok(?:ay)?,? bye\b"
+)
+# what names a kind of product: a query naming one of these starts a new topic
+TOPIC_LABELS = ("Category", "Concept")
 _COMPARE = re.compile(r"\bcompare\b.*?(\d+|first|second|third).*?(\d+|first|second|third)")
 _WHY = re.compile(r"^\s*why\b")
 _REFINE = re.compile(
@@ -84,8 +100,23 @@ class Dialog:
                 "help",
                 "Tell me what you are looking for, e.g. “waterproof boots under $80”.",
             )
+        if _GREETING.match(lowered):
+            return Turn(
+                session_id,
+                "chat",
+                "Hello! What are you looking for? You can say what it is for, a colour or a "
+                "budget, e.g. “a rain jacket for hiking under $100”.",
+            )
+        if _THANKS.match(lowered):
+            return Turn(session_id, "chat", "You're welcome. Happy shopping!")
+        if (match := _FIRST_N.search(lowered)) and session.hits:
+            count = {"two": 2, "three": 3}.get(match.group(1)) or int(match.group(1))
+            return self._compare(session_id, session, *[str(i) for i in range(1, count + 1)])
         if (match := _COMPARE.search(lowered)) and session.hits:
             return self._compare(session_id, session, match.group(1), match.group(2))
+        if _DEICTIC.search(lowered) and session.current and not _QUESTION.search(lowered):
+            card = self.assistant.item(session.current)
+            return Turn(session_id, "exhibit", "Here it is again.", card=card)
         position = _position(lowered)
         if position is not None and session.hits:
             return self._exhibit(session_id, session, position)
@@ -99,8 +130,19 @@ class Dialog:
             refinement = match.group(1)
             if refinement in ("cheaper", "less expensive"):
                 refinement = _cheaper(session.hits)
+            elif self._new_topic(refinement, session.query):  # "for my mum who loves tea"
+                return self._search(session_id, session, message, "search")
             return self._search(session_id, session, f"{session.query} {refinement}", "refine")
         return self._search(session_id, session, message, "search")
+
+    def _new_topic(self, text: str, query: str) -> bool:
+        """Whether ``text`` names a kind of product (a category or concept of the KG, and not
+        also a value, a POI, a crowd …: "blue" may be a concept too) that the current
+        ``query`` does not: then it starts a new search instead of narrowing this one."""
+        kinds = _kinds(self.assistant.search(text, limit=1).understanding.entities)
+        if not kinds:
+            return False
+        return not kinds & _kinds(self.assistant.search(query, limit=1).understanding.entities)
 
     def _search(self, session_id: str, session: Session, query: str, intent: str) -> Turn:
         result = self.assistant.search(query, limit=8)
@@ -130,9 +172,9 @@ class Dialog:
             )
         return Turn(session_id, "why", "Because it " + "; ".join(reasons) + ".", reasons=reasons)
 
-    def _compare(self, session_id: str, session: Session, first: str, second: str) -> Turn:
+    def _compare(self, session_id: str, session: Session, *words: str) -> Turn:
         keys = []
-        for word in (first, second):
+        for word in words:
             position = ORDINALS.get(word) or int(word)
             if not 1 <= position <= len(session.hits):
                 return Turn(session_id, "compare", f"There is no item {word} in the list.")
@@ -145,7 +187,15 @@ class Dialog:
             price = f"{card.price:.2f} {card.currency}" if card.price is not None else "no price"
             values = ", ".join(f"{k}: {'/'.join(v)}" for k, v in list(card.attributes.items())[:4])
             lines.append(f"{card.title} — {price}; {values}")
-        return Turn(session_id, "compare", "\n".join(lines), card=cards[0])
+        return Turn(session_id, "compare", "\n".join(lines), card=cards[0], compared=cards)
+
+
+def _kinds(entities: list[dict[str, str]]) -> set[str]:
+    """The spans that name only kinds of product (categories, concepts)."""
+    labels: dict[str, set[str]] = {}
+    for entity in entities:
+        labels.setdefault(entity.get("span", entity["name"]).lower(), set()).add(entity["label"])
+    return {span for span, found in labels.items() if found <= set(TOPIC_LABELS)}
 
 
 def _position(text: str) -> int | None:
@@ -154,6 +204,8 @@ def _position(text: str) -> int | None:
         return ORDINALS.get(word) or int(word)
     if match := _NUMBER_ONLY.match(text):
         return int(match.group(1))
+    if match := _ORDINAL_ONE.search(text):
+        return ORDINALS[match.group(1)]
     return None
 
 

@@ -47,6 +47,7 @@ from kg.records import (
 )
 from kg.schema import Ontology
 from kg.store import Direction, GraphStore, T, described_schema
+from kg.validation import INDEX_TEXT_SCHEME
 
 log = logging.getLogger(__name__)
 DB_FILE = "shopkg.kuzu"
@@ -210,11 +211,21 @@ class KuzuStore(GraphStore):
     def _ensure_schema(self) -> SchemaReport:
         if self.read_only:
             return self._check_schema()
+        self._rederive: list[str] = []
+        self._described = ""
         with self._write_lock, self._gate.exclusive():
             try:
                 report = self._migrate()
             finally:
                 self._cache.invalidate()
+        # after the gate opens again: re-deriving reads and writes through it (the new index
+        # is already there and follows the updates)
+        for label in self._rederive:
+            self._rederive_search_text(label)
+        if self._rederive:
+            version = {"version": self.ontology.version, "ontology": self._described}
+            with self._write_lock, self._gate.exclusive():
+                self._writer_run(q.WRITE_SCHEMA_VERSION, version)
         if report.applied:
             with self._sessions_lock:
                 for session in [self._writer, *self._sessions]:
@@ -270,20 +281,38 @@ class KuzuStore(GraphStore):
                     apply(q.add_rel_pair(rel.type, start, end))
             self._add_missing_columns(rel.type, rel.all_properties, apply)
         indexes = {str(row[1]): str(row[2]) for row in run(q.SHOW_INDEXES)}
+        old_scheme = _stored_index_scheme(stored) != INDEX_TEXT_SCHEME and before is not None
         for node in self.ontology.node_types():
             if not node.search_fields:
                 continue
             definition = indexes.get(q.fts_index_name(node.label))
-            if definition is not None and q.FTS_OPTIONS not in definition:
-                # indexed by an older scheme (Kùzu's stemmer): re-derive, then re-index
-                apply(q.drop_fts_index(node.label))
-                self._rederive_search_text(node.label)
+            stale = definition is not None and q.FTS_OPTIONS not in definition
+            if stale or (old_scheme and definition is None):
+                # indexed by an older scheme (Kùzu's stemmer): re-derive, then re-index. Kùzu
+                # 0.11 does not always list an existing index (an Item index built by an
+                # older ShopKG was missing from show_indexes), so drop it whatever it says
+                self._drop_fts_index(node.label, applied)
+                self._rederive.append(node.label)
                 definition = None
             if definition is None:
                 apply(q.create_fts_index(node.label))
-        if applied or before != self.ontology.version or stored != described:
+        if self._rederive:  # marked done once the search texts are re-derived (a crash
+            self._described = described  # before that: the next open does it again)
+        elif applied or before != self.ontology.version or stored != described:
             run(q.WRITE_SCHEMA_VERSION, {"version": self.ontology.version, "ontology": described})
         return SchemaReport(self.backend, before, self.ontology.version, tuple(applied))
+
+    def _drop_fts_index(self, label: str, applied: list[str]) -> None:
+        """Drop ``label``'s full-text index; one that is not there is nothing to drop."""
+        statement = q.drop_fts_index(label)
+        try:
+            self._writer_run(statement)
+        except GraphStoreError as e:
+            message = str(e).lower()
+            if "exist" not in message and "doesn't have an index" not in message:
+                raise
+            return
+        applied.append(statement)
 
     def _add_missing_columns(self, table: str, props: Mapping[str, Any], apply: Any) -> None:
         existing = {row[0]: row[1] for row in self._writer_run(q.table_info(table))}
@@ -454,3 +483,15 @@ def lock_holder(path: Path) -> str | None:
     except OSError:
         command = ""
     return f"process {pid} ({command[:200]})" if command else f"process {pid}"
+
+
+def _stored_index_scheme(stored: Any) -> int | None:
+    """The index text scheme a stored schema description records (None: before schemes)."""
+    if not isinstance(stored, str):
+        return None
+    try:
+        described = json.loads(stored)
+    except json.JSONDecodeError:
+        return None
+    scheme = described.get("index_text_scheme") if isinstance(described, dict) else None
+    return int(scheme) if isinstance(scheme, int) else None

@@ -159,3 +159,51 @@ def test_image_paths_stay_under_the_image_root(assistant: Assistant) -> None:
     assert assistant.image_path(image) is not None
     assert assistant.image_path("../../etc/passwd") is None
     assert assistant.image_path("/etc/passwd") is None
+
+
+def test_a_scripted_dialog_keeps_the_state_a_shopper_expects(assistant: Assistant) -> None:
+    """Each turn's intent and the session's query after it: chat is not a search, a
+    refinement narrows, a new kind of product starts over, references resolve."""
+    dialog = assistant.dialog
+    kinds = [  # two kinds of product the catalog has, named as the KG names them
+        entry.name.lower()
+        for words, entries in assistant.searcher.dictionary.phrases.items()
+        for entry in entries
+        if entry.label == "Category" and len(words) == 1
+    ]
+    first, other = kinds[0], next(k for k in kinds[1:] if k != kinds[0])
+    colour = next(
+        entry.name
+        for entries in assistant.searcher.dictionary.phrases.values()
+        for entry in entries
+        if entry.label == "Value" and entry.attribute == "color"
+    )
+    script = [
+        ("hello", "chat", ""),
+        (f"I need a {first}", "search", f"I need a {first}"),
+        (f"in {colour}", "refine", f"I need a {first} in {colour}"),
+        ("what about the second one?", "exhibit", f"I need a {first} in {colour}"),
+        ("that one", "exhibit", f"I need a {first} in {colour}"),
+        ("compare the first two", "compare", f"I need a {first} in {colour}"),
+        (
+            f"something for my mum who loves {other}",
+            "search",
+            f"something for my mum who loves {other}",
+        ),
+        ("thanks, bye", "chat", f"something for my mum who loves {other}"),
+    ]
+    shown = None
+    for text, intent, query in script:
+        turn = assistant.turn("scripted", text)
+        assert (turn.intent, dialog.session("scripted").query) == (intent, query), text
+        if text.startswith("in "):
+            shown = turn.hits
+        if text.startswith("what about"):
+            assert shown is not None and turn.card is not None
+            assert turn.card.key == shown[1].key
+            second = turn.card.key
+        if text == "that one":
+            assert turn.card is not None and turn.card.key == second
+        if text.startswith("compare"):
+            assert shown is not None
+            assert [c.key for c in turn.compared if c] == [h.key for h in shown[:2]]

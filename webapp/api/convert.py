@@ -68,6 +68,7 @@ def turn_out(turn: Turn) -> TurnOut:
         card=card_out(turn.card) if turn.card is not None else None,
         answer=answer_out(turn.answer) if turn.answer is not None else None,
         reasons=list(turn.reasons),
+        compared=[card_out(c) for c in turn.compared if c is not None],
     )
 
 

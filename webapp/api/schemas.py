@@ -186,6 +186,7 @@ class TurnOut(Out):
     card: ItemCardOut | None = None
     answer: AnswerOut | None = None
     reasons: list[str] = []
+    compared: list[ItemCardOut] = []  # the items of a comparison, for a table
 
 
 # -- graph -------------------------------------------------------------------------------

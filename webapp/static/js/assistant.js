@@ -207,12 +207,31 @@ function chatLine(who, text) {
   log.scrollTop = log.scrollHeight;
 }
 
+// a comparison as a table: one column per item, a row per price and attribute
+function chatTable(cards) {
+  const names = [...new Set(cards.flatMap((card) => Object.keys(card.attributes || {})))].slice(0, 8);
+  const cell = (tag, text) => el(tag, { text });
+  const head = el("tr", {}, [cell("th", ""), ...cards.map((card) => cell("th", card.title))]);
+  const price = el("tr", {}, [cell("th", "price"),
+    ...cards.map((card) => cell("td", formatPrice(card.price, card.currency)))]);
+  const rows = names.map((name) => el("tr", {}, [cell("th", name),
+    ...cards.map((card) => cell("td", ((card.attributes || {})[name] || []).join(", ") || "—"))]));
+  const table = el("table", { className: "compare" }, [el("tbody", {}, [head, price, ...rows])]);
+  const log = byId("chat-log");
+  log.append(el("li", { className: "msg bot" }, [table]));
+  log.scrollTop = log.scrollHeight;
+}
+
 async function sendTurn(text) {
   chatLine("user", text);
   try {
     const turn = await api("/api/v1/assistant/turns", { method: "POST", json: { text, session_id: state.sessionId } });
     state.sessionId = turn.session_id;
-    chatLine("bot", turn.message);
+    if (turn.compared && turn.compared.length > 1) {
+      chatTable(turn.compared);
+    } else {
+      chatLine("bot", turn.message);
+    }
     if (turn.hits && turn.hits.length) {
       showHits(turn.hits, false);
       byId("more-results").hidden = true;
