@@ -92,6 +92,68 @@ _COLOUR_SPELLINGS = {
 }
 _COLOUR_ATTRIBUTES = ("color", "colour", "color(s)", "colors", "colours")
 
+# Berlin and Kay's eleven basic colour terms, and named shades shops use for them: a shopper
+# asking for "blue" means navy and sky blue too
+BASIC_COLOURS = (
+    "black",
+    "white",
+    "red",
+    "green",
+    "yellow",
+    "blue",
+    "brown",
+    "purple",
+    "pink",
+    "orange",
+    "grey",
+)
+_SHADES = {
+    "navy": "blue",
+    "azure": "blue",
+    "cobalt": "blue",
+    "indigo": "blue",
+    "denim": "blue",
+    "scarlet": "red",
+    "burgundy": "red",
+    "maroon": "red",
+    "crimson": "red",
+    "wine": "red",
+    "cherry": "red",
+    "olive": "green",
+    "emerald": "green",
+    "mint": "green",
+    "lime": "green",
+    "khaki": "brown",
+    "tan": "brown",
+    "chocolate": "brown",
+    "sand": "brown",
+    "beige": "brown",
+    "camel": "brown",
+    "violet": "purple",
+    "lavender": "purple",
+    "lilac": "purple",
+    "plum": "purple",
+    "mauve": "purple",
+    "fuchsia": "pink",
+    "rose": "pink",
+    "blush": "pink",
+    "salmon": "pink",
+    "coral": "orange",
+    "rust": "orange",
+    "mustard": "yellow",
+    "gold": "yellow",
+    "lemon": "yellow",
+    "ivory": "white",
+    "cream": "white",
+    "off-white": "white",
+    "charcoal": "grey",
+    "silver": "grey",
+    "slate": "grey",
+    "graphite": "grey",
+    "jet": "black",
+    "onyx": "black",
+}
+
 
 @dataclass(frozen=True)
 class NormalizedValue:
@@ -164,6 +226,17 @@ def normalize_value(value: str, attribute: str = "") -> NormalizedValue:
 def canonical(value: str, attribute: str = "") -> str:
     """Shorthand for ``normalize_value(value, attribute).text``."""
     return normalize_value(value, attribute).text
+
+
+def colour_family(value: str) -> str | None:
+    """The basic colour a colour value belongs to ("navy blue", "navy" → blue; "sky blue" →
+    blue; "olive green" → green), or None for one that belongs to none ("multicolor")."""
+    words = canonical(value, "color").split()
+    if not words:
+        return None
+    if words[-1] in BASIC_COLOURS:
+        return words[-1]
+    return _SHADES.get(words[-1]) or _SHADES.get(" ".join(words))
 
 
 def canonical_attribute(attribute: str) -> str:

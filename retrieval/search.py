@@ -166,6 +166,7 @@ class HybridSearcher:
             else:
                 log.info("image and prototype channels are off: %s", images.why_not(text_encoder))
         self.channels = self._channels()
+        self._families: dict[str, list[DictionaryEntry]] | None = None
 
     def _channels(self) -> dict[str, SearchChannel]:
         """The channels this searcher's parts make, in :data:`CHANNELS` order."""
@@ -314,8 +315,9 @@ class HybridSearcher:
             words = _negated_words(phrase)
             if words:  # a phrase of stop words only rules nothing out
                 allowed &= ~table.holding(words)
-        for _, entry in parsed.negated if "graph" in self.channels else ():
-            allowed[self.links.linked_rows(entry).rows] = False
+        for _, negated in parsed.negated if "graph" in self.channels else ():
+            for entry in self.shades(negated):  # "not blue" rules out navy too
+                allowed[self.links.linked_rows(entry).rows] = False
         # the constraints the query states: its price range and each span naming KG entries
         stated = self._constraint_rows(parsed)
         if parsed.price_min is not None or parsed.price_max is not None:
@@ -379,10 +381,23 @@ class HybridSearcher:
         spans: dict[str, npt.NDArray[np.bool_]] = {}
         if "graph" not in self.channels:  # no KG to say which items an entry names
             return spans
-        for span, entry in parsed.entities:
+        for span, named in parsed.entities:
             mask = spans.setdefault(span, np.zeros(len(self.table), dtype=bool))
-            mask[self.links.linked_rows(entry).rows] = True
+            for entry in self.shades(named):
+                mask[self.links.linked_rows(entry).rows] = True
         return spans
+
+    def shades(self, entry: DictionaryEntry) -> list[DictionaryEntry]:
+        """``entry`` and, for a basic colour value ("blue"), every colour value of its family
+        the KG holds ("navy", "sky blue", "royal blue")."""
+        from extraction.values import canonical_attribute
+
+        if entry.label != "Value" or canonical_attribute(entry.attribute) != "color":
+            return [entry]
+        if self._families is None:
+            self._families = colour_families(self.dictionary)
+        family = self._families.get(entry.name.lower(), [])
+        return [entry, *(e for e in family if e != entry)]
 
     def _encode_ahead(self, parsed: ParsedQuery, dense: bool, visual: bool) -> dict[str, Vectors]:
         """The dense text (augmented, in augment mode) and the visual channels' text, encoded
@@ -409,6 +424,20 @@ class HybridSearcher:
     def linked_items(self, entry: DictionaryEntry) -> list[str]:
         """The items the graph channel links to ``entry``, nearest first."""
         return [self.table.keys[row] for row in self.links.linked_rows(entry).rows.tolist()]
+
+
+def colour_families(dictionary: EntityDictionary) -> dict[str, list[DictionaryEntry]]:
+    """Basic colour (its value's name) → the colour values of the dictionary in its family."""
+    from extraction.values import canonical_attribute, colour_family
+
+    families: dict[str, list[DictionaryEntry]] = {}
+    for entries in dictionary.phrases.values():
+        for entry in entries:
+            if entry.label == "Value" and canonical_attribute(entry.attribute) == "color":
+                family = colour_family(entry.name)
+                if family is not None and entry not in families.get(family, []):
+                    families.setdefault(family, []).append(entry)
+    return families
 
 
 TIER = 10.0  # above any fused score (the channels' weights sum to 2)

@@ -207,3 +207,25 @@ def test_a_scripted_dialog_keeps_the_state_a_shopper_expects(assistant: Assistan
         if text.startswith("compare"):
             assert shown is not None
             assert [c.key for c in turn.compared if c] == [h.key for h in shown[:2]]
+
+
+def test_a_basic_colour_covers_its_shades_and_its_negation_rules_them_out(
+    assistant: Assistant,
+) -> None:
+    searcher = assistant.searcher
+    blue = next(
+        entry
+        for entries in searcher.dictionary.phrases.values()
+        for entry in entries
+        if entry.label == "Value" and entry.attribute == "color" and entry.name == "blue"
+    )
+    shades = searcher.shades(blue)
+    assert len(shades) > 1 and all(
+        e.name == "blue" or e.name.endswith(" blue") or e.name == "navy" for e in shades
+    )
+    blue_items = {key for entry in shades for key in searcher.linked_items(entry)}
+    found = assistant.searcher.search("blue", limit=0)
+    head = [c.key for c in found.candidates[: len(blue_items)]]
+    assert set(head) == blue_items  # every shade of blue ranks before anything else
+    without = assistant.searcher.search("jacket not blue", limit=0)
+    assert without.candidates and not {c.key for c in without.candidates} & blue_items

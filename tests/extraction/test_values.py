@@ -51,3 +51,18 @@ def test_text_normalization_strips_html_fixes_mojibake_and_spaces() -> None:
 def test_tokenizer_splits_values_glued_to_punctuation_and_units() -> None:
     words = [t.text for t in blank_pipeline()("Flat,Nautical Navy,4 M US 500ml")]
     assert words == ["Flat", ",", "Nautical", "Navy", ",", "4", "M", "US", "500", "ml"]
+
+
+def test_a_shade_belongs_to_its_basic_colour_family() -> None:
+    from extraction.values import colour_family
+
+    assert [colour_family(v) for v in ("navy", "Navy Blue", "sky blue", "Royal Blue")] == [
+        "blue"
+    ] * 4
+    assert [colour_family(v) for v in ("olive green", "burgundy", "Gray", "off white")] == [
+        "green",
+        "red",
+        "grey",
+        "white",
+    ]
+    assert colour_family("multicolour") is None and colour_family("teal") is None
