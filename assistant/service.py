@@ -393,7 +393,9 @@ class Assistant:
         supported = bool(ranked) and ranked[0].channels.get("dense", 0.0) >= MIN_DENSE_SUPPORT
         if not ranked or ranked[0].score < threshold or not supported:
             confidence = 1.0 - (ranked[0].score if ranked else 0.0)
-            return Answer(question, ABSTAIN, round(confidence, 3), True, refs)
+            # no evidence with an abstention: what was read did not answer the question,
+            # and showing it as "Based on:" would say it did
+            return Answer(question, ABSTAIN, round(confidence, 3), True, [])
         return Answer(question, _answer_text(ranked[0]), round(ranked[0].score, 3), False, refs)
 
     def turn(self, session_id: str, text: str) -> Any:

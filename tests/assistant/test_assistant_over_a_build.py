@@ -63,6 +63,7 @@ def test_item_cards_and_answers_with_evidence(assistant: Assistant) -> None:
         assert answer.evidence and answer.evidence[0].source in ("kg", "bullet", "description")
     unrelated = assistant.ask(key, "does it come with a warranty for the moon landing?")
     assert unrelated.abstained and unrelated.text == ABSTAIN
+    assert unrelated.evidence == []  # nothing shown as what it was based on
     assert assistant.item("no-such-item") is None
 
 
