@@ -211,19 +211,19 @@ class KuzuStore(GraphStore):
     def _ensure_schema(self) -> SchemaReport:
         if self.read_only:
             return self._check_schema()
-        self._rederive: list[str] = []
-        self._described = ""
+        rederive: list[str] = []  # labels whose search text an older index scheme wrote
         with self._write_lock, self._gate.exclusive():
             try:
-                report = self._migrate()
+                report = self._migrate(rederive)
             finally:
                 self._cache.invalidate()
         # after the gate opens again: re-deriving reads and writes through it (the new index
-        # is already there and follows the updates)
-        for label in self._rederive:
+        # is already there and follows the updates); the schema is marked migrated after it
+        for label in rederive:
             self._rederive_search_text(label)
-        if self._rederive:
-            version = {"version": self.ontology.version, "ontology": self._described}
+        if rederive:
+            described = json.dumps(described_schema(self.ontology), sort_keys=True)
+            version = {"version": self.ontology.version, "ontology": described}
             with self._write_lock, self._gate.exclusive():
                 self._writer_run(q.WRITE_SCHEMA_VERSION, version)
         if report.applied:
@@ -243,7 +243,9 @@ class KuzuStore(GraphStore):
             )
         return SchemaReport(self.backend, version, version, ())
 
-    def _migrate(self) -> SchemaReport:
+    def _migrate(self, rederive: list[str]) -> SchemaReport:
+        """Bring the tables and indexes to the ontology; the labels whose search text must
+        be re-derived are added to ``rederive`` (the caller does it outside the gate)."""
         run = self._writer_run
         run(q.CREATE_META_TABLE)
         rows = run(q.READ_SCHEMA_VERSION)
@@ -292,13 +294,14 @@ class KuzuStore(GraphStore):
                 # 0.11 does not always list an existing index (an Item index built by an
                 # older ShopKG was missing from show_indexes), so drop it whatever it says
                 self._drop_fts_index(node.label, applied)
-                self._rederive.append(node.label)
+                rederive.append(node.label)
                 definition = None
             if definition is None:
                 apply(q.create_fts_index(node.label))
-        if self._rederive:  # marked done once the search texts are re-derived (a crash
-            self._described = described  # before that: the next open does it again)
-        elif applied or before != self.ontology.version or stored != described:
+        # with search texts to re-derive, the caller marks the schema migrated after them (a
+        # crash before that: the next open does it again)
+        changed = applied or before != self.ontology.version or stored != described
+        if changed and not rederive:
             run(q.WRITE_SCHEMA_VERSION, {"version": self.ontology.version, "ontology": described})
         return SchemaReport(self.backend, before, self.ontology.version, tuple(applied))
 
