@@ -23,6 +23,7 @@ is of predictions for photos the deciding model never saw.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -112,22 +113,22 @@ class ValueModel:
     ) -> Array:
         """Log-probabilities of ``key``'s options, per row: from the ``title`` vectors, the
         ``photo`` vectors, both (``fused``, calibrated), or the training ``prior``."""
+        return self.views(key, titles, photos)[mode]
+
+    def views(self, key: str, titles: Array | None, photos: Array | None) -> dict[str, Array]:
+        """Every way :meth:`log_probs` scores the rows, each head run once: ``title``,
+        ``photo`` (the prior without photos), ``fused`` and ``prior``."""
         attribute = self.attributes[key]
         n = len(titles) if titles is not None else len(photos) if photos is not None else 0
-        if mode == "prior":
-            return attribute.prior(n)
-        title = attribute.title.log_probs(titles) if titles is not None else attribute.prior(n)
+        prior = attribute.prior(n)
+        title = attribute.title.log_probs(titles) if titles is not None else prior
         photo = (
             attribute.photo.log_probs(photos)
             if attribute.photo is not None and photos is not None
-            else attribute.prior(n)
+            else prior
         )
-        if mode == "title":
-            return title
-        if mode == "photo":
-            return photo
         a, b = self.fusion.get(key, (1.0, 0.0))
-        return fuse(title, photo, a, b)
+        return {"title": title, "photo": photo, "fused": fuse(title, photo, a, b), "prior": prior}
 
     def choose(
         self, key: str, titles: Array | None, photos: Array | None
@@ -286,6 +287,11 @@ class Labelled:
     labels: npt.NDArray[np.int64]
     photos: Array | None = None
 
+    @functools.cached_property
+    def folds(self) -> npt.NDArray[np.int64]:
+        """Each row's cross-validation fold (:func:`fold_of` its product id)."""
+        return np.asarray([fold_of(r.id) for r in self.rows], dtype=np.int64)
+
 
 def group_by_key(
     data: ImplicitAve, rows: list[ImplicitRow], titles: Array, photos: Array | None = None
@@ -417,7 +423,7 @@ def _photo_predictions(
     out = {}
     for key, group in photos.items():
         assert group.photos is not None
-        folds = np.asarray([fold_of(r.id) for r in group.rows])
+        folds = group.folds
         test = folds == test_fold
         if not test.any():
             continue
@@ -443,7 +449,7 @@ def _choose_photo_c(
             )
             for key, log_probs in predicted.items():
                 group = photos[key]
-                test = np.asarray([fold_of(r.id) == held for r in group.rows])
+                test = group.folds == held
                 right += int((log_probs.argmax(1) == group.labels[test]).sum())
         scores[c] = right
     return max(PHOTO_C, key=lambda c: (scores[c], -c))
@@ -461,7 +467,7 @@ def _cross_validate(
         predicted = _photo_predictions(attributes, photos, rest, held, c)
         for key, log_probs in predicted.items():
             group = photos[key]
-            test = np.asarray([fold_of(r.id) == held for r in group.rows])
+            test = group.folds == held
             titles = attributes[key].title.log_probs(group.titles[test])
             for i, row in enumerate(r for r, t in zip(group.rows, test, strict=True) if t):
                 out["title"].append(titles[i])

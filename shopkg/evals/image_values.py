@@ -154,15 +154,14 @@ def evaluate_implicitave(
     for key in sorted(set(keys)):
         members = np.flatnonzero(np.asarray(keys) == key)
         t = titles[members]
-        for mode in ("title", "photo", "fused", "prior"):
-            # a row without a readable photo is scored from its title alone
-            log_probs = model.log_probs(key, t, photos[at[members]], mode)
-            if mode in ("photo", "fused"):
-                fallback = model.log_probs(key, t, None, "title" if mode == "fused" else "prior")
-                log_probs = np.where(has_photo[members, None], log_probs, fallback)
+        scored = model.views(key, t, photos[at[members]])
+        # a row without a readable photo is scored from its title alone
+        has = has_photo[members, None]
+        scored["photo"] = np.where(has, scored["photo"], scored["prior"])
+        scored["fused"] = np.where(has, scored["fused"], scored["title"])
+        for mode, log_probs in scored.items():
             predictions[MODES[mode]][members] = log_probs.argmax(1)
-            if mode == "fused":
-                confidence[members] = np.exp(log_probs.max(1).astype(np.float64))
+        confidence[members] = np.exp(scored["fused"].max(1).astype(np.float64))
     y = np.asarray(labels)
     chance = np.asarray([1.0 / len(model.attributes[k].options) for k in keys])
     written = confidence >= model.threshold
