@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from foundation.artifacts import index_layout
 from foundation.errors import ShopKGError
 from jobs.runner import StageContext
+
+if TYPE_CHECKING:
+    from encoders.value_model import ValueModel
 
 VERSION = "2"  # 2: the image-values model's attributes besides the catalog's own
 EXTRACTOR = f"shopkg.image_values@{VERSION}"
@@ -41,6 +44,7 @@ class ImageValuesStage:
         self.build = build
 
     def run(self, context: StageContext) -> dict[str, Any]:
+        from encoders.value_model import load_value_model
         from retrieval.vector_index import VectorIndex
 
         settings = self.build.settings
@@ -57,7 +61,10 @@ class ImageValuesStage:
             labels=("Item", "Value", "Image", "Category"),
             relations=("HAS_VALUE", "HAS_IMAGE", "IN_CATEGORY"),
         )
-        stated, photos, department = stated_values(graph, attributes)
+        model = load_value_model(settings.models_dir)
+        modelled_names = model_attribute_names(model) if model is not None else []
+        # one pass over the graph for the catalog-fitted and the model's attributes alike
+        stated, photos, department = stated_values(graph, sorted({*attributes, *modelled_names}))
         context.progress.start(len(row_of) + len(attributes))
         shared = np.asarray(vectors)
         spaces = []
@@ -75,7 +82,7 @@ class ImageValuesStage:
             summary["attributes"][attribute] = report
             summary["facts"] += report.get("facts", 0)
             context.progress.advance(1)
-        modelled = self._modelled(graph, keys, shared, index.encoder_id, department, store)
+        modelled = self._modelled(model, stated, keys, shared, index.encoder_id, department, store)
         summary["model"] = modelled
         summary["facts"] += modelled["facts"]
         return summary
@@ -151,7 +158,8 @@ class ImageValuesStage:
 
     def _modelled(
         self,
-        graph: Any,
+        model: ValueModel | None,
+        stated: dict[str, dict[str, set[str]]],
         image_keys: list[str],
         image_vectors: Any,
         image_encoder_id: str,
@@ -160,12 +168,11 @@ class ImageValuesStage:
     ) -> dict[str, Any]:
         """Values of the image-values model's attributes (ImplicitAVE's sleeve style,
         neckline, heel height …) for the items in categories it knows, chosen from their
-        photo and title vectors (the ones the build already computed)."""
-        from encoders.value_model import load_value_model
+        photo and title vectors (the ones the build already computed). ``stated``: each of
+        its attributes' values as the items' text states them."""
         from extraction.values import canonical, canonical_attribute
         from retrieval.vector_index import VectorIndex
 
-        model = load_value_model(self.build.settings.models_dir)
         if model is None:
             return {"facts": 0, "note": "no image-values model"}
         if model.image_encoder_id != image_encoder_id:
@@ -192,7 +199,6 @@ class ImageValuesStage:
                 for key in model.applicable(department.get(item, "").split(" > ")):
                     wanted[key].append(row)
         names = {key: canonical_attribute(model.attributes[key].name) for key in wanted}
-        stated, _, _ = stated_values(graph, sorted(set(names.values())))
         report: dict[str, Any] = {"model": model.version, "facts": 0, "attributes": {}}
         for key, rows in sorted(wanted.items()):
             rows = [r for r in rows if image_keys[r] not in stated[names[key]]]
@@ -222,6 +228,13 @@ class ImageValuesStage:
             }
             report["facts"] += written
         return report
+
+
+def model_attribute_names(model: ValueModel) -> list[str]:
+    """The KG attribute names of the image-values model's attributes."""
+    from extraction.values import canonical_attribute
+
+    return sorted({canonical_attribute(a.name) for a in model.attributes.values()})
 
 
 def delete_photo_values(store: Any) -> None:
