@@ -68,6 +68,7 @@ class Session:
     query: str = ""
     hits: list[Hit] = field(default_factory=list)
     current: str | None = None  # key of the item on display
+    kinds: set[str] = field(default_factory=set)  # kinds of product the query names
     seen: float = field(default_factory=time.monotonic)
 
 
@@ -130,23 +131,22 @@ class Dialog:
             refinement = match.group(1)
             if refinement in ("cheaper", "less expensive"):
                 refinement = _cheaper(session.hits)
-            elif self._new_topic(refinement, session.query):  # "for my mum who loves tea"
+            elif self._new_topic(refinement, session):  # "for my mum who loves tea"
                 return self._search(session_id, session, message, "search")
             return self._search(session_id, session, f"{session.query} {refinement}", "refine")
         return self._search(session_id, session, message, "search")
 
-    def _new_topic(self, text: str, query: str) -> bool:
+    def _new_topic(self, text: str, session: Session) -> bool:
         """Whether ``text`` names a kind of product (a category or concept of the KG, and not
-        also a value, a POI, a crowd …: "blue" may be a concept too) that the current
-        ``query`` does not: then it starts a new search instead of narrowing this one."""
+        also a value, a POI, a crowd …: "blue" may be a concept too) that the session's
+        query does not: then it starts a new search instead of narrowing this one."""
         kinds = _kinds(self.assistant.search(text, limit=1).understanding.entities)
-        if not kinds:
-            return False
-        return not kinds & _kinds(self.assistant.search(query, limit=1).understanding.entities)
+        return bool(kinds) and not kinds & session.kinds
 
     def _search(self, session_id: str, session: Session, query: str, intent: str) -> Turn:
         result = self.assistant.search(query, limit=8)
         session.query, session.hits, session.current = query, result.hits, None
+        session.kinds = _kinds(result.understanding.entities)
         if not result.hits:
             return Turn(session_id, intent, f"I found nothing for “{query}”.")
         return Turn(session_id, intent, f"{result.total} items for “{query}”.", hits=result.hits)
