@@ -320,17 +320,17 @@ class HybridSearcher:
                 allowed[self.links.linked_rows(entry).rows] = False
         # the constraints the query states: its price range and each span naming KG entries
         stated = self._constraint_rows(parsed)
-        if parsed.price_min is not None or parsed.price_max is not None:
+        priced = parsed.price_min is not None or parsed.price_max is not None
+        if priced:
             everything = np.ones(len(table), dtype=bool)
-            priced = {price_label(parsed): table.within(everything, *_price(parsed))}
-            stated = priced | stated
+            within = table.within(everything, parsed.price_min, parsed.price_max)
+            stated = {price_label(parsed): within} | stated
         constraints = list(stated)
         met = table.zeros()  # per row, how many of the stated constraints it meets
         for mask in stated.values():
             met += mask
-        priced_query = parsed.price_min is not None or parsed.price_max is not None
-        if priced_query and (allowed & (met == len(stated))).any():
-            allowed &= stated[constraints[0]]  # an exact match exists: the price filters
+        if priced and (allowed & (met == len(stated))).any():
+            allowed &= within  # an exact match exists: the price filters
         rows = np.flatnonzero(allowed)
         total = len(rows)
         # satisfying more constraints ranks first; the fused score orders within a tier
@@ -372,7 +372,7 @@ class HybridSearcher:
             match,
             relaxed,
             constraints,
-            weak and not parsed.price_min and not parsed.price_max,
+            weak and not priced,
         )
 
     def _constraint_rows(self, parsed: ParsedQuery) -> dict[str, npt.NDArray[np.bool_]]:
@@ -441,10 +441,6 @@ def colour_families(dictionary: EntityDictionary) -> dict[str, list[DictionaryEn
 
 
 TIER = 10.0  # above any fused score (the channels' weights sum to 2)
-
-
-def _price(parsed: ParsedQuery) -> tuple[float | None, float | None]:
-    return parsed.price_min, parsed.price_max
 
 
 def price_label(parsed: ParsedQuery) -> str:
