@@ -111,6 +111,13 @@ class InputError(ShopKGError):
     code = "E1400"
 
 
+class RoomStateError(ShopKGError):
+    """A live room's state does not allow the request (going live with no items, asking in an
+    ended room); the web app answers it as a conflict (409)."""
+
+    code = "E1420"
+
+
 class UnavailableError(ShopKGError):
     """A feature this build does not have (photo search without an image index)."""
 

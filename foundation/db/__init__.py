@@ -1,6 +1,6 @@
 """The metadata database (SQLAlchemy 2 + Alembic): models, connection, and small repositories."""
 
-from foundation.db import accounts, jobs, overrides
+from foundation.db import accounts, jobs, overrides, rooms
 from foundation.db.database import Database
 from foundation.db.models import (
     AdminOverride,
@@ -12,9 +12,16 @@ from foundation.db.models import (
     BuildJob,
     JobStage,
     JobStatus,
+    LivePinnedAnswer,
+    LiveQuestion,
+    LiveQuestionGroup,
+    LiveRoom,
+    LiveRoomItem,
+    LiveRoomViewers,
     OverrideKind,
     QuarantinedRecord,
     RecordStatus,
+    RoomState,
     SourceRecord,
 )
 
@@ -29,11 +36,19 @@ __all__ = [
     "Database",
     "JobStage",
     "JobStatus",
+    "LivePinnedAnswer",
+    "LiveQuestion",
+    "LiveQuestionGroup",
+    "LiveRoom",
+    "LiveRoomItem",
+    "LiveRoomViewers",
     "OverrideKind",
     "QuarantinedRecord",
     "RecordStatus",
+    "RoomState",
     "SourceRecord",
     "accounts",
     "jobs",
     "overrides",
+    "rooms",
 ]

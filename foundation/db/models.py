@@ -249,6 +249,129 @@ class AdminOverride(Base):
     removed_by: Mapped[str | None] = mapped_column(String(80))
 
 
+class RoomState(enum.StrEnum):
+    SCHEDULED = "scheduled"  # being prepared: items can be set, viewers see the list
+    LIVE = "live"  # on air: one item is on stream and viewers ask about it
+    ENDED = "ended"  # over: readable, no more questions
+
+
+class LiveRoom(Base):
+    """A live-stream room: its host, its ordered items, the item on stream and its state.
+
+    ``version`` goes up with every change viewers must see (a switch, a pin, the item list,
+    the state); the push server polls it cheaply, so every server process sees the same room.
+    ``pin_version`` goes up when the host's pinned answers change: remembered answers keyed
+    by it are dropped then."""
+
+    __tablename__ = "live_rooms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    host_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="RESTRICT"))
+    state: Mapped[str] = mapped_column(String(16), default=RoomState.SCHEDULED, index=True)
+    current_item: Mapped[str | None] = mapped_column(String(400))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    pin_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+    host: Mapped[AdminUser] = relationship()
+    items: Mapped[list[LiveRoomItem]] = relationship(
+        back_populates="room",
+        cascade="all, delete-orphan",
+        order_by="LiveRoomItem.position",
+        passive_deletes=True,
+    )
+
+
+class LiveRoomItem(Base):
+    """One item of a room's list, at its place in the order the host presents them."""
+
+    __tablename__ = "live_room_items"
+    __table_args__ = (UniqueConstraint("room_id", "item_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_rooms.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    item_key: Mapped[str] = mapped_column(String(400))
+
+    room: Mapped[LiveRoom] = relationship(back_populates="items")
+
+
+class LiveQuestionGroup(Base):
+    """Viewers' questions about one item of a room that mean the same thing ("is it
+    waterproof", "does water get in"): the first question's text, what the group is about
+    (the item's fact it matched, when one did), the mean MiniLM vector and how many asked."""
+
+    __tablename__ = "live_question_groups"
+    __table_args__ = (Index("ix_live_question_groups_room_item", "room_id", "item_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_rooms.id", ondelete="CASCADE"))
+    item_key: Mapped[str] = mapped_column(String(400))
+    label: Mapped[str] = mapped_column(String(500))
+    topic: Mapped[str | None] = mapped_column(String(200))
+    centroid: Mapped[list[float]] = mapped_column(JSON)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LiveQuestion(Base):
+    """One viewer's question in a room, with the item on stream and the answer given."""
+
+    __tablename__ = "live_questions"
+    __table_args__ = (Index("ix_live_questions_room_created", "room_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_rooms.id", ondelete="CASCADE"))
+    viewer: Mapped[str] = mapped_column(String(64))  # the page's anonymous token
+    question: Mapped[str] = mapped_column(Text)
+    item_key: Mapped[str] = mapped_column(String(400))
+    answer: Mapped[str | None] = mapped_column(Text)  # None: answering failed
+    abstained: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_by: Mapped[str] = mapped_column(String(16))  # assistant, pinned, failed
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("live_question_groups.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LivePinnedAnswer(Base):
+    """The host's answer for one group of questions about one item in a room (the
+    assistant's answer pinned, or one the host wrote); viewers get it first."""
+
+    __tablename__ = "live_pinned_answers"
+    __table_args__ = (UniqueConstraint("room_id", "item_key", "group_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("live_rooms.id", ondelete="CASCADE"))
+    item_key: Mapped[str] = mapped_column(String(400))
+    group_id: Mapped[int] = mapped_column(ForeignKey("live_question_groups.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    written: Mapped[bool] = mapped_column(Boolean, default=False)  # False: the assistant's
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    author: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LiveRoomViewers(Base):
+    """How many viewers one push-server process holds open in a room, as of ``seen_at``
+    (each process writes its own row; the host console adds up the fresh ones)."""
+
+    __tablename__ = "live_room_viewers"
+
+    room_id: Mapped[int] = mapped_column(
+        ForeignKey("live_rooms.id", ondelete="CASCADE"), primary_key=True
+    )
+    server: Mapped[str] = mapped_column(String(64), primary_key=True)
+    viewers: Mapped[int] = mapped_column(Integer, default=0)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were written in UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -31,6 +31,12 @@ TABLES = {
     "audit_log",
     "build_jobs",
     "job_stages",
+    "live_pinned_answers",
+    "live_question_groups",
+    "live_questions",
+    "live_room_items",
+    "live_room_viewers",
+    "live_rooms",
     "quarantined_records",
     "source_records",
 }
