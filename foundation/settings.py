@@ -8,6 +8,7 @@ whose message names the setting, where the value came from and what is allowed.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -176,6 +177,24 @@ class Settings(BaseSettings):
     login_rate_limit: str = Field(
         "10 per minute", description="login (and logout) POSTs per client address"
     )
+    live_question_rate_limit: str = Field(
+        "5 per 10 seconds;30 per minute",
+        description="questions one viewer may ask in one live room (the page's viewer token, "
+        "else the client address); the per-address public limit applies as well",
+    )
+    push_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="port of the live rooms' push server (server-sent events) beside the web "
+        "app; 0: the web port + 1",
+    )
+    push_url: str = Field(
+        "",
+        max_length=300,
+        description="where browsers reach the push server, e.g. https://shop.example/push "
+        "behind a proxy; empty: http://<the page's host>:<push port>",
+    )
     trusted_proxies: int = Field(
         0,
         ge=0,
@@ -201,7 +220,7 @@ class Settings(BaseSettings):
     def _check_db(cls, value: str) -> str:
         return normalize_db_url(value) if value else value
 
-    @field_validator("public_rate_limit", "login_rate_limit")
+    @field_validator("public_rate_limit", "login_rate_limit", "live_question_rate_limit")
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:
         from limits import parse_many
@@ -221,6 +240,13 @@ class Settings(BaseSettings):
         if "://" not in value:
             raise ValueError("use memory:// or a storage URI such as redis://host:6379")
         return value
+
+    @field_validator("push_url")
+    @classmethod
+    def _check_push_url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~/-]*)?", value):
+            raise ValueError("use an http(s) URL such as https://shop.example/push")
+        return value.rstrip("/")
 
     @field_validator("log_level", mode="before")
     @classmethod

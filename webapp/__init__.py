@@ -21,6 +21,7 @@ from webapp.services import Services
 
 if TYPE_CHECKING:
     from assistant.api import AssistantAPI
+    from encoders.base import TextEncoder
     from foundation.db import Database
     from kg import GraphStore
 
@@ -35,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "JSON_SORT_KEYS": False,
 }
 UPLOAD_ENDPOINTS = frozenset({"api.search_image"})
+ROOM_ASK = "api.room_ask"
 
 
 def create_app(
@@ -44,6 +46,7 @@ def create_app(
     assistant: AssistantAPI | None = None,
     store: GraphStore | None = None,
     database: Database | None = None,
+    question_encoder: TextEncoder | None = None,
 ) -> Flask:
     """Build the app. ``config`` overrides Flask settings (``TESTING``, ``PUBLIC_RATE_LIMIT``,
     …); ``settings`` defaults to :func:`foundation.settings.load_settings` (file, then
@@ -58,7 +61,13 @@ def create_app(
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(settings)
 
-    Services(settings, assistant=assistant, store=store, database=database).init_app(app)
+    Services(
+        settings,
+        assistant=assistant,
+        store=store,
+        database=database,
+        question_encoder=question_encoder,
+    ).init_app(app)
     register_error_handlers(app)
     csrf, limiter = init_security(app, trusted_proxies=settings.trusted_proxies)
 
@@ -77,6 +86,7 @@ def create_app(
             request.max_form_memory_size = settings.max_upload_bytes
 
     from webapp.api import api, api_admin, load_routes
+    from webapp.api.rooms import viewer_limit_key
     from webapp.views import admin
     from webapp.views import assistant as assistant_page
 
@@ -87,6 +97,12 @@ def create_app(
     limiter.limit(lambda: str(app.config["LOGIN_RATE_LIMIT"]), methods=["POST"])(admin.bp)
     for blueprint in (assistant_page.bp, admin.bp, api, api_admin):
         app.register_blueprint(blueprint)
+    # questions in a live room: per viewer and room, on top of the per-address limit
+    app.view_functions[ROOM_ASK] = limiter.limit(  # type: ignore[assignment]
+        lambda: str(app.config["LIVE_QUESTION_RATE_LIMIT"]),
+        key_func=viewer_limit_key,
+        override_defaults=False,
+    )(app.view_functions[ROOM_ASK])
     return app
 
 

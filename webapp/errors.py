@@ -18,6 +18,7 @@ from foundation.errors import (
     GraphStoreError,
     InputError,
     NotFoundError,
+    RoomStateError,
     SchemaError,
     ShopKGError,
     UnavailableError,
@@ -66,6 +67,7 @@ HTTP_CODES = {
     403: "E1520",
     404: "E400",
     405: "E1540",
+    409: "E1420",
     413: "E1550",
     414: "E1551",
     415: "E1530",
@@ -81,6 +83,8 @@ def _status_of(error: ShopKGError) -> int:
         return error.status
     if isinstance(error, AuthError):
         return 401
+    if isinstance(error, RoomStateError):
+        return 409  # the room's state does not allow it (ended, not live, no items)
     if isinstance(error, NotFoundError | UnavailableError):
         return 404
     if isinstance(error, InputError):

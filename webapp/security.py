@@ -8,6 +8,7 @@ proxy that header is ignored, since any client can send it.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,36 @@ def secret_key(settings: Settings) -> str:
         raise ConfigError(f"cannot read or create the web secret key in {path}: {e}") from e
 
 
+_HOSTNAME = re.compile(r"^(?:[A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$|^\[[0-9A-Fa-f:.]{2,45}\]$")
+PUSH_PAGES = ("/live/", "/admin/rooms/")
+
+
+def push_base() -> str:
+    """Where this page's browser reaches the push server: ``push_url`` when set, else this
+    request's host on the push port (a host name that is not one falls back to 127.0.0.1)."""
+    configured: str = current_app.config.get("PUSH_URL") or ""
+    if configured:
+        return configured
+    host = request.host
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if not _HOSTNAME.match(name):
+        name = "127.0.0.1"
+    scheme = "https" if request.scheme == "https" else "http"
+    return f"{scheme}://{name}:{int(current_app.config['PUSH_PORT'])}"
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 def _add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.path.startswith(PUSH_PAGES) and current_app.config.get("PUSH_PORT"):
+        # the room pages listen to the push server, which is another origin (another port)
+        csp = CSP.replace("connect-src 'self'", f"connect-src 'self' {_origin(push_base())}")
+        response.headers["Content-Security-Policy"] = csp
     if request.path.startswith("/api/v1/admin") or request.path.startswith("/admin"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
@@ -101,6 +129,9 @@ def rate_limit_config(settings: Settings) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": settings.rate_limit_storage,
         "PUBLIC_RATE_LIMIT": settings.public_rate_limit,
         "LOGIN_RATE_LIMIT": settings.login_rate_limit,
+        "LIVE_QUESTION_RATE_LIMIT": settings.live_question_rate_limit,
+        "PUSH_PORT": settings.push_port or min(settings.port + 1, 65535),
+        "PUSH_URL": settings.push_url,
     }
 
 

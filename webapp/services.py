@@ -30,6 +30,8 @@ from webapp.errors import AssistantUnavailable
 
 if TYPE_CHECKING:
     from assistant.api import AssistantAPI
+    from assistant.live import LiveRooms
+    from encoders.base import TextEncoder
     from foundation.db.overrides import Override
     from kg import GraphStore
 
@@ -51,6 +53,7 @@ class Services:
         assistant: AssistantAPI | None = None,
         store: GraphStore | None = None,
         database: Database | None = None,
+        question_encoder: TextEncoder | None = None,
         reload_every: float = RELOAD_EVERY_S,
     ) -> None:
         self.settings = settings
@@ -69,6 +72,8 @@ class Services:
         self._graph_users = 0
         self._warm = False  # set once warm_up() answered its requests
         self._overrides_at = time.monotonic()
+        self._question_encoder = question_encoder
+        self._live: LiveRooms | None = None
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
@@ -228,6 +233,30 @@ class Services:
         assistant = self._assistant
         if assistant is not None and isinstance(assistant, OverrideSink):
             assistant.apply_override(override)
+
+    @property
+    def live(self) -> LiveRooms:
+        """Viewers' questions in live rooms (grouped with MiniLM: the assistant's own encoder
+        when it has one, else the configured one, loaded on first use)."""
+        if self._live is None:
+            from assistant.live import LiveRooms, QuestionGrouper, question_grouper
+
+            assistant = self.assistant
+            with self._lock:
+                if self._live is None:
+                    grouper = (
+                        QuestionGrouper(self._question_encoder)
+                        if self._question_encoder is not None
+                        else question_grouper(self.settings, assistant)
+                    )
+                    self._live = LiveRooms(self.database, grouper)
+        return self._live
+
+    def facts_version(self) -> str:
+        """What the assistant's facts are now: the build it serves and the admin edits it
+        applied (remembered live answers are keyed by it)."""
+        applied = getattr(self._assistant, "applied_overrides", ())
+        return f"{self.serving or 'given'}:{len(applied)}"
 
     @property
     def ready(self) -> bool:

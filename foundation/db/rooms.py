@@ -306,6 +306,15 @@ def create_group(
     return row.id
 
 
+def move_centroid(session: Session, group_id: int, centroid: Sequence[float]) -> None:
+    """Set the group's mean vector (it took in a new question)."""
+    session.execute(
+        update(LiveQuestionGroup)
+        .where(LiveQuestionGroup.id == group_id)
+        .values(centroid=[round(float(x), 6) for x in centroid])
+    )
+
+
 def record_question(
     session: Session,
     *,
@@ -318,10 +327,8 @@ def record_question(
     answered_by: str,
     evidence: Sequence[dict[str, Any]] = (),
     group_id: int | None = None,
-    centroid: Sequence[float] | None = None,
 ) -> int:
-    """Log one question with its answer; counts it in its group (whose mean vector becomes
-    ``centroid`` when given). Returns the question's id."""
+    """Log one question with its answer and count it in its group; returns its id."""
     row = LiveQuestion(
         room_id=room_id,
         viewer=viewer,
@@ -335,14 +342,10 @@ def record_question(
     )
     session.add(row)
     if group_id is not None:
-        values: dict[str, Any] = {
-            "questions": LiveQuestionGroup.questions + 1,
-            "last_at": utcnow(),
-        }
-        if centroid is not None:
-            values["centroid"] = [round(float(x), 6) for x in centroid]
         session.execute(
-            update(LiveQuestionGroup).where(LiveQuestionGroup.id == group_id).values(**values)
+            update(LiveQuestionGroup)
+            .where(LiveQuestionGroup.id == group_id)
+            .values(questions=LiveQuestionGroup.questions + 1, last_at=utcnow())
         )
     session.flush()
     return row.id

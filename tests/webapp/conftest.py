@@ -187,6 +187,7 @@ def make_app(
     database: Database,
     config: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
+    question_encoder: Any = None,
 ) -> Flask:
     """The app over these parts; ``config`` overrides Flask's config, ``settings`` ShopKG's."""
     overrides = {
@@ -200,7 +201,16 @@ def make_app(
         assistant=assistant,
         store=store,
         database=database,
+        question_encoder=question_encoder,
     )
+
+
+@pytest.fixture(scope="session")
+def question_encoder() -> Any:
+    """The bundled MiniLM (live rooms group viewers' questions with it), loaded once."""
+    from encoders.sentence import SentenceTransformerTextEncoder
+
+    return SentenceTransformerTextEncoder(device="cpu").load()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ api_admin = Blueprint("api_admin", __name__, url_prefix="/api/v1/admin")
 
 def load_routes() -> None:
     """Import the modules that declare the operations (once; blueprints are module-level)."""
-    from webapp.api import admin, graph, jobs, public  # noqa: F401
+    from webapp.api import admin, graph, jobs, public, rooms  # noqa: F401
 
 
 __all__ = ["api", "api_admin", "load_routes", "registry"]

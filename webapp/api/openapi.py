@@ -27,6 +27,7 @@ ERROR_TEXT = {
     401: "Not authenticated",
     403: "CSRF check failed",
     404: "Not found",
+    409: "Conflicts with the room's state",
     413: "Request too large",
     415: "Unsupported media type",
     422: "Validation failed",
