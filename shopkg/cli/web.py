@@ -1,4 +1,5 @@
-"""``shopkg serve``: the web app (assistant page, admin browser, REST API) under waitress."""
+"""``shopkg serve``: the web app (assistant page, admin browser, REST API) under waitress, and
+beside it the live rooms' push server (server-sent events, on asyncio: ``webapp.push``)."""
 
 from __future__ import annotations
 
@@ -64,10 +65,19 @@ def serve(
         "ident": "shopkg",
     }
     where = f"http://{bind_host}:{bind_port}/"
+    push_port = settings.push_port or bind_port + 1
+    settings = settings.model_copy(update={"push_port": push_port})  # the pages point at it
+    pushing = f"live rooms' events on http://{bind_host}:{push_port}/"
     if processes == 1:
+        from webapp.push import PushThread
+
         app = create_app(settings=settings, database=database)
         _warm_up_in_background(app)
-        click.echo(f"shopkg: serving on {where} (admin at /admin/)", err=True)
+        try:
+            PushThread(Database(settings.db).connect(), bind_host, push_port).start()
+        except OSError as e:
+            raise ConfigError(f"cannot start the push server on port {push_port}: {e}") from e
+        click.echo(f"shopkg: serving on {where} (admin at /admin/; {pushing})", err=True)
         waitress.serve(app, host=bind_host, port=bind_port, **options)
         return
     database.close()  # nothing opened crosses the fork: each worker connects itself
@@ -77,12 +87,21 @@ def serve(
         raise ConfigError(f"cannot listen on {bind_host}:{bind_port}: {e}") from e
 
     def serve_worker(number: int) -> None:
+        if number == processes:  # one more process holds the viewers' event streams
+            from webapp.push import serve_push
+
+            sock.close()
+            serve_push(Database(settings.db).connect(), bind_host, push_port)
+            return
         app = create_app(settings=settings, database=Database(settings.db).connect())
         _warm_up_in_background(app)
         waitress.serve(app, sockets=[sock], **options)
 
-    click.echo(f"shopkg: serving on {where} with {processes} workers (admin at /admin/)", err=True)
-    supervise(processes, serve_worker)
+    click.echo(
+        f"shopkg: serving on {where} with {processes} workers (admin at /admin/; {pushing})",
+        err=True,
+    )
+    supervise(processes + 1, serve_worker)
 
 
 def _warm_up_in_background(app: Any) -> None:
