@@ -87,7 +87,7 @@ def create_app(
 
     from webapp.api import api, api_admin, load_routes
     from webapp.api.rooms import viewer_limit_key
-    from webapp.views import admin
+    from webapp.views import admin, live
     from webapp.views import assistant as assistant_page
 
     load_routes()
@@ -95,7 +95,7 @@ def create_app(
     csrf.exempt(api_admin)
     limiter.limit(public_rate_limit)(api)
     limiter.limit(lambda: str(app.config["LOGIN_RATE_LIMIT"]), methods=["POST"])(admin.bp)
-    for blueprint in (assistant_page.bp, admin.bp, api, api_admin):
+    for blueprint in (assistant_page.bp, admin.bp, live.bp, api, api_admin):
         app.register_blueprint(blueprint)
     # questions in a live room: per viewer and room, on top of the per-address limit
     app.view_functions[ROOM_ASK] = limiter.limit(  # type: ignore[assignment]

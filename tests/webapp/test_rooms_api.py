@@ -280,3 +280,23 @@ def test_viewers_search_the_room_or_the_whole_shop(host: FlaskClient, live_app: 
     assert {h["key"] for h in shop["hits"]} == {"sku-1", "sku-3"}
     umbrella = viewer.get(f"/api/v1/rooms/{number}/search?q=umbrella").get_json()
     assert [h["key"] for h in umbrella["hits"]] == ["sku-2"]
+
+
+def test_the_viewer_page_is_public_and_the_console_needs_a_login(
+    host: FlaskClient, live_app: Flask
+) -> None:
+    created = host.post(ROOMS, json={"title": "<b>Rain</b> & gear", "items": ["sku-1"]})
+    number = created.get_json()["id"]
+    viewer = live_app.test_client()
+    page = viewer.get(f"/live/{number}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "&lt;b&gt;Rain&lt;/b&gt; &amp; gear" in html and "<b>Rain</b>" not in html
+    csp = page.headers["Content-Security-Policy"]
+    assert "connect-src 'self' http://localhost:8001" in csp and "script-src 'self'" in csp
+    assert viewer.get("/live/99999").status_code == 404
+    console = viewer.get(f"/admin/rooms/{number}")
+    assert console.status_code == 302 and "/admin/login" in console.headers["Location"]
+    login(viewer)
+    assert f'data-room="{number}"' in viewer.get(f"/admin/rooms/{number}").get_data(as_text=True)
+    assert viewer.get("/admin/rooms").status_code == 200

@@ -1,4 +1,5 @@
-"""The admin browser: login, the graph browser, the jobs dashboard and KG statistics."""
+"""The admin browser: login, the graph browser, the jobs dashboard, KG statistics and the
+live rooms' host consoles."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from assistant.api import PHOTO_EXTRACTORS
-from foundation.db import accounts
+from foundation.db import accounts, rooms
 from webapp.auth import current_admin, log_in, log_out, login_required, safe_next
 from webapp.services import services
 
@@ -54,3 +55,18 @@ def jobs_dashboard() -> str:
 @login_required
 def stats() -> str:
     return render_template("admin/stats.html", page="stats")
+
+
+@bp.get("/rooms")
+@login_required
+def rooms_index() -> str:
+    return render_template("admin/rooms.html", page="rooms")
+
+
+@bp.get("/rooms/<int:room_id>")
+@login_required
+def room_console(room_id: int) -> str:
+    """The host console: the item list, live counts, the questions grouped, pins."""
+    with services().database.session() as db:
+        room = rooms.get_room(db, room_id)  # 404 page for a room that is not there
+    return render_template("admin/room.html", page="rooms", room=room)
