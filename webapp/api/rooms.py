@@ -11,7 +11,7 @@ from flask import request
 
 from assistant.api import to_dict
 from foundation.db import rooms
-from foundation.errors import NotFoundError
+from foundation.errors import NotFoundError, ShopKGError
 from kg import NodeRef
 from webapp.api import api, api_admin, registry
 from webapp.api.convert import hit_out, image_url
@@ -84,6 +84,20 @@ def _checked_items(keys: list[str]) -> list[str]:
     return keys
 
 
+def _prepare(item: str | None) -> None:
+    """Start encoding the evidence of the item just put on stream, so that the audience's
+    first questions about it cost what later ones do (the assistant does it in the
+    background; an assistant that cannot is left alone)."""
+    if item is None:
+        return
+    try:
+        prepare = getattr(services().assistant, "prepare_answers", None)
+    except ShopKGError:  # the assistant is not up: questions will wait for it anyway
+        return
+    if prepare is not None:
+        prepare(item)
+
+
 # -- the host ---------------------------------------------------------------------------
 @registry.route(
     api_admin, "/rooms", "POST", summary="Create a live room", tag="live rooms",
@@ -147,7 +161,9 @@ def set_room_items(actor: str, room_id: str, body: RoomItemsBody) -> RoomOut:
 )  # fmt: skip
 def go_live(actor: str, room_id: str, body: GoLiveBody) -> RoomOut:
     with services().database.session() as db:
-        return room_out(rooms.go_live(db, room_id_of(room_id), actor=actor, item=body.item))
+        room = rooms.go_live(db, room_id_of(room_id), actor=actor, item=body.item)
+    _prepare(room.current_item)
+    return room_out(room)
 
 
 @registry.route(
@@ -156,7 +172,9 @@ def go_live(actor: str, room_id: str, body: GoLiveBody) -> RoomOut:
 )  # fmt: skip
 def switch_item(actor: str, room_id: str, body: SwitchBody) -> RoomOut:
     with services().database.session() as db:
-        return room_out(rooms.switch_item(db, room_id_of(room_id), body.item, actor=actor))
+        room = rooms.switch_item(db, room_id_of(room_id), body.item, actor=actor)
+    _prepare(room.current_item)
+    return room_out(room)
 
 
 @registry.route(

@@ -107,10 +107,32 @@ function applyRoom(room) {
   else renderPins();
 }
 
+// without the push server (blocked, restarting), ask the API now and then until it is back
+const FALLBACK_MS = 5000;
+let fallback = null;
+
+function pollWhileAway() {
+  if (fallback) return;
+  fallback = setInterval(async () => {
+    try {
+      const room = await api(`/api/v1/rooms/${ROOM}`);
+      applyRoom(room);
+      if (room.state === "ended") clearInterval(fallback);
+    } catch {
+      // the next attempt tells
+    }
+  }, FALLBACK_MS);
+}
+
 function listen(url) {
-  if (!window.EventSource) return;
+  if (!window.EventSource) {
+    pollWhileAway();
+    return;
+  }
   const source = new EventSource(url);
   state.source = source;
+  source.addEventListener("error", pollWhileAway);
+  source.addEventListener("open", () => { clearInterval(fallback); fallback = null; });
   source.addEventListener("room", async (event) => {
     const data = JSON.parse(event.data);
     const known = (state.room && state.room.items) || [];
