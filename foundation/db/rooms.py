@@ -478,14 +478,18 @@ def room_stats(session: Session, room_id: int, *, item_key: str | None = None) -
     query = query.order_by(LiveQuestionGroup.questions.desc(), LiveQuestionGroup.id).limit(200)
     groups = list(session.scalars(query))
     pins = {p.group_id: p for p in pins_of(session, room_id, item_key)}
+    newest = (
+        select(func.max(LiveQuestion.id))
+        .where(LiveQuestion.group_id.in_([g.id for g in groups]))
+        .group_by(LiveQuestion.group_id)
+    )
+    last = {
+        q.group_id: q
+        for q in session.scalars(select(LiveQuestion).where(LiveQuestion.id.in_(newest)))
+    }  # the newest question of each group, in one query
     summaries = []
     for group in groups:
-        last = session.scalar(
-            select(LiveQuestion)
-            .where(LiveQuestion.group_id == group.id)
-            .order_by(LiveQuestion.id.desc())
-            .limit(1)
-        )
+        asked = last.get(group.id)
         summaries.append(
             GroupSummary(
                 id=group.id,
@@ -493,11 +497,11 @@ def room_stats(session: Session, room_id: int, *, item_key: str | None = None) -
                 label=group.label,
                 topic=group.topic,
                 questions=group.questions,
-                last_question=last.question if last is not None else group.label,
-                answer=last.answer if last is not None else None,
-                abstained=last.abstained if last is not None else False,
-                answered_by=last.answered_by if last is not None else "",
-                evidence=list(last.evidence or []) if last is not None else [],
+                last_question=asked.question if asked is not None else group.label,
+                answer=asked.answer if asked is not None else None,
+                abstained=asked.abstained if asked is not None else False,
+                answered_by=asked.answered_by if asked is not None else "",
+                evidence=list(asked.evidence or []) if asked is not None else [],
                 last_at=as_utc(group.last_at),
                 pin=pins.get(group.id),
             )

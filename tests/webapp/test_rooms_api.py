@@ -300,3 +300,25 @@ def test_the_viewer_page_is_public_and_the_console_needs_a_login(
     login(viewer)
     assert f'data-room="{number}"' in viewer.get(f"/admin/rooms/{number}").get_data(as_text=True)
     assert viewer.get("/admin/rooms").status_code == 200
+
+
+def test_questions_about_no_fact_group_by_their_own_meaning(
+    host: FlaskClient, live_app: Flask
+) -> None:
+    number = _live_room(host)
+    viewer = live_app.test_client()
+    washable = _ask(viewer, number, "is it machine washable").get_json()["group_id"]
+    wash = _ask(viewer, number, "can I wash it", "viewer-0002").get_json()["group_id"]
+    sizes = _ask(viewer, number, "which sizes are there", "viewer-0003").get_json()["group_id"]
+    assert washable == wash != sizes
+
+
+def test_remembered_answers_are_dropped_when_the_items_facts_change(
+    host: FlaskClient, live_app: Flask
+) -> None:
+    number = _live_room(host)
+    services = live_app.extensions["shopkg"]
+    assistant: CountingAssistant = services.assistant
+    for facts in ("build-1:0", "build-1:0", "build-1:1", "build-2:1"):
+        services.live.ask(assistant, number, VIEWER, "is it waterproof", facts_version=facts)
+    assert assistant.asked == 3  # once per version of the facts
