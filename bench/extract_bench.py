@@ -1,11 +1,13 @@
 """Throughput of the extraction pipeline (no encoders), in products per second.
 
 Runs the whole pipeline (normalizer, dictionary, tagger, values, needs, concept candidates)
-and, as the baseline in the same run, the normalization-only pipeline, on generated records
-and on the ePQA products. Reports wall-clock and CPU-time rates (CPU time is the honest
-"one core" figure on a shared machine) and prints one JSON object on the last line.
+with the extractor the build uses (the MiniLM tagger: trained into var/models, else the
+shipped one) and, as baselines in the same run, the same pipeline with the previous spaCy
+tagger (``--previous DIR``, when given) and the normalization-only pipeline, on generated
+records and on the ePQA products. Reports wall-clock and CPU-time rates (CPU time is the
+honest "one core" figure on a shared machine) and prints one JSON object on the last line.
 
-    .venv/bin/python bench/extract_bench.py [--model DIR] [--records N]
+    .venv/bin/python bench/extract_bench.py [--model DIR] [--previous DIR] [--records N]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from catalog.readers import read_dataset
 from catalog.schema import CatalogRecord
 from extraction.pipeline import ExtractionPipeline, build_pipeline
+from extraction.value_taggers import extractor_dir
 
 EPQA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "pqa" / "ePQA"
 WORDS = ["trail", "running", "shoe", "rain", "jacket", "steel", "bottle", "cotton", "sock"]
@@ -71,22 +74,26 @@ def measure(pipeline: ExtractionPipeline, records: list[CatalogRecord]) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=Path("var/models/extractor"))
+    parser.add_argument("--model", type=Path, help="default: what the build uses")
+    parser.add_argument("--previous", type=Path, help="the spaCy tagger, for the same run")
     parser.add_argument("--records", type=int, default=500)
     args = parser.parse_args()
-    model = args.model if (args.model / "manifest.json").is_file() else None
-    full = build_pipeline(model_dir=model)
-    baseline = build_pipeline(steps=["normalizer"])
+    model = args.model or extractor_dir(Path("var/models"))
+    pipelines = {"pipeline": build_pipeline(model_dir=model)}
+    if args.previous is not None:
+        pipelines["previous_tagger"] = build_pipeline(model_dir=args.previous)
+    pipelines["baseline"] = build_pipeline(steps=["normalizer"])
     sets = {"synthetic": synthetic_records(args.records)}
     if EPQA.is_dir():
         sets["epqa"] = epqa_records()
     result: dict[str, Any] = {
-        "steps": full.steps,
+        "steps": pipelines["pipeline"].steps,
         "tagger": str(model) if model else None,
+        "previous_tagger": str(args.previous) if args.previous else None,
         "load_average": os.getloadavg()[0],
     }
     for name, records in sets.items():
-        result[name] = {"pipeline": measure(full, records), "baseline": measure(baseline, records)}
+        result[name] = {key: measure(p, records) for key, p in pipelines.items()}
         ratio = result[name]["pipeline"]["products_per_cpu_s"]
         ratio /= result[name]["baseline"]["products_per_cpu_s"]
         result[name]["pipeline_over_baseline"] = round(ratio, 3)

@@ -9,6 +9,7 @@ capped because the encoders share small machines with other jobs.
 from __future__ import annotations
 
 import random
+import threading
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -20,6 +21,20 @@ if TYPE_CHECKING:
 
 DeviceName = Literal["cpu", "cuda"]
 MAX_CPU_THREADS = 2
+_IMPORTS = threading.Lock()
+
+
+def import_transformers() -> None:
+    """Import the transformers model classes ShopKG uses, once and under a lock.
+
+    transformers resolves its names lazily, and two threads resolving at once can fail with
+    ``cannot import name 'AutoModel'`` (the build's extraction loads the MiniLM tagger while
+    its prefetch thread loads the sentence encoder).
+    """
+    require("transformers")
+    with _IMPORTS:
+        import sentence_transformers  # noqa: F401
+        from transformers import AutoModel, AutoTokenizer  # noqa: F401
 
 
 def resolve_device(setting: str = "auto") -> DeviceName:

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from encoders.base import Encoded, EncoderManifest, TextEncoder, Vectors
-from encoders.device import cpu_has_native_bf16, prepare_torch, resolve_device, torch_dtype
+from encoders.device import (
+    cpu_has_native_bf16,
+    import_transformers,
+    prepare_torch,
+    resolve_device,
+    torch_dtype,
+)
 from foundation.errors import EncoderError, require
 from foundation.files import file_sha256
 
@@ -117,6 +123,7 @@ class SentenceTransformerTextEncoder(TextEncoder):
         if self._model is not None:
             return self
         require("sentence_transformers")
+        import_transformers()
         from sentence_transformers import SentenceTransformer
 
         if self.is_bundled:

@@ -36,6 +36,7 @@ EXTENSIONS = (
     "solves",
     "concept_candidates",
     "tagger_version",
+    "category",
 )
 for _name in EXTENSIONS:
     if not Doc.has_extension(_name):
@@ -207,15 +208,63 @@ class DictionaryMatcher:
 )
 def make_attribute_tagger(
     nlp: Language, name: str, model_dir: str | None, max_chars: int
-) -> AttributeTaggerComponent:
+) -> AttributeTaggerComponent | MiniLMTaggerComponent:
     if not model_dir:
         raise ExtractionError(
             "the attribute tagger needs model_dir (train one with `shopkg train extractor`), "
             "or leave shopkg_attribute_tagger_v1 out of the pipeline"
         )
-    from extraction.tagger import AttributeTagger
+    from extraction.minilm_tagger import MiniLMTagger
+    from extraction.value_taggers import load_value_tagger
 
-    return AttributeTaggerComponent(nlp, AttributeTagger.load(Path(model_dir)), max_chars)
+    tagger = load_value_tagger(Path(model_dir))
+    if isinstance(tagger, MiniLMTagger):
+        return MiniLMTaggerComponent(tagger, max_chars)
+    return AttributeTaggerComponent(nlp, tagger, max_chars)
+
+
+def _tagged_limit(doc: Doc, max_chars: int) -> int:
+    """How much of the Doc's text the tagger reads: title, description and bullets, the
+    description and bullets cut ``max_chars`` after the title (0: nothing to read)."""
+    sections = [s for s in doc._.sections or () if s[0] in ("title", "description", "bullets")]
+    limit = min((end for _, _, end in sections[-1:]), default=0)
+    if sections:
+        limit = min(limit, sections[0][2] + max_chars)
+    return limit
+
+
+class MiniLMTaggerComponent:
+    """Runs the MiniLM tagger over title, description and bullets; keeps the values whose
+    calibrated confidence reaches the model's threshold. A batch of Docs is one call (their
+    windows batched together); the record's category is read with the text."""
+
+    def __init__(self, tagger: Any, max_chars: int) -> None:
+        self.tagger = tagger
+        self.max_chars = max_chars
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(self.pipe([doc]))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterator[Doc]:
+        from itertools import islice
+
+        iterator = iter(docs)
+        while batch := list(islice(iterator, batch_size)):
+            texts = [doc_text(doc)[: _tagged_limit(doc, self.max_chars)] for doc in batch]
+            read = [i for i, text in enumerate(texts) if text.strip()]
+            found = self.tagger.extract(
+                [texts[i] for i in read],
+                ["catalog"] * len(read),
+                [str(batch[i]._.category or "") for i in read],
+            )
+            by_doc = dict(zip(read, found, strict=True))
+            for i, doc in enumerate(batch):
+                mentions = by_doc.get(i, [])
+                doc._.attribute_mentions = [
+                    m for m in mentions if m.confidence >= self.tagger.threshold
+                ]
+                doc._.tagger_version = self.tagger.extractor
+                yield doc
 
 
 class AttributeTaggerComponent:
@@ -249,10 +298,7 @@ class AttributeTaggerComponent:
 
     def _tagged_part(self, doc: Doc) -> Any:
         """The tokens of the text the tagger reads (``None``: nothing to read)."""
-        sections = [s for s in doc._.sections or () if s[0] in ("title", "description", "bullets")]
-        limit = min((end for _, _, end in sections[-1:]), default=0)
-        if sections:
-            limit = min(limit, sections[0][2] + self.max_chars)
+        limit = _tagged_limit(doc, self.max_chars)
         if not limit:
             return None
         text = doc_text(doc)
@@ -395,8 +441,11 @@ def check_order(nlp: Language) -> None:
         assigned.update(meta.assigns)
 
 
-def sections_doc(nlp: Language, record_id: str, sections: Sequence[tuple[str, str]]) -> Doc:
-    """A raw Doc of a record's text fields with their offsets, for the normalizer to read."""
+def sections_doc(
+    nlp: Language, record_id: str, sections: Sequence[tuple[str, str]], category: str = ""
+) -> Doc:
+    """A raw Doc of a record's text fields with their offsets, for the normalizer to read;
+    ``category`` (the record's leaf category) is what the MiniLM tagger reads first."""
     parts = [(name, text) for name, text in sections if text]
     # no tokens, the text as a string: the normalizer tokenizes the cleaned text, so
     # tokenizing here (or making the whole text one vocabulary entry) is waste
@@ -407,6 +456,7 @@ def sections_doc(nlp: Language, record_id: str, sections: Sequence[tuple[str, st
         spans.append((name, offset, offset + len(text)))
         offset += len(text) + 2
     doc._.record_id = record_id
+    doc._.category = category
     doc._.sections = spans
     doc._.warnings = []
     return doc

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from extraction.ave import AveExample, read_ave
-from extraction.tagger import AttributeTagger, read_dictionary, read_train_hashes
+from extraction.tagger import read_dictionary, read_train_hashes
 from extraction.textnorm import blank_pipeline
+from extraction.value_taggers import ValueTagger, load_value_tagger
 from extraction.values import canonical
 from foundation.errors import ExtractionError
 
@@ -52,7 +53,7 @@ class DictionaryBaseline:
         return found
 
 
-def _exact(value: str) -> str:
+def exact_value(value: str) -> str:
     return " ".join(value.split())
 
 
@@ -92,8 +93,8 @@ def _prf(c: Counter[str]) -> dict[str, Any]:
 
 def _both(golds: list[list[tuple[str, str]]], preds: list[list[tuple[str, str]]]) -> dict[str, Any]:
     exact = score(
-        [{(a, _exact(v)) for a, v in g} for g in golds],
-        [{(a, _exact(v)) for a, v in p} for p in preds],
+        [{(a, exact_value(v)) for a, v in g} for g in golds],
+        [{(a, exact_value(v)) for a, v in p} for p in preds],
     )
     normalized = score(
         [{(a, canonical(v, a)) for a, v in g} for g in golds],
@@ -102,20 +103,57 @@ def _both(golds: list[list[tuple[str, str]]], preds: list[list[tuple[str, str]]]
     return {"exact": exact, "normalized": normalized}
 
 
-def evaluate_examples(
-    examples: Sequence[AveExample], tagger: AttributeTagger, baseline: DictionaryBaseline | None
-) -> dict[str, Any]:
-    """Model (and baseline) scores on examples, predictions limited to each one's schema."""
-    golds = [[(a, v) for a, values in ex.gold.items() for v in values] for ex in examples]
-    allowed = [tagger.allowed_attributes(ex.data_format, ex.category) for ex in examples]
-    model_preds = []
-    for example, mentions in zip(examples, tagger.pipe(ex.text for ex in examples), strict=True):
+def tagger_pairs(
+    examples: Sequence[AveExample], tagger: ValueTagger
+) -> list[list[tuple[str, str, float]]]:
+    """Each example's ``(attribute, value, confidence)`` found by a tagger, inside the
+    attributes the tagger's training data knows for the example's category."""
+    found = tagger.extract(
+        [ex.text for ex in examples],
+        [ex.data_format for ex in examples],
+        [ex.category for ex in examples],
+    )
+    pairs = []
+    for example, mentions in zip(examples, found, strict=True):
         schema = tagger.allowed_attributes(example.data_format, example.category)
-        model_preds.append(
-            [(m.attribute, m.text) for m in mentions if not schema or m.attribute in schema]
+        pairs.append(
+            [
+                (m.attribute, m.text, m.confidence)
+                for m in mentions
+                if not schema or m.attribute in schema
+            ]
         )
-    result: dict[str, Any] = {"records": len(examples), "model": _both(golds, model_preds)}
+    return pairs
+
+
+def evaluate_examples(
+    examples: Sequence[AveExample],
+    tagger: ValueTagger,
+    baseline: DictionaryBaseline | None,
+    others: dict[str, ValueTagger] | None = None,
+) -> dict[str, Any]:
+    """Model (and baseline) scores on examples, predictions limited to each one's schema.
+
+    ``model`` is every value the tagger finds; ``model_at_threshold`` those at or above the
+    confidence the build writes from (when the model has one). ``others`` are scored the same
+    way in the same run (e.g. the previous spaCy tagger).
+    """
+    golds = [[(a, v) for a, values in ex.gold.items() for v in values] for ex in examples]
+    found = tagger_pairs(examples, tagger)
+    result: dict[str, Any] = {
+        "records": len(examples),
+        "model": _both(golds, [[(a, v) for a, v, _ in pairs] for pairs in found]),
+    }
+    threshold = getattr(tagger, "threshold", None)
+    if threshold:
+        kept = [[(a, v) for a, v, c in pairs if c >= threshold] for pairs in found]
+        result["model_at_threshold"] = {"threshold": threshold, **_both(golds, kept)}
+    for name, other in (others or {}).items():
+        result[name] = _both(
+            golds, [[(a, v) for a, v, _ in p] for p in tagger_pairs(examples, other)]
+        )
     if baseline is not None:
+        allowed = [tagger.allowed_attributes(ex.data_format, ex.category) for ex in examples]
         base_preds = [baseline.predict(ex.text, a) for ex, a in zip(examples, allowed, strict=True)]
         result["dictionary_baseline"] = _both(golds, base_preds)
     return result
@@ -123,7 +161,7 @@ def evaluate_examples(
 
 def dev_scores(model_dir: Path, dev: Iterable[AveExample]) -> dict[str, Any]:
     """Per format: the model's and the baseline's micro F1 on the dev split (for the manifest)."""
-    tagger = AttributeTagger.load(model_dir)
+    tagger = load_value_tagger(model_dir)
     baseline = DictionaryBaseline(read_dictionary(model_dir))
     by_format: dict[str, list[AveExample]] = defaultdict(list)
     for example in dev:
@@ -143,23 +181,32 @@ def dev_scores(model_dir: Path, dev: Iterable[AveExample]) -> dict[str, Any]:
 
 
 def evaluate_file(
-    path: Path, data_format: str, model_dir: Path, split: str = "auto"
+    path: Path,
+    data_format: str,
+    model_dir: Path,
+    split: str = "auto",
+    baseline_tagger: Path | None = None,
 ) -> dict[str, Any]:
     """Scores on an AVE file. ``auto`` drops every text the model was trained on (so a train
     file is scored on its dev fifth and a held-out file in full); ``dev`` keeps the dev fifth;
-    ``all`` keeps everything."""
+    ``all`` keeps everything. ``baseline_tagger``: another model directory (the previous
+    spaCy tagger) scored on the same records in the same run."""
     if split not in ("auto", "dev", "all"):
         raise ExtractionError(f"unknown split {split!r}; use auto, dev or all")
     examples = read_ave(path, data_format)
-    tagger = AttributeTagger.load(model_dir)
+    tagger = load_value_tagger(model_dir)
     seen = read_train_hashes(model_dir) if split == "auto" else set()
+    others: dict[str, ValueTagger] = {}
+    if baseline_tagger is not None:
+        seen |= read_train_hashes(baseline_tagger) if split == "auto" else set()
+        others["previous_tagger"] = load_value_tagger(baseline_tagger)
     if split == "dev":
         kept = [example for example in examples if example.split == "dev"]
     else:
         kept = [example for example in examples if example.uid not in seen]
     if not kept:
         raise ExtractionError(f"no records of {path} left to evaluate (split {split!r})")
-    result = evaluate_examples(kept, tagger, DictionaryBaseline(read_dictionary(model_dir)))
+    result = evaluate_examples(kept, tagger, DictionaryBaseline(read_dictionary(model_dir)), others)
     return {
         "data": str(path),
         "format": data_format,
@@ -167,5 +214,7 @@ def evaluate_file(
         "records_in_file": len(examples),
         "excluded_as_trained_on": len(examples) - len(kept) if split != "dev" else None,
         "model_version": tagger.version,
+        "extractor": tagger.extractor,
+        "previous_tagger_extractor": (others["previous_tagger"].extractor if others else None),
         **result,
     }

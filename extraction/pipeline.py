@@ -114,7 +114,10 @@ class ExtractionPipeline:
     def _raw_doc(self, record: CatalogRecord) -> Any:
         fields = record.text_fields()
         return components.sections_doc(
-            self.nlp, record.id, [(name, fields[name]) for name in SECTION_ORDER]
+            self.nlp,
+            record.id,
+            [(name, fields[name]) for name in SECTION_ORDER],
+            record.category[-1] if record.category else "",
         )
 
     def extract(self, record: CatalogRecord | Mapping[str, Any]) -> RecordFacts:

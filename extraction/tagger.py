@@ -93,6 +93,12 @@ class AttributeTagger:
             for mentions in self.mentions(list(self.nlp.tokenizer.pipe(batch))):
                 yield [m for m in mentions if allowed is None or m.attribute in allowed]
 
+    def extract(
+        self, texts: Sequence[str], formats: Sequence[str], categories: Sequence[str]
+    ) -> list[list[AttributeMention]]:
+        """Values found in each text (this model reads neither format nor category)."""
+        return list(self.pipe(texts))
+
     def mentions(self, docs: Sequence[Any]) -> list[list[AttributeMention]]:
         """Values in tokenized Docs (or :class:`DocPrefix` es), one model call for all.
 

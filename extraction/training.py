@@ -26,12 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from extraction.ave import AveExample, ave_training_files, read_ave
+from extraction.minilm_tagger import ARCHITECTURE as MINILM_ARCHITECTURE
 from extraction.tagger import DICTIONARY, MANIFEST, TRAIN_HASHES
 from extraction.textnorm import blank_pipeline
 from foundation.errors import ExtractionError
 from foundation.files import file_sha256
 
 log = logging.getLogger(__name__)
+SPACY_ARCHITECTURE = "spaCy tagger over BIO tags (HashEmbedCNN tok2vec + softmax), from scratch"
+VERSION_PREFIX = {SPACY_ARCHITECTURE: "1", MINILM_ARCHITECTURE: "2"}
 
 
 @dataclass
@@ -158,8 +161,16 @@ def train_extractor(
             break
     assert best is not None
     nlp.from_bytes(best[1])
-    manifest = _manifest(data, config, labels, counts, best[2], epoch, time.monotonic() - started)
-    _save(output_dir, nlp, manifest, data)
+    manifest = training_manifest(data, config, labels, counts, SPACY_ARCHITECTURE)
+    manifest.update(
+        {
+            "label_precision": best[2]["label_precision"],
+            "validation": {k: v for k, v in best[2].items() if k != "label_precision"},
+            "epochs": epoch,
+            "training_seconds": round(time.monotonic() - started, 1),
+        }
+    )
+    save_model_dir(output_dir, lambda staging: nlp.to_disk(staging / "model"), manifest, data)
     from extraction.evaluate import dev_scores
 
     manifest["dev"] = dev_scores(output_dir, data.split("dev"))
@@ -197,15 +208,14 @@ def span_scores(nlp: Any, examples: Sequence[AveExample], labels: Sequence[str])
     }
 
 
-def _manifest(
+def training_manifest(
     data: TrainingData,
-    config: TrainingConfig,
+    config: Any,
     labels: list[str],
     counts: Counter[str],
-    val_scores: dict[str, Any],
-    epochs: int,
-    seconds: float,
+    architecture: str,
 ) -> dict[str, Any]:
+    """What every extractor's manifest says: version, data, labels and the schemas."""
     trained = data.split("fit") + data.split("val")
     digest = hashlib.sha256()
     for uid in sorted(example.uid for example in trained):
@@ -218,18 +228,14 @@ def _manifest(
         by_category[f"{example.data_format}\t{example.category}"].update(example.gold)
     return {
         "name": "shopkg.attribute_tagger",
-        "version": f"1.{digest.hexdigest()[:10]}",
+        "version": f"{VERSION_PREFIX[architecture]}.{digest.hexdigest()[:10]}",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "architecture": "spaCy tagger over BIO tags (HashEmbedCNN tok2vec + softmax), from scratch",
+        "architecture": architecture,
         "training_data": data.sources,
         "examples": {s: len(data.split(s)) for s in ("fit", "val", "dev")},
         "config": asdict(config),
         "labels": labels,
         "label_counts": {label: counts[label] for label in labels},
-        "label_precision": val_scores["label_precision"],
-        "validation": {k: v for k, v in val_scores.items() if k != "label_precision"},
-        "epochs": epochs,
-        "training_seconds": round(seconds, 1),
         "schemas": {
             "by_format": {k: sorted(v) for k, v in sorted(by_format.items())},
             "by_category": {k: sorted(v) for k, v in sorted(by_category.items())},
@@ -237,7 +243,14 @@ def _manifest(
     }
 
 
-def _save(output_dir: Path, nlp: Any, manifest: dict[str, Any], data: TrainingData) -> None:
+def save_model_dir(
+    output_dir: Path,
+    write_model: Callable[[Path], None],
+    manifest: dict[str, Any],
+    data: TrainingData,
+) -> None:
+    """Write a model directory whole or not at all: the model (by ``write_model`` into the
+    staging directory), the training split's dictionary and text hashes, the manifest."""
     trained = data.split("fit") + data.split("val")
     dictionary: dict[str, Counter[str]] = defaultdict(Counter)
     for example in trained:
@@ -247,7 +260,7 @@ def _save(output_dir: Path, nlp: Any, manifest: dict[str, Any], data: TrainingDa
     staging = output_dir.with_name(output_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    nlp.to_disk(staging / "model")
+    write_model(staging)
     (staging / DICTIONARY).write_text(
         json.dumps({v: dict(c) for v, c in sorted(dictionary.items())}), encoding="utf-8"
     )

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from catalog.schema import CatalogRecord, item_text
 from extraction.facts import RecordFacts
+from extraction.value_taggers import extractor_dir
 from foundation.artifacts import ITEM_TEXT, BuildManifest, index_layout
 from foundation.db import Database, RecordStatus, SourceRecord
 from foundation.errors import ConfigError, JobError
@@ -337,8 +338,7 @@ class ExtractStage:
 
         settings = self.build.settings
         force = bool(context.parameters.get("force"))
-        model_dir = settings.models_dir / "extractor"
-        model = model_dir if model_dir.is_dir() else None
+        model = extractor_dir(settings.models_dir)
         hashes = self.build.active_hashes()
         removed = self.build.keys_touched(context.job_id, RecordStatus.REMOVED)
         cache = ExtractionCache(

@@ -40,8 +40,16 @@ DEFAULT_AVE_DIR = Path("../shared/data/ave")
     type=click.Path(path_type=Path, file_okay=False),
     help="Model directory (default: <models_dir>/extractor).",
 )
-@click.option("--epochs", type=click.IntRange(1, 500), default=25, show_default=True)
-@click.option("--min-label-count", type=click.IntRange(1), default=10, show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["minilm", "spacy"]),
+    default="minilm",
+    show_default=True,
+    help="minilm: adapters on the bundled MiniLM (what ShopKG ships); spacy: the previous "
+    "tagger trained from scratch (default output <models_dir>/extractor-spacy).",
+)
+@click.option("--epochs", type=click.IntRange(1, 500), help="Default: 8 (minilm), 25 (spacy).")
+@click.option("--min-label-count", type=click.IntRange(1), help="Default: 5 (minilm), 10 (spacy).")
 @click.option("--max-minutes", type=float, help="Stop after the epoch that passes this.")
 @click.option("--limit", type=click.IntRange(1), help="Read at most this many records per file.")
 @pass_state
@@ -52,8 +60,9 @@ def train_extractor(
     catalog: Path | None,
     catalog_format: str,
     output: Path | None,
-    epochs: int,
-    min_label_count: int,
+    kind: str,
+    epochs: int | None,
+    min_label_count: int | None,
     max_minutes: float | None,
     limit: int | None,
 ) -> None:
@@ -63,7 +72,7 @@ def train_extractor(
     the last line of stdout.
     """
     from extraction.ave import catalog_examples
-    from extraction.training import TrainingConfig, collect_training_data, train_extractor
+    from extraction.training import collect_training_data
 
     if not no_ave and not ave_dir.is_dir():
         raise ExtractionError(f"AVE directory {ave_dir} not found; give --ave-dir or --no-ave")
@@ -74,17 +83,26 @@ def train_extractor(
         catalog_name=str(catalog),
         limit_per_file=limit,
     )
-    config = TrainingConfig(
-        epochs=epochs,
-        min_label_count=min_label_count,
-        max_seconds=max_minutes * 60 if max_minutes else None,
-        limit_per_file=limit,
-    )
-    target = output or state.settings.models_dir / "extractor"
-    manifest = train_extractor(
-        target, data, config, progress=lambda line: click.echo(line, err=True)
-    )
-    summary = {k: v for k, v in manifest.items() if k not in ("schemas", "label_precision")}
+    max_seconds = max_minutes * 60 if max_minutes else None
+    progress = lambda line: click.echo(line, err=True)  # noqa: E731 - a one-line callback
+    if kind == "minilm":
+        from extraction.minilm_training import MiniLMConfig, train_minilm_extractor
+
+        minilm = MiniLMConfig(max_seconds=max_seconds, limit_per_file=limit)
+        minilm.epochs = epochs or minilm.epochs
+        minilm.min_label_count = min_label_count or minilm.min_label_count
+        target = output or state.settings.models_dir / "extractor"
+        manifest = train_minilm_extractor(target, data, minilm, progress=progress)
+    else:
+        from extraction.training import TrainingConfig, train_extractor
+
+        config = TrainingConfig(max_seconds=max_seconds, limit_per_file=limit)
+        config.epochs = epochs or config.epochs
+        config.min_label_count = min_label_count or config.min_label_count
+        target = output or state.settings.models_dir / "extractor-spacy"
+        manifest = train_extractor(target, data, config, progress=progress)
+    hidden = ("schemas", "label_precision", "calibration", "tags", "label_counts")
+    summary = {k: v for k, v in manifest.items() if k not in hidden}
     click.echo(json.dumps({"model_dir": str(target), **summary}, ensure_ascii=False))
 
 
@@ -115,7 +133,13 @@ def _catalog_records(path: Path, data_format: str) -> list[CatalogRecord]:
 @click.option(
     "--model",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Model directory (default: <models_dir>/extractor).",
+    help="Model directory (default: <models_dir>/extractor, else the shipped one).",
+)
+@click.option(
+    "--previous",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The previous (spaCy) tagger to score in the same run "
+    "(default: <models_dir>/extractor-spacy when it exists).",
 )
 @click.option(
     "--split",
@@ -131,6 +155,7 @@ def eval_extraction(
     data: Path,
     data_format: str,
     model: Path | None,
+    previous: Path | None,
     split: str,
     per_attribute: bool,
 ) -> None:
@@ -140,11 +165,20 @@ def eval_extraction(
     line of stdout.
     """
     from extraction.evaluate import evaluate_file
+    from extraction.value_taggers import extractor_dir
 
-    result = evaluate_file(
-        data, data_format, model or state.settings.models_dir / "extractor", split
-    )
-    for system in ("model", "dictionary_baseline"):
+    models_dir = state.settings.models_dir
+    if previous is None and (models_dir / "extractor-spacy").is_dir():
+        previous = models_dir / "extractor-spacy"
+    model = model or extractor_dir(models_dir)
+    if model is None:
+        raise ExtractionError(
+            f"no extractor in {models_dir / 'extractor'} and none shipped; "
+            "run `shopkg train extractor` or give --model"
+        )
+    result = evaluate_file(data, data_format, model, split, previous)
+    systems = ("model", "model_at_threshold", "previous_tagger", "dictionary_baseline")
+    for system in (name for name in systems if name in result):
         for kind in ("exact", "normalized"):
             scores = result[system][kind]
             if not per_attribute:

@@ -82,6 +82,8 @@ def test_cli_train_and_eval_print_json_on_the_last_line(tmp_path: Path) -> None:
             str(tmp_path),
             "train",
             "extractor",
+            "--kind",
+            "spacy",
             "--ave-dir",
             str(ave),
             "--output",
@@ -123,6 +125,8 @@ def test_cli_train_and_eval_print_json_on_the_last_line(tmp_path: Path) -> None:
             str(ave / "oa-mine" / "train.jsonl"),
             "--format",
             "oa-mine",
+            "--model",
+            str(tmp_path / "nothing-here"),
         ],
     )
     assert missing.exit_code == 1 and "shopkg train extractor" in missing.stderr
