@@ -21,7 +21,9 @@ from extraction.textnorm import normalize_text
 from foundation.errors import ExtractionError
 
 AVE_FORMATS = ("oa-mine", "ae-110k", "wdc-pave")
-MAX_DESCRIPTION_CHARS = 1500
+# descriptions are read whole (the MiniLM tagger reads them in overlapping windows); this
+# only bounds a pathological one, as the pipeline's normalizer bounds a section
+MAX_DESCRIPTION_CHARS = 20_000
 DEV_BUCKETS = 5  # one bucket in five is dev: 20 %
 Span = tuple[int, int, str]
 
@@ -60,7 +62,7 @@ class AveExample:
 
 
 def product_text(title: str, description: str = "") -> str:
-    """The text the tagger reads: the title, then the start of the description."""
+    """The text the tagger reads: the title, then the description (up to 20,000 characters)."""
     title = normalize_text(title)
     description = normalize_text(description)[:MAX_DESCRIPTION_CHARS]
     return f"{title}\n{description}" if description else title

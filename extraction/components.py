@@ -204,10 +204,10 @@ class DictionaryMatcher:
     "shopkg_attribute_tagger_v1",
     requires=["doc._.normalized", "doc._.sections"],
     assigns=["doc._.attribute_mentions", "doc._.tagger_version"],
-    default_config={"model_dir": None, "max_chars": 2000},
+    default_config={"model_dir": None, "max_chars": 2000, "read_as": "oa-mine"},
 )
 def make_attribute_tagger(
-    nlp: Language, name: str, model_dir: str | None, max_chars: int
+    nlp: Language, name: str, model_dir: str | None, max_chars: int, read_as: str
 ) -> AttributeTaggerComponent | MiniLMTaggerComponent:
     if not model_dir:
         raise ExtractionError(
@@ -219,7 +219,7 @@ def make_attribute_tagger(
 
     tagger = load_value_tagger(Path(model_dir))
     if isinstance(tagger, MiniLMTagger):
-        return MiniLMTaggerComponent(tagger, max_chars)
+        return MiniLMTaggerComponent(tagger, max_chars, read_as)
     return AttributeTaggerComponent(nlp, tagger, max_chars)
 
 
@@ -236,11 +236,17 @@ def _tagged_limit(doc: Doc, max_chars: int) -> int:
 class MiniLMTaggerComponent:
     """Runs the MiniLM tagger over title, description and bullets; keeps the values whose
     calibrated confidence reaches the model's threshold. A batch of Docs is one call (their
-    windows batched together); the record's category is read with the text."""
+    windows batched together); the record's category is read with the text.
 
-    def __init__(self, tagger: Any, max_chars: int) -> None:
+    ``read_as`` is the training set whose conventions the tagger applies to catalog text
+    (OA-Mine's by default: brand, gender, colour, size, material and the like, and its
+    attribute set); the tagger reads ``"<read_as> <category>"`` before the text.
+    """
+
+    def __init__(self, tagger: Any, max_chars: int, read_as: str = "oa-mine") -> None:
         self.tagger = tagger
         self.max_chars = max_chars
+        self.read_as = read_as
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
@@ -254,7 +260,7 @@ class MiniLMTaggerComponent:
             read = [i for i, text in enumerate(texts) if text.strip()]
             found = self.tagger.extract(
                 [texts[i] for i in read],
-                ["catalog"] * len(read),
+                [self.read_as] * len(read),
                 [str(batch[i]._.category or "") for i in read],
             )
             by_doc = dict(zip(read, found, strict=True))

@@ -131,3 +131,30 @@ def test_the_manifest_says_what_trained_the_shipped_model() -> None:
     assert {"fit", "val", "dev"} == set(manifest["examples"])
     assert 0.0 < manifest["threshold"] < 1.0
     assert manifest["calibration"]["x"] == sorted(manifest["calibration"]["x"])
+
+
+def test_the_pipeline_with_the_shipped_tagger_survives_bad_records(
+    shipped: MiniLMTagger,
+) -> None:
+    from extraction.pipeline import build_pipeline
+
+    records: list[dict[str, Any]] = [
+        {"id": "ok", "title": "Merrell Men's Moab 3 Hiking Boot, Brown", "category": ["Boots"]},
+        {"id": "empty", "title": ""},
+        {"id": "huge", "title": "Lamp", "description": "bright warm light " * 60_000},  # 1 MB
+        {"id": "long", "title": "Lamp", "description": "bright warm light " * 5_000},
+        {"id": "html", "title": "<b>Acme</b> kettle &amp; <script>x()</script> 1.7 L"},
+        {"id": "mojibake", "title": "CafÃ© crÃ¨me mug, 350 ml"},
+        {"id": "japanese", "title": "防水 ハイキングシューズ メンズ 黒"},
+    ]
+    facts = list(build_pipeline(model_dir=SHIPPED_EXTRACTOR).extract_many(records))
+    assert [f.source_record for f in facts] == [r["id"] for r in records]
+    errors = {f.source_record: f.error for f in facts if f.error is not None}
+    assert set(errors) == {"empty", "huge"}
+    assert "title" in str(errors["empty"]) and "description" in str(errors["huge"])
+    by_tagger = [
+        r.target
+        for r in facts[0].relations_of("HAS_VALUE")
+        if r.provenance.extractor == shipped.extractor
+    ]
+    assert by_tagger, "the shipped tagger found no value in a plain title"

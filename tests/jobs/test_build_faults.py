@@ -140,10 +140,15 @@ def test_a_build_killed_mid_stage_resumes_to_the_same_kg_and_indexes(
         first.send_signal(signal.SIGKILL)
         first.wait()
     assert 100 <= cached() < ITEMS, "the kill must land in the middle of extraction"
-    # 2: resumed, and killed again while the item texts are encoded
+    # 2: resumed, and killed again past extraction, while the vectors are made: the item
+    # texts (often encoded already, during extraction, so that stage can be brief) or images
     with (root / "attempt-2.log").open("wb") as log:
         second = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        _wait_for(lambda: running("text_index"), second, "the text_index stage started")
+        _wait_for(
+            lambda: running("text_index") or running("images"),
+            second,
+            "the text_index or images stage started",
+        )
         second.send_signal(signal.SIGKILL)
         second.wait()
     # 3: resumed to the end
