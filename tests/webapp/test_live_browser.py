@@ -148,6 +148,8 @@ def test_the_host_sees_questions_grouped_and_the_viewer_follows_a_switch(
     host.get(f"{site}/admin/login")
     host.find_element(By.ID, "username").send_keys(ADMIN)
     host.find_element(By.ID, "password").send_keys(PASSWORD, Keys.ENTER)
+    # the login posts and redirects: going on before it lands would abort it
+    _wait(host, lambda d: "/admin/login" not in d.current_url)
     host.get(f"{site}/admin/rooms/{number}")
     _wait(host, lambda d: _text(d, "#groups .group-count") == "2")
     assert _text(host, "#groups .group-label") == "Is it waterproof?"
