@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from extraction.tagger import MANIFEST, AttributeMention
+from extraction.tagger import MANIFEST, AttributeMention, TrainedTagger
 from foundation.errors import ExtractionError
 
 if TYPE_CHECKING:
@@ -155,8 +155,10 @@ class TaggerNet:
                     setattr(owner, leaf, layer.merged())
 
 
-class MiniLMTagger:
+class MiniLMTagger(TrainedTagger):
     """A trained MiniLM tagger. Use :meth:`load`; the constructor does no I/O."""
+
+    name = TAGGER_NAME
 
     def __init__(self, net: TaggerNet, tokenizer: Any, manifest: dict[str, Any]) -> None:
         self.net = net
@@ -200,24 +202,6 @@ class MiniLMTagger:
         tagger = cls(net, load_tokenizer(), manifest)
         tagger.bf16 = cpu_has_native_bf16() if bf16 is None else bf16
         return tagger
-
-    @property
-    def version(self) -> str:
-        return str(self.manifest["version"])
-
-    @property
-    def extractor(self) -> str:
-        """The provenance name of this model: ``shopkg.minilm_tagger@<version>``."""
-        return f"{TAGGER_NAME}@{self.version}"
-
-    def allowed_attributes(self, data_format: str, category: str) -> set[str] | None:
-        """The attributes the training data knows for a category (else format), or None."""
-        schemas = self.manifest.get("schemas", {})
-        by_category = schemas.get("by_category", {}).get(f"{data_format}\t{category}")
-        if by_category:
-            return set(by_category)
-        by_format = schemas.get("by_format", {}).get(data_format)
-        return set(by_format) if by_format else None
 
     def calibrate(self, raw: float) -> float:
         return float(np.interp(raw, self._calibration_x, self._calibration_y))

@@ -17,7 +17,6 @@ import json
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +36,12 @@ from extraction.minilm_tagger import (
     pad_batch,
 )
 from extraction.tagger import MANIFEST
-from extraction.training import TrainingData, save_model_dir, training_manifest
-from foundation.errors import ExtractionError
+from extraction.training import (
+    TrainingData,
+    save_model_dir,
+    training_labels,
+    training_manifest,
+)
 
 log = logging.getLogger(__name__)
 TARGET_PRECISION = 0.85  # the threshold keeps values at least this precise on validation
@@ -100,13 +103,7 @@ def train_minilm_extractor(
     started = time.monotonic()
     prepare_torch(config.seed)
     fit, val = data.split("fit"), data.split("val")
-    counts = Counter(label for example in fit for _, _, label in example.spans())
-    labels = sorted(label for label, n in counts.items() if n >= config.min_label_count)
-    if not labels or not val:
-        raise ExtractionError(
-            f"too little training data ({len(fit)} fit, {len(val)} validation examples, "
-            f"no attribute with {config.min_label_count}+ spans); lower --min-label-count"
-        )
+    labels, counts = training_labels(data, config.min_label_count)
     tags = ["O"] + [f"{kind}-{label}" for label in labels for kind in ("B", "I")]
     tag_ids = {tag: i for i, tag in enumerate(tags)}
     manifest = training_manifest(data, config, labels, counts, ARCHITECTURE)

@@ -35,7 +35,33 @@ class AttributeMention:
     confidence: float
 
 
-class AttributeTagger:
+class TrainedTagger:
+    """What every trained tagger says of itself from its manifest: its version, provenance
+    name and the attributes its training data knows per category."""
+
+    name = TAGGER_NAME
+    manifest: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    @property
+    def extractor(self) -> str:
+        """The provenance name of this model: ``<name>@<version>``."""
+        return f"{self.name}@{self.version}"
+
+    def allowed_attributes(self, data_format: str, category: str) -> set[str] | None:
+        """The attributes the training data knows for a category (else format), or None."""
+        schemas = self.manifest.get("schemas", {})
+        by_category = schemas.get("by_category", {}).get(f"{data_format}\t{category}")
+        if by_category:
+            return set(by_category)
+        by_format = schemas.get("by_format", {}).get(data_format)
+        return set(by_format) if by_format else None
+
+
+class AttributeTagger(TrainedTagger):
     """A loaded attribute tagger. Use :meth:`load`; the constructor does no I/O."""
 
     def __init__(self, nlp: Any, manifest: dict[str, Any]) -> None:
@@ -64,15 +90,6 @@ class AttributeTagger:
         except (OSError, ValueError) as e:
             raise ExtractionError(f"cannot load the extractor model in {model_dir}: {e}") from e
         return cls(nlp, manifest)
-
-    @property
-    def version(self) -> str:
-        return str(self.manifest["version"])
-
-    @property
-    def extractor(self) -> str:
-        """The provenance name of this model: ``shopkg.attribute_tagger@<version>``."""
-        return f"{TAGGER_NAME}@{self.version}"
 
     @property
     def labels(self) -> list[str]:
@@ -153,15 +170,6 @@ class AttributeTagger:
                 for doc, s in zip(nonempty, scores, strict=True):
                     doc.user_data["tag_probabilities"] = _top_probability(s)
             yield from docs
-
-    def allowed_attributes(self, data_format: str, category: str) -> set[str] | None:
-        """The attributes the training data knows for a category (else format), or None."""
-        schemas = self.manifest.get("schemas", {})
-        by_category = schemas.get("by_category", {}).get(f"{data_format}\t{category}")
-        if by_category:
-            return set(by_category)
-        by_format = schemas.get("by_format", {}).get(data_format)
-        return set(by_format) if by_format else None
 
 
 class TokenEmbeddings:

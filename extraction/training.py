@@ -95,6 +95,20 @@ def collect_training_data(
     return data
 
 
+def training_labels(data: TrainingData, min_count: int) -> tuple[list[str], Counter[str]]:
+    """The attributes with at least ``min_count`` spans in the fit split, and every count;
+    an error when there is nothing (or no validation split) to train on."""
+    fit, val = data.split("fit"), data.split("val")
+    counts = Counter(label for example in fit for _, _, label in example.spans())
+    labels = sorted(label for label, n in counts.items() if n >= min_count)
+    if not labels or not val:
+        raise ExtractionError(
+            f"too little training data ({len(fit)} fit, {len(val)} validation examples, "
+            f"no attribute with {min_count}+ spans); lower --min-label-count"
+        )
+    return labels, counts
+
+
 def train_extractor(
     output_dir: Path,
     data: TrainingData,
@@ -110,13 +124,7 @@ def train_extractor(
     started = time.monotonic()
     fix_random_seed(config.seed)
     fit, val = data.split("fit"), data.split("val")
-    counts = Counter(label for example in fit for _, _, label in example.spans())
-    labels = sorted(label for label, n in counts.items() if n >= config.min_label_count)
-    if not labels or not val:
-        raise ExtractionError(
-            f"too little training data ({len(fit)} fit, {len(val)} validation examples, "
-            f"no attribute with {config.min_label_count}+ spans); lower --min-label-count"
-        )
+    labels, counts = training_labels(data, config.min_label_count)
     nlp = blank_pipeline()
     tagger = nlp.add_pipe("tagger")
     for label in labels:
