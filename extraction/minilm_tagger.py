@@ -19,7 +19,6 @@ right there; :attr:`MiniLMTagger.threshold` is the confidence the build writes v
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from extraction.tagger import MANIFEST, AttributeMention, TrainedTagger
+from extraction.tagger import AttributeMention, TrainedTagger, read_manifest
 from foundation.errors import ExtractionError
 
 if TYPE_CHECKING:
@@ -96,7 +95,6 @@ class TaggerNet:
     """The bundled MiniLM body with adapters and a BIO classifier (a torch module inside)."""
 
     def __init__(self, n_tags: int, rank: int, alpha: float, dropout: float = 0.1) -> None:
-        import torch
         from torch import nn
 
         from encoders.device import import_transformers
@@ -122,7 +120,6 @@ class TaggerNet:
             {"body": body, "dropout": nn.Dropout(dropout), "classifier": nn.Linear(hidden, n_tags)}
         )
         self.rank, self.alpha = rank, alpha
-        self._torch = torch
 
     def logits(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         states = self.module["body"](input_ids=ids, attention_mask=mask).last_hidden_state
@@ -165,24 +162,16 @@ class MiniLMTagger(TrainedTagger):
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.tags: list[str] = list(manifest["tags"])
-        self.labels = sorted({tag[2:] for tag in self.tags if tag != "O"})
         calibration = manifest.get("calibration") or {}
         self._calibration_x = np.asarray(calibration.get("x", [0.0, 1.0]), dtype="float64")
         self._calibration_y = np.asarray(calibration.get("y", [0.0, 1.0]), dtype="float64")
         self.threshold = float(manifest.get("threshold", 0.0))
-        self.precision: dict[str, float] = dict(manifest.get("label_precision", {}))
         self.bf16 = False
 
     @classmethod
     def load(cls, model_dir: Path, bf16: bool | None = None) -> MiniLMTagger:
         """Load a tagger saved by ``shopkg train extractor`` (adapters merged, eval mode)."""
-        manifest_path = model_dir / MANIFEST
-        if not manifest_path.is_file():
-            raise ExtractionError(
-                f"no trained extractor at {model_dir} (no {MANIFEST}); "
-                "run `shopkg train extractor` first"
-            )
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        manifest = read_manifest(model_dir)
         if manifest.get("architecture") != ARCHITECTURE:
             raise ExtractionError(f"{model_dir} holds no MiniLM tagger ({ARCHITECTURE})")
         from safetensors.torch import load_file
@@ -211,7 +200,8 @@ class MiniLMTagger(TrainedTagger):
     ) -> list[list[AttributeMention]]:
         """Values in each text (calibrated confidences, all of them: see :attr:`threshold`)."""
         windows = make_windows(self.tokenizer, texts, formats, categories)
-        masks = [self._mask(f, c) for f, c in zip(formats, categories, strict=True)]
+        by_schema = {key: self._mask(*key) for key in set(zip(formats, categories, strict=True))}
+        masks = [by_schema[key] for key in zip(formats, categories, strict=True)]
         probabilities = self._window_probabilities(windows, masks)
         by_text: list[list[tuple[Window, np.ndarray]]] = [[] for _ in texts]
         for window, probability in zip(windows, probabilities, strict=True):

@@ -45,6 +45,8 @@ from extraction.training import (
 
 log = logging.getLogger(__name__)
 TARGET_PRECISION = 0.85  # the threshold keeps values at least this precise on validation
+# per example: its gold (attribute, value) pairs and the predicted ones with confidences
+Scored = list[tuple[set[tuple[str, str]], list[tuple[str, str, float]]]]
 
 
 @dataclass
@@ -134,7 +136,7 @@ def train_minilm_extractor(
     )
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-100)
     rng = random.Random(config.seed)  # noqa: S311 - shuffling, not secrets
-    best: tuple[float, dict[str, Any], dict[str, Any], int] | None = None
+    best: tuple[float, dict[str, Any], Scored, int] | None = None  # F1, weights, scored, epoch
     epoch = 0
     for epoch in range(1, config.epochs + 1):
         net.module.train()
@@ -160,12 +162,12 @@ def train_minilm_extractor(
         f1 = micro_f1(scored, 0.0)
         progress(f"epoch {epoch}: loss {running / max(1, len(chunks)):.3f}, validation F1 {f1:.3f}")
         if best is None or f1 > best[0]:
-            best = (f1, net.trained_state(), {"scored": scored}, epoch)
+            best = (f1, net.trained_state(), scored, epoch)
         if config.max_seconds is not None and time.monotonic() - started > config.max_seconds:
             break
     assert best is not None
     net.load_trained(best[1])
-    calibration, threshold, at_threshold = calibrate(best[2]["scored"])
+    calibration, threshold, at_threshold = calibrate(best[2])
     manifest.update(
         {
             "epochs": epoch,
@@ -191,33 +193,28 @@ def train_minilm_extractor(
     return manifest
 
 
-Scored = list[tuple[set[tuple[str, str]], list[tuple[str, str, float]]]]
-
-
 def pair_predictions(tagger: MiniLMTagger, examples: Sequence[AveExample]) -> Scored:
     """Per example: the gold ``(attribute, value)`` pairs and the predicted ones with their
     raw confidences (exact values, whitespace collapsed), inside each example's schema."""
-    from extraction.evaluate import exact_value
+    from extraction.evaluate import exact_value, tagger_pairs
 
     out: Scored = []
-    found = tagger.extract(
-        [e.text for e in examples],
-        [e.data_format for e in examples],
-        [e.category for e in examples],
-    )
-    for example, mentions in zip(examples, found, strict=True):
+    for example, found in zip(examples, tagger_pairs(examples, tagger), strict=True):
         gold = {(a, exact_value(v)) for a, values in example.gold.items() for v in values}
         best: dict[tuple[str, str], float] = {}
-        for m in mentions:
-            key = (m.attribute, exact_value(m.text))
-            best[key] = max(best.get(key, 0.0), m.confidence)
+        for attribute, text, confidence in found:
+            key = (attribute, exact_value(text))
+            best[key] = max(best.get(key, 0.0), confidence)
         out.append((gold, [(a, v, c) for (a, v), c in best.items()]))
     return out
 
 
-def micro_f1(scored: Scored, threshold: float) -> float:
-    precision, recall = precision_recall(scored, threshold)
+def f1_of(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def micro_f1(scored: Scored, threshold: float) -> float:
+    return f1_of(*precision_recall(scored, threshold))
 
 
 def precision_recall(scored: Scored, threshold: float) -> tuple[float, float]:
@@ -252,7 +249,7 @@ def calibrate(scored: Scored) -> tuple[dict[str, list[float]], float, dict[str, 
     fallback = best
     for threshold in sorted({round(y, 4) for y in ys}):
         precision, recall = precision_recall(mapped, threshold)
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        f1 = f1_of(precision, recall)
         if f1 > fallback[1]:
             fallback = (threshold, f1, precision, recall)
         if precision >= TARGET_PRECISION and f1 > best[1]:

@@ -35,6 +35,23 @@ class AttributeMention:
     confidence: float
 
 
+def read_manifest(model_dir: Path) -> dict[str, Any]:
+    """The manifest of a trained extractor's directory, or a clear error."""
+    path = model_dir / MANIFEST
+    if not path.is_file():
+        raise ExtractionError(
+            f"no trained extractor at {model_dir} (no {MANIFEST}); "
+            "run `shopkg train extractor` first"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ExtractionError(f"{path} is not an extractor manifest: {e}") from e
+    if not isinstance(manifest, dict):
+        raise ExtractionError(f"{path} is not an extractor manifest: not a JSON object")
+    return manifest
+
+
 class TrainedTagger:
     """What every trained tagger says of itself from its manifest: its version, provenance
     name and the attributes its training data knows per category."""
@@ -74,17 +91,11 @@ class AttributeTagger(TrainedTagger):
     @classmethod
     def load(cls, model_dir: Path) -> AttributeTagger:
         """Load a tagger saved by ``shopkg train extractor``."""
-        manifest_path = model_dir / MANIFEST
-        if not manifest_path.is_file():
-            raise ExtractionError(
-                f"no trained extractor at {model_dir} (no {MANIFEST}); "
-                "run `shopkg train extractor` first"
-            )
+        manifest = read_manifest(model_dir)
         import spacy
 
         from extraction import textnorm  # noqa: F401 - the tokenizer rules load with the model
 
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         try:
             nlp = spacy.load(model_dir / "model")
         except (OSError, ValueError) as e:

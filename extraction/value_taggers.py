@@ -7,14 +7,12 @@ baseline ``eval extraction`` compares against). The manifest's ``architecture`` 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 from extraction.minilm_tagger import ARCHITECTURE, MiniLMTagger
-from extraction.tagger import MANIFEST, AttributeMention, AttributeTagger
-from foundation.errors import ExtractionError
+from extraction.tagger import MANIFEST, AttributeMention, AttributeTagger, read_manifest
 
 SHIPPED_EXTRACTOR = Path(__file__).resolve().parent / "models" / "extractor"
 
@@ -36,16 +34,7 @@ class ValueTagger(Protocol):
 
 
 def architecture_of(model_dir: Path) -> str:
-    path = model_dir / MANIFEST
-    if not path.is_file():
-        raise ExtractionError(
-            f"no trained extractor at {model_dir} (no {MANIFEST}); "
-            "run `shopkg train extractor` first"
-        )
-    try:
-        return str(json.loads(path.read_text(encoding="utf-8")).get("architecture", ""))
-    except (json.JSONDecodeError, AttributeError) as e:
-        raise ExtractionError(f"{path} is not an extractor manifest: {e}") from e
+    return str(read_manifest(model_dir).get("architecture", ""))
 
 
 def load_value_tagger(model_dir: Path) -> MiniLMTagger | AttributeTagger:
