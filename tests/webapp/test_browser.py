@@ -125,8 +125,8 @@ def live_server(
         store.close()
 
 
-@pytest.fixture(scope="module")
-def driver(live_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def chromium(profile: Path, size: tuple[int, int]) -> Any:
+    """A headless Chromium of ``size`` with its own profile, its console log kept."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -134,12 +134,18 @@ def driver(live_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     options.binary_location = shutil.which("chromium") or "chromium"
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    options.add_argument(f"--window-size={DESKTOP[0]},{DESKTOP[1]}")
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_argument(f"--window-size={size[0]},{size[1]}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=shutil.which("chromedriver") or "chromedriver")
     browser = webdriver.Chrome(options=options, service=service)
-    browser.set_window_size(*DESKTOP)
+    browser.set_window_size(*size)
+    return browser
+
+
+@pytest.fixture(scope="module")
+def driver(live_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    browser = chromium(tmp_path_factory.mktemp("chromium-profile"), DESKTOP)
     try:
         yield browser
     finally:

@@ -19,12 +19,12 @@ from kg import store_from_uri
 from tests.webapp.conftest import ADMIN, PASSWORD, DbTemplate, make_app
 from tests.webapp.fakes import FakeAssistant
 from tests.webapp.test_browser import (
-    CHROMIUM_FLAGS,
     DESKTOP,
     PHONE,
     _page_errors,
     _shot,
     browser_ready,
+    chromium,
 )
 from webapp.push import PushThread
 
@@ -78,30 +78,13 @@ def live_site(
         store.close()
 
 
-def _browser(profile: Path, size: tuple[int, int]) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "chromium"
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.add_argument(f"--window-size={size[0]},{size[1]}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=shutil.which("chromedriver") or "chromedriver")
-    browser = webdriver.Chrome(options=options, service=service)
-    browser.set_window_size(*size)
-    return browser
-
-
 @pytest.fixture(scope="module")
 def two_browsers(
     live_site: tuple[str, int], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Any, Any]]:
-    host = _browser(tmp_path_factory.mktemp("host-profile"), DESKTOP)
+    host = chromium(tmp_path_factory.mktemp("host-profile"), DESKTOP)
     try:
-        viewer = _browser(tmp_path_factory.mktemp("viewer-profile"), PHONE)
+        viewer = chromium(tmp_path_factory.mktemp("viewer-profile"), PHONE)
         try:
             yield host, viewer
         finally:

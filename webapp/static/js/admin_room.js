@@ -1,6 +1,6 @@
 // The host console of a live room: put an item on stream in one click, live counts, the
 // audience's questions grouped by meaning with the answer given, pin or write a better one.
-import { api, byId, clear, el, formatPrice } from "./dom.js";
+import { api, byId, clear, el, evidenceList, formatPrice } from "./dom.js";
 
 const ROOM = byId("console").dataset.room;
 const ADMIN = `/api/v1/admin/rooms/${ROOM}`;
@@ -37,12 +37,6 @@ function renderItems() {
       el("code", { className: "muted small", text: item.key }), " ", button,
     ]));
   }
-}
-
-function evidenceList(evidence) {
-  if (!evidence || !evidence.length) return null;
-  return el("ul", { className: "evidence-list" }, evidence.map((piece) =>
-    el("li", {}, [el("span", { className: "badge", text: piece.source }), " ", el("q", { text: piece.text })])));
 }
 
 function groupRow(group) {

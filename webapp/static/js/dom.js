@@ -14,6 +14,13 @@ export function el(tag, options = {}, children = []) {
   return node;
 }
 
+// the pieces of evidence an answer rests on, each with where it came from (null: none)
+export function evidenceList(evidence) {
+  if (!evidence || !evidence.length) return null;
+  return el("ul", { className: "evidence-list" }, evidence.map((piece) =>
+    el("li", {}, [el("span", { className: "badge", text: piece.source }), " ", el("q", { text: piece.text })])));
+}
+
 export function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
   return node;

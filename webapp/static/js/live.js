@@ -1,7 +1,7 @@
 // The viewer's page of a live room (phone-first): the item on stream follows the host's
 // switches through server-sent events, questions about it are answered with evidence (the
 // host's pinned answers first), the room's items can be skimmed and searched.
-import { api, byId, clear, el, formatPrice } from "./dom.js";
+import { api, byId, clear, el, evidenceList, formatPrice } from "./dom.js";
 
 const ROOM = byId("live").dataset.room;
 const state = { room: null, live: null, shown: null, viewer: viewerToken(), source: null };
@@ -56,12 +56,6 @@ async function showItem(key) {
   } catch (error) {
     banner(`Cannot show the item: ${error.message}`);
   }
-}
-
-function evidenceList(evidence) {
-  if (!evidence || !evidence.length) return null;
-  return el("ul", { className: "evidence-list" }, evidence.map((piece) =>
-    el("li", {}, [el("span", { className: "badge", text: piece.source }), " ", el("q", { text: piece.text })])));
 }
 
 function renderPins() {
