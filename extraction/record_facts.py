@@ -36,7 +36,7 @@ def facts_from_doc(record: CatalogRecord, doc: Any) -> RecordFacts:
         properties.update(price=float(record.price), currency=record.currency)
     item = facts.add_node("Item", record.id, CATALOG, 1.0, **properties)
     _structured(record, facts, item)
-    _values(doc, facts, item)
+    _values(doc, facts, item, stated_attributes(record))
     _needs(doc, facts, item)
     facts.concept_candidates = list(doc._.concept_candidates or [])
     return facts
@@ -74,11 +74,22 @@ def _structured(record: CatalogRecord, facts: RecordFacts, item: NodeRef) -> Non
             facts.add_relation("HAS_VALUE", item, value, CATALOG, 1.0, raw=str(item_value))
 
 
-def _values(doc: Any, facts: RecordFacts, item: NodeRef) -> None:
+def stated_attributes(record: CatalogRecord) -> set[str]:
+    """The attributes a record states in its own structured fields (brand included)."""
+    stated = {canonical_attribute(attribute) for attribute in record.attributes}
+    return (stated | {"brand"}) if record.brand else stated
+
+
+def _values(doc: Any, facts: RecordFacts, item: NodeRef, stated: set[str]) -> None:
+    """The values found in the text. The tagger fills only attributes the record does not
+    state itself: where it does, the catalog's own value stands (a tagger's guess beside it
+    would be a second, often partial, value: "northvale summit" beside the brand Northvale)."""
     tagger = doc._.tagger_version or "shopkg.attribute_tagger@unknown"
     for mention in doc._.values or ():
         extractor = tagger if mention.method == "tagger" else DICTIONARY
         attribute = canonical_attribute(mention.attribute)
+        if mention.method == "tagger" and attribute in stated:
+            continue
         value = facts.add_node(
             "Value",
             value_key(attribute, mention.value),

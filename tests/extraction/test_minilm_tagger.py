@@ -158,3 +158,23 @@ def test_the_pipeline_with_the_shipped_tagger_survives_bad_records(
         if r.provenance.extractor == shipped.extractor
     ]
     assert by_tagger, "the shipped tagger found no value in a plain title"
+
+
+def test_the_tagger_fills_only_what_the_record_does_not_state(shipped: MiniLMTagger) -> None:
+    from extraction.pipeline import build_pipeline
+
+    title = "Merrell Men's Moab 3 Hiking Boot, Brown"
+    bare = {"id": "bare", "title": title, "category": ["Boots"]}
+    stated = {**bare, "id": "stated", "brand": "Merrell", "attributes": {"colour": "brown"}}
+    facts = list(build_pipeline(model_dir=SHIPPED_EXTRACTOR).extract_many([bare, stated]))
+
+    def tagged(f: Any) -> set[str]:
+        return {
+            r.target[1].split("=")[0]
+            for r in f.relations_of("HAS_VALUE")
+            if r.provenance.extractor == shipped.extractor
+        }
+
+    assert {"brand", "color"} <= tagged(facts[0])
+    assert not tagged(facts[1]) & {"brand", "color"}
+    assert ("Value", "color=brown") in {r.target for r in facts[1].relations_of("HAS_VALUE")}
