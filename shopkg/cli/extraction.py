@@ -126,9 +126,18 @@ def _catalog_records(path: Path, data_format: str) -> list[CatalogRecord]:
 
 
 @click.command("extraction")
-@click.option("--data", required=True, type=click.Path(path_type=Path, exists=True))
 @click.option(
-    "--format", "data_format", required=True, type=click.Choice(["oa-mine", "ae-110k", "wdc-pave"])
+    "--data",
+    required=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="An AVE split file (or directory), or for demo the demo catalog the KG was built from.",
+)
+@click.option(
+    "--format",
+    "data_format",
+    required=True,
+    type=click.Choice(["oa-mine", "ae-110k", "wdc-pave", "demo"]),
+    help="demo: score the built KG against a `shopkg demo-catalog --truth` directory.",
 )
 @click.option(
     "--model",
@@ -163,7 +172,14 @@ def eval_extraction(
 
     Micro scores overall and per attribute, exact and normalized match, as JSON on the last
     line of stdout.
+
+    demo: the whole extraction as the built KG holds it (categories, brands, values, POIs,
+    problems, scenes, crowds) against DATA's truth.jsonl, per fact type, with the share of
+    true facts the item's text states at all. Build the KG from DATA's catalog first.
     """
+    if data_format == "demo":
+        _eval_demo(state, data)
+        return
     from extraction.evaluate import evaluate_file
     from extraction.value_taggers import extractor_dir
 
@@ -188,6 +204,27 @@ def eval_extraction(
                 f"R {scores['recall']:.3f} F1 {scores['f1']:.3f}"
             )
     click.echo(json.dumps(result, ensure_ascii=False))
+
+
+def _eval_demo(state: CliState, data: Path) -> None:
+    from kg import open_store
+    from shopkg.evals.extraction_demo import evaluate_demo_extraction
+
+    truth = data / "truth.jsonl"
+    if not truth.is_file():
+        raise click.UsageError(
+            f"{data} has no truth.jsonl; write one with `shopkg demo-catalog --truth`"
+        )
+    with open_store(state.settings) as store:
+        result = evaluate_demo_extraction(store, truth, data / "catalog.jsonl")
+    for kind, scores in result["fact_types"].items():
+        stated = scores.get("stated_in_text")
+        click.echo(
+            f"{kind:10s} P {scores['precision']:.3f} R {scores['recall']:.3f} "
+            f"F1 {scores['f1']:.3f}"
+            + (f"  stated in the text: {stated:.3f}" if stated is not None else "")
+        )
+    click.echo(json.dumps({"format": "demo", **result}, ensure_ascii=False))
 
 
 def register(group: click.Group) -> None:
