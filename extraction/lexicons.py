@@ -41,7 +41,8 @@ SCENE_HEADS = _words(
     "garden gardening kitchen cooking bathroom bedroom home house picnic vacation holiday "
     "festival concert weekend day night weather rain snow winter summer spring autumn fall "
     "season sport sports fishing cycling biking climbing skiing swimming driving flight "
-    "shower sleep bedtime meeting game games"
+    "shower sleep bedtime meeting game games morning mornings evening evenings session "
+    "sessions campsite trail trails trek treks road dinner dinners lunch breakfast"
 )
 
 CROWD_HEADS = _words(
@@ -51,7 +52,10 @@ CROWD_HEADS = _words(
     "beginners professional professionals mom moms mother mothers dad dads parent parents "
     "nurse nurses chef chefs gamer gamers traveler travelers traveller travellers "
     "cyclist cyclists angler anglers pet pets dog dogs cat cats owner owners family "
-    "families everyone lady ladies gentleman gentlemen"
+    "families everyone lady ladies gentleman gentlemen worker workers walker walkers "
+    "sleeper sleepers sufferer sufferers lover lovers drinker drinkers goer goers cook cooks "
+    "commuter commuters camper campers backpacker backpackers climber climbers swimmer "
+    "swimmers skier skiers golfer golfers"
 )
 
 # "keeps your feet dry" → the problem is the opposite state: "wet feet"
@@ -90,7 +94,9 @@ TRIGGERS_PROBLEM = _words(
     "reducing eliminate eliminates eliminating fight fights fighting soothe soothes stop "
     "stops combat combats ease eases alleviate alleviates banish banishes"
 )
-TRIGGERS_SUIT = _words("perfect ideal great suitable designed made best good recommended")
+TRIGGERS_SUIT = _words(
+    "perfect ideal great suitable designed made best good recommended popular favourite favorite"
+)
 STOPWORDS = frozenset(
     _words(
         "a an the your you yours my our their his her its this that these those and or but with "
@@ -138,7 +144,7 @@ class NeedLexicon:
             return "Scene"
         if phrase in self.crowds:
             return "Crowd"
-        last = phrase.rsplit(" ", 1)[-1]
+        last = phrase.rsplit(" ", 1)[-1].rsplit("-", 1)[-1]  # "gym-goers": goers
         if last in self.crowd_heads:
             return "Crowd"
         head = singular(last)
@@ -150,7 +156,11 @@ class NeedLexicon:
 
 
 def singular(word: str) -> str:
-    """A plural English noun's singular by suffix rules (``shoes`` → ``shoe``); else the word."""
+    """A plural English noun's singular by suffix rules (``shoes`` → ``shoe``, ``gym-goers`` →
+    ``gym-goer``); else the word."""
+    if "-" in word:
+        head, _, last = word.rpartition("-")
+        return f"{head}-{singular(last)}"
     if len(word) <= 3 or not word.isalpha() or word.endswith(("ss", "us", "is")):
         return word
     if word.endswith("ies") and len(word) > 4:

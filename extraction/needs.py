@@ -25,8 +25,15 @@ from extraction.lexicons import (
 
 SENTENCE_ENDS = frozenset({".", "!", "?", ";", "\n", "•", "|"})
 POSSESSIVES = ["your", "you", "the", "their", "his", "her", "my", "our", "its"]
+ARTICLES = ("a", "an")
 KEEP_VERBS = ("keep", "keeps", "keeping")
-SUIT_WORDS = ("for", "on", "during")
+SUIT_WORDS = ("for", "on", "during", "with", "among", "at", "in", "around")
+CONJUNCTIONS = ("and", "or")
+# a bullet's header names a point of interest ("NON-STICK: releases food …"); a header
+# followed by a value ("COLOUR: Black", "WEIGHT: 380 g") names an attribute instead
+HEADER_SEPARATORS = (":", "–", "—", "-")
+HEADER_WORDS = 3  # a POI header has at most this many words
+HEADER_BODY = 3  # and the text after it at least this many, beginning in lower case
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,9 @@ class NeedFinder:
             [
                 *([t] for t in TRIGGERS_PROBLEM),
                 ["no", "more"],
+                ["tired", "of"],
+                *([s, "with"] for s in ("struggle", "struggling", "struggles")),
+                ["fed", "up", "with"],
                 *([p, "against"] for p in ("protects", "protect", "protection")),
                 ["say", "goodbye", "to"],
                 *([r, w] for r in ("relief", "helps") for w in ("from", "with")),
@@ -87,6 +97,10 @@ class NeedFinder:
         self._states = {strings.add(word): word for word in STATE_ANTONYMS}
         self._stopwords = frozenset(strings.add(word) for word in STOPWORDS)
         self._owners = frozenset(strings.add(word) for word in POSSESSIVES)
+        self._articles = frozenset(strings.add(word) for word in ARTICLES)
+        self._conjunctions = frozenset(strings.add(word) for word in CONJUNCTIONS)
+        self._separators = frozenset(strings.add(word) for word in HEADER_SEPARATORS)
+        self._possessive = strings.add("'s")
         self._suffixes = {strings.add(word): word for word in POI_SUFFIXES}
         self._strict_suffixes = frozenset(
             strings.add(w) for w in ("proof", "resistant", "repellent")
@@ -121,17 +135,28 @@ class NeedFinder:
                 begin, stop = tokens.idx[start], tokens.end_char(end - 1)
                 found[key] = NeedMention(kind, name, begin, stop, sentence_of[start], conf, pattern)
 
+        raw_triggers = [(strings[i], start, end) for i, start, end in self.triggers(doc)]
+        # "keeps your toes warm", "keep your phone scratch-free": a state, not the item's POI
+        kept = {end for rule, _, end in raw_triggers if rule == "KEEP"}
         for _, start, end in self.poi_matcher(doc):
-            add("POI", tokens.text(start, end).replace(" - ", "-"), start, end, 0.9, "poi-lexicon")
+            if not any(0 <= start - k <= 2 for k in kept):
+                name = tokens.text(start, end).replace(" - ", "-")
+                add("POI", name, start, end, 0.9, "poi-lexicon")
         for start, end in self._suffix_pois(tokens):
+            if any(0 <= start - k <= 2 for k in kept):
+                continue
             words = [
                 strings[tokens.lower[i]]
                 for i in range(start, end)
                 if tokens.orth[i] != self._hyphen
             ]
             add("POI", "-".join(words), start, end, 0.75, "poi-suffix")
+        for start, end in self._header_pois(tokens):
+            add("POI", self._joined(tokens, start, end), start, end, 0.85, "bullet-header")
         strong_ends: set[int] = set()
-        for rule, start, end in sorted(self._matches(doc, tokens), key=lambda m: (m[1], -m[2])):
+        for rule, start, end in sorted(
+            self._matches(tokens, raw_triggers), key=lambda m: (m[1], -m[2])
+        ):
             if rule == "KEEP":
                 state = self._states[tokens.lower[end - 1]]
                 thing = tokens.text(start + 2, end - 1).lower()
@@ -148,21 +173,31 @@ class NeedFinder:
                     continue
                 if rule == "SUIT_STRONG":
                     strong_ends.add(end - 1)
-                phrase, phrase_end = self._phrase(tokens, end)
-                kind = self.lexicon.kind_of(phrase) if phrase else None
-                if kind:
-                    conf = 0.8 if rule == "SUIT_STRONG" else 0.6
-                    add(kind, singular_phrase(phrase), end, phrase_end, conf, rule.lower())
-        mentions = sorted(found.values(), key=lambda m: (m.start_char, m.kind))
+                conf = 0.8 if rule == "SUIT_STRONG" else 0.6
+                at = end
+                # "for day hikes and dog walkers": each conjunct is read
+                for conjunct in range(2):
+                    kind, phrase, phrase_end = self._suited(tokens, at)
+                    if kind:
+                        pattern = rule.lower() + ("-and" if conjunct else "")
+                        add(kind, singular_phrase(phrase), at, phrase_end, conf, pattern)
+                    if not (
+                        kind
+                        and phrase_end < len(tokens.lower)
+                        and tokens.lower[phrase_end] in self._conjunctions
+                    ):
+                        break
+                    at, conf = phrase_end + 1, round(conf * 0.9, 3)
+        mentions = _outermost_pois(sorted(found.values(), key=lambda m: (m.start_char, m.kind)))
         return mentions, _solves(mentions)
 
-    def _matches(self, doc: Any, tokens: _Tokens) -> list[tuple[str, int, int]]:
+    def _matches(
+        self, tokens: _Tokens, triggers: list[tuple[str, int, int]]
+    ) -> list[tuple[str, int, int]]:
         """``(rule, start, end)`` of every trigger; a KEEP match runs to its state word:
         "keep(s) <owner> <word> [<word>] <state>", the words alphabetic and no stopwords."""
-        strings = self.vocab.strings
         matches = []
-        for match_id, start, end in self.triggers(doc):
-            rule = strings[match_id]
+        for rule, start, end in triggers:
             if rule != "KEEP":
                 matches.append((rule, start, end))
                 continue
@@ -205,18 +240,79 @@ class NeedFinder:
         return found
 
     def _phrase(self, tokens: _Tokens, start: int, max_words: int = 3) -> tuple[str, int]:
-        """The words after a trigger up to a stopword or punctuation; leading owners skipped."""
-        strings, lower = self.vocab.strings, tokens.lower
+        """The words after a trigger up to a stopword or punctuation; leading owners and
+        articles skipped; "gym-goers" and "night's" are one word each."""
+        words = self._phrase_words(tokens, start, max_words)
+        return " ".join(w for w, _ in words), words[-1][1] if words else start
+
+    def _phrase_words(self, tokens: _Tokens, start: int, max_words: int) -> list[tuple[str, int]]:
+        """:meth:`_phrase` as ``(word, end)`` pairs."""
+        lower = tokens.lower
         i = start
-        while i < len(lower) and lower[i] in self._owners:
+        while i < len(lower) and (lower[i] in self._owners or lower[i] in self._articles):
             i += 1
-        words: list[str] = []
+        words: list[tuple[str, int]] = []
         while i < len(lower) and len(words) < max_words:
             if not self._is_word(tokens, i):
                 break
-            words.append(strings[lower[i]])
-            i += 1
-        return " ".join(words), i
+            end = self._word_end(tokens, i)
+            words.append((self._joined(tokens, i, end), end))
+            i = end
+        return words
+
+    def _suited(self, tokens: _Tokens, start: int) -> tuple[str | None, str, int]:
+        """``(kind, phrase, end)`` of the longest phrase at ``start`` the lexicon calls a
+        Scene or Crowd ("gym-goers" in "for gym-goers who are …"), or ``(None, "", start)``."""
+        words = self._phrase_words(tokens, start, 3)
+        for count in range(len(words), 0, -1):
+            phrase = " ".join(w for w, _ in words[:count])
+            kind = self.lexicon.kind_of(phrase)
+            if kind:
+                return kind, phrase, words[count - 1][1]
+        return None, "", start
+
+    def _word_end(self, tokens: _Tokens, i: int) -> int:
+        """Where the word at ``i`` ends, hyphenated parts and a possessive "'s" included."""
+        n, end = len(tokens.lower), i + 1
+        while end < n and tokens.idx[end] == tokens.end_char(end - 1):  # touching
+            if tokens.orth[end] == self._possessive:
+                return end + 1
+            if (
+                tokens.orth[end] == self._hyphen
+                and end + 1 < n
+                and tokens.alpha[end + 1]
+                and tokens.idx[end + 1] == tokens.end_char(end)
+            ):
+                end += 2
+                continue
+            break
+        return end
+
+    def _joined(self, tokens: _Tokens, start: int, end: int) -> str:
+        """Tokens ``start:end`` in lower case, spaced as in the text ("gym-goers", "uv
+        protection")."""
+        return " ".join(tokens.text(start, end).lower().split())
+
+    def _header_pois(self, tokens: _Tokens) -> list[tuple[int, int]]:
+        """A line that opens with a short header and a separator, then a clause in lower
+        case: "NON-STICK: releases food without scrubbing", "Reflective – makes you seen"."""
+        found = []
+        lower, n = tokens.lower, len(tokens.lower)
+        starts = [0] + [i + 1 for i in range(n) if "\n" in self.vocab.strings[tokens.orth[i]]]
+        for start in starts:
+            i, words = start, 0
+            while i < n and words < HEADER_WORDS and self._is_word(tokens, i):
+                i, words = self._word_end(tokens, i), words + 1
+            if not words or i >= n or tokens.orth[i] not in self._separators:
+                continue
+            body = i + 1
+            first = body < n and tokens.alpha[body] and tokens.orth[body] == lower[body]
+            said = 0
+            while body < n and said < HEADER_BODY and tokens.alpha[body]:
+                body, said = body + 1, said + 1
+            if first and said >= HEADER_BODY:
+                found.append((start, i))
+        return found
 
 
 class _Tokens:
@@ -233,6 +329,24 @@ class _Tokens:
     def text(self, start: int, end: int) -> str:
         """The text of tokens ``start:end`` with the spaces between them."""
         return str(self.doc[start:end].text)
+
+
+def _outermost_pois(mentions: list[NeedMention]) -> list[NeedMention]:
+    """The mentions less each POI inside a longer POI's span ("padded" in "padded hip
+    belt")."""
+    pois = [m for m in mentions if m.kind == "POI"]
+    return [
+        m
+        for m in mentions
+        if m.kind != "POI"
+        or not any(
+            o is not m
+            and o.start_char <= m.start_char
+            and m.end_char <= o.end_char
+            and o.end_char - o.start_char > m.end_char - m.start_char
+            for o in pois
+        )
+    ]
 
 
 def _solves(mentions: list[NeedMention]) -> list[Solves]:

@@ -46,8 +46,18 @@ _unit("v", 1, "voltage", "volt", "volts")
 _unit("rpm", 1, "speed")
 _unit("ghz", 1, "frequency")
 _unit("ghz", 0.001, "frequency", "mhz")
+_unit("lm", 1, "luminous flux", "lumen", "lumens")
+_unit("h", 1, "duration", "hr", "hrs", "hour", "hours")
+_unit("h", 1 / 60, "duration", "min", "mins", "minute", "minutes")
 _unit("count", 1, "count", "ct", "pc", "pcs", "piece", "pieces", "pack", "packs", "pk")
 
+# temperatures: degrees Celsius, and Fahrenheit converted to them; a bare "c" or "f" only
+# after a space ("5C" is a child's shoe size), and never in a size attribute
+_TEMPERATURE = re.compile(
+    r"^\s*(?P<sign>[-−+]?)\s*(?P<number>\d+(?:[.,]\d+)?)"
+    r"(?:\s*(?:°|º|deg(?:rees?)?\s*)\s*|\s+)(?P<scale>c|f|celsius|fahrenheit)\s*$",
+    re.I,
+)
 _QUANTITY = re.compile(
     r"^\s*(?P<number>\d+(?:[.,]\d+)*)\s*(?P<unit>[a-z][a-z. ]{0,17}?|\"|'')\s*\.?\s*$", re.I
 )
@@ -198,6 +208,14 @@ def normalize_value(value: str, attribute: str = "") -> NormalizedValue:
     """
     text = " ".join(value.strip().split()).lower()
     attribute = attribute.strip().lower()
+    temperature = None if "size" in attribute else _TEMPERATURE.match(text)
+    if temperature and (number := parse_number(temperature.group("number"))) is not None:
+        degrees = -number if temperature.group("sign") in ("-", "−") else number
+        if temperature.group("scale").startswith("f"):
+            degrees = (degrees - 32) * 5 / 9
+        return NormalizedValue(
+            f"{_format_number(round(degrees, 1))} °c", degrees, "°c", "temperature"
+        )
     quantity = _QUANTITY.match(text)
     if quantity:
         unit_text = quantity.group("unit").strip().rstrip(".")

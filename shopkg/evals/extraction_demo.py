@@ -45,11 +45,14 @@ TOP = 10  # the most often missed / wrongly added facts listed per type
 
 Facts = dict[str, dict[str, set[str]]]  # fact type -> item key -> facts
 Wordings = dict[str, frozenset[str]]  # a true fact -> the names that state it
-LEADING = ("on the ", "at the ", "in the ", "on ", "at ", "in ", "during ", "with ", "for ")
+LEADING = ("on ", "at ", "in ", "during ", "with ", "for ", "around ")
+ARTICLES = ("the ", "a ", "an ", "your ")
 
 
 def _name(text: object) -> str:
-    return singular_phrase(" ".join(str(text).lower().split()))
+    """Lower case, single spaces, hyphens as spaces ("dishwasher-safe" is "dishwasher safe"),
+    the last word singular."""
+    return singular_phrase(" ".join(str(text).lower().replace("-", " ").split()))
 
 
 def _value(attribute: str, value: str) -> str:
@@ -58,10 +61,13 @@ def _value(attribute: str, value: str) -> str:
 
 
 def _unled(phrase: str) -> str:
-    """A wording without the preposition it follows in a sentence ("at the campsite")."""
-    for lead in LEADING:
-        if phrase.startswith(lead):
-            return phrase[len(lead) :]
+    """A wording without the preposition and article it follows in a sentence ("at the
+    campsite", "a good night's sleep")."""
+    for leading in (LEADING, ARTICLES):
+        for lead in leading:
+            if phrase.startswith(lead):
+                phrase = phrase[len(lead) :]
+                break
     return phrase
 
 

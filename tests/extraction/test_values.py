@@ -15,6 +15,11 @@ from extraction.values import canonical, normalize_value, parse_number
         ("X-Large", "xl", "size"),
         ("Gray", "grey", "color"),
         ("1,000", "1000", "pack size"),
+        ("500 lumens", "500 lm", "brightness"),
+        ("8 hours", "8h", "battery life"),
+        ("90 min", "1.5 h", "battery life"),
+        ("41 °F", "5 C", "comfort rating"),
+        ("-4 °F", "-20°C", "comfort rating"),
     ],
 )
 def test_same_value_written_differently_is_one_canonical_value(
@@ -66,3 +71,9 @@ def test_a_shade_belongs_to_its_basic_colour_family() -> None:
         "white",
     ]
     assert colour_family("multicolour") is None and colour_family("teal") is None
+
+
+def test_a_childs_shoe_size_is_not_a_temperature() -> None:
+    assert canonical("5C", "size") == "5c"
+    assert canonical("5 C", "shoe size") == "5 c"
+    assert canonical("2c") == "2c"
