@@ -74,6 +74,12 @@ def build_assistant(settings: Settings, published: PublishedBuild | None = None)
     except ShopKGError as e:
         log.warning("question answering ranks by dense similarity only: %s", e)
         fusion = None
+    if fusion is not None and not fusion.beats_dense:
+        log.info(
+            "question answering ranks by dense similarity: the trained evidence ranker did "
+            "not beat it on product-QA files it never saw"
+        )
+        fusion = None
     image_encoder = _image_encoder(settings, layout)
     searcher = HybridSearcher(
         items,

@@ -152,6 +152,13 @@ class FusionModel:
     scale: npt.NDArray[np.float64]
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def beats_dense(self) -> bool:
+        """Whether training showed this fusion ranking better than dense similarity on
+        product-QA files it never saw (see :func:`retrieval.qa_train.train_ranker`); a ranker
+        trained before that check counts as not shown."""
+        return bool(self.meta.get("beats_dense", False))
+
     def predict(self, rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         logits = ((rows - self.mean) / self.scale) @ self.weights + self.bias
         return 1.0 / (1.0 + np.exp(-logits))

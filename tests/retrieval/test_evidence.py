@@ -23,7 +23,13 @@ from retrieval.evidence import (
     readable,
 )
 from retrieval.qa_data import is_dev, read_questions, split
-from retrieval.qa_train import CachedEmbedder, evaluate, ranking_metrics, train_ranker
+from retrieval.qa_train import (
+    CachedEmbedder,
+    _beats_dense,
+    evaluate,
+    ranking_metrics,
+    train_ranker,
+)
 
 
 class HashingEmbedder:
@@ -151,6 +157,38 @@ def test_a_trained_ranker_takes_precedence_over_the_bundled_one(tmp_path: Path) 
     model = train_ranker(HashingEmbedder(), {"epqa": _epqa_file(tmp_path / "e.csv")})
     model.save(tmp_path / "qa-ranker")
     assert set(load_fusion(tmp_path).meta["trained_on"]) == {"epqa"}
+
+
+def _held_out(*pairs: tuple[float, float]) -> dict[str, object]:
+    return {
+        f"file{i}": {"fused": {"p@1": fused}, "dense": {"p@1": dense}}
+        for i, (fused, dense) in enumerate(pairs)
+    }
+
+
+def test_the_fusion_is_used_only_where_it_beat_dense_on_every_file_it_never_saw() -> None:
+    assert _beats_dense(_held_out((0.79, 0.78), (0.72, 0.67), (0.85, 0.85)))
+    # higher on average is not enough: one held-out file where it ranks worse vetoes it
+    assert not _beats_dense(_held_out((0.79, 0.78), (0.72, 0.67), (0.845, 0.849)))
+    assert not _beats_dense(_held_out((0.8, 0.8)))  # no better anywhere
+    assert not _beats_dense({})  # never checked
+
+
+def test_a_ranker_trained_on_one_file_has_no_held_out_check_and_is_not_used(
+    tmp_path: Path,
+) -> None:
+    model = train_ranker(HashingEmbedder(), {"epqa": _epqa_file(tmp_path / "e.csv")})
+    assert model.meta["held_out_files"] == {} and not model.beats_dense
+
+
+def test_the_shipped_ranker_says_how_it_did_on_each_file_held_out_whole(
+    tmp_path: Path,
+) -> None:
+    shipped = load_fusion(tmp_path)
+    held_out = shipped.meta["held_out_files"]
+    assert set(held_out) == {"epqa", "hetpqa", "semipqa"}
+    assert all(held_out[f]["fused"]["questions"] > 300 for f in held_out)
+    assert shipped.beats_dense == _beats_dense(held_out)
 
 
 def test_the_evidence_cache_keeps_only_its_capacity() -> None:
