@@ -20,7 +20,13 @@ _NUMBER = r"\$?\s*(\d+(?:[.,]\d{1,2})?)\s*(?:\$|usd|dollars?|eur|€)?"
 _PRICE_MAX = re.compile(rf"\b(?:under|below|less than|cheaper than|up to|at most|max)\s*{_NUMBER}")
 _PRICE_MIN = re.compile(rf"\b(?:over|above|more than|at least|from|min)\s*{_NUMBER}")
 _PRICE_RANGE = re.compile(rf"\bbetween\s*{_NUMBER}\s*(?:and|-|to)\s*{_NUMBER}")
-_NEGATION = re.compile(r"\b(?:not|no|without|non|except)[\s-]+([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)")
+# the words after a negation, as many as a KG phrase may have: the longest KG phrase among
+# them is what is ruled out ("not long battery life"), the rest stays wanted. "non-" is no
+# negation: "non-stick", "non-slip" name features a shopper wants.
+_NEGATORS = r"(?:not|no|without|except)"
+_NEGATION = re.compile(
+    rf"\b{_NEGATORS}\s+((?!{_NEGATORS}\b)[a-z][a-z-]*(?:\s+(?!{_NEGATORS}\b)[a-z][a-z-]*){{0,3}})"
+)
 
 
 @dataclass(frozen=True)

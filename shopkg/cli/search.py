@@ -29,8 +29,23 @@ def _scratch(state: CliState, data_format: str, work_dir: Path | None) -> Settin
 
 @click.command("search")
 @click.option("--data", required=True, type=click.Path(path_type=Path, exists=True))
-@click.option("--format", "data_format", required=True, type=click.Choice(["grocery", "epqa"]))
+@click.option(
+    "--format",
+    "data_format",
+    required=True,
+    type=click.Choice(["grocery", "epqa", "demo"]),
+    help="demo: judged queries from a `shopkg demo-catalog --truth` directory, run against "
+    "the KG built from it (build it first).",
+)
 @click.option("--work-dir", type=click.Path(path_type=Path, file_okay=False), help=WORK_DIR_HELP)
+@click.option(
+    "--queries",
+    type=click.IntRange(1, 100_000),
+    default=400,
+    show_default=True,
+    help="demo: how many judged queries to generate.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="demo: the queries' seed.")
 @click.option(
     "--injection",
     "injection_dir",
@@ -43,13 +58,22 @@ def eval_search(
     data: Path,
     data_format: str,
     work_dir: Path | None,
+    queries: int,
+    seed: int,
     injection_dir: Path | None,
 ) -> None:
     """Search relevance: nDCG@10 and Recall@10 per channel and fused; JSON on the last line.
 
     Also the knowledge-injection ablation: the dense channel and the fusion without KG
     entries, with their names appended and with the trained module (when there is one).
+
+    demo: whether search obeys stated constraints (kind, POI, colour, audience, price,
+    negation) on queries generated from the truth: constraint precision@10, negation
+    violations and whether "no exact match" is said exactly when it is true.
     """
+    if data_format == "demo":
+        _eval_demo_search(state, data, queries, seed)
+        return
     from retrieval.injection import KnowledgeInjector, model_dir
     from shopkg.evals.search import evaluate
 
@@ -61,6 +85,36 @@ def eval_search(
     metrics = evaluate(_scratch(state, data_format, work_dir), data, data_format, injector)
     metrics["seconds"] = round(time.monotonic() - started, 1)
     click.echo(json.dumps(metrics))
+
+
+def _eval_demo_search(state: CliState, data: Path, queries: int, seed: int) -> None:
+    from assistant.loader import build_assistant, close_assistant
+    from shopkg.evals.search_demo import evaluate_demo_search
+
+    if not (data / "truth.jsonl").is_file():
+        raise click.UsageError(
+            f"{data} has no truth.jsonl; write one with `shopkg demo-catalog --truth`"
+        )
+    assistant = build_assistant(state.settings)
+    try:
+
+        def search(query: str) -> tuple[list[str], str]:
+            outcome = assistant.searcher.search(query, limit=10)
+            return [c.key for c in outcome.candidates], outcome.match
+
+        started = time.monotonic()
+        metrics = evaluate_demo_search(data, search, queries, seed)
+    finally:
+        close_assistant(assistant)
+    metrics["seconds"] = round(time.monotonic() - started, 1)
+    click.echo(
+        f"constraint precision@10 {metrics['constraint_precision@10']:.3f}, "
+        f"negation violations {metrics['negation_violations']}, "
+        f"exact said when satisfiable {metrics['match_correct']['satisfiable_said_exact']}, "
+        f"no exact match said when impossible "
+        f"{metrics['match_correct']['impossible_said_no_exact']}"
+    )
+    click.echo(json.dumps({"format": "demo", **metrics}))
 
 
 @click.command("injection")
