@@ -35,6 +35,7 @@ EXTENSIONS = (
     "needs",
     "solves",
     "concept_candidates",
+    "feature_phrases",
     "tagger_version",
     "category",
 )
@@ -375,7 +376,7 @@ class ValueNormalizer:
 @Language.factory(
     "shopkg_need_finder_v1",
     requires=["doc._.normalized"],
-    assigns=["doc._.needs", "doc._.solves"],
+    assigns=["doc._.needs", "doc._.solves", "doc._.feature_phrases"],
 )
 def make_need_finder(nlp: Language, name: str) -> NeedFinderComponent:
     return NeedFinderComponent(NeedFinder(nlp.vocab, NeedLexicon()))
@@ -395,6 +396,7 @@ class NeedFinderComponent:
 
     def __call__(self, doc: Doc) -> Doc:
         doc._.needs, doc._.solves = self.finder.find(doc)
+        doc._.feature_phrases = self.finder.feature_phrases(doc)
         return doc
 
 

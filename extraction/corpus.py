@@ -2,7 +2,8 @@
 
 Per record the pipeline gives facts; across the catalog come concepts (scored over all
 titles, with is-a links and Item MENTIONS Concept), entity resolution (names merged within a
-label, every fact rewritten to the canonical key) and dictionary entries (Entry nodes with
+label, every fact rewritten to the canonical key), the POIs a listing's feature phrases
+state (:mod:`extraction.propagation`) and dictionary entries (Entry nodes with
 a gloss built from the data, DEFINES the concept or value they describe) — the plug-in
 knowledge a DictBERT-style reader fetches.
 """
@@ -18,6 +19,7 @@ from catalog.schema import CatalogRecord
 from extraction.concepts import ConceptMiner, ConceptSet
 from extraction.facts import ExtractedNode, ExtractedRelation, NodeRef, RecordFacts
 from extraction.pipeline import ExtractionPipeline, ExtractionReport
+from extraction.propagation import propagate_pois
 from extraction.resolution import RESOLVER, Encoder, Merge, resolve
 
 CONCEPTS = "shopkg.concept_miner@1"
@@ -71,6 +73,7 @@ def mine_catalog(
     merges = resolve(_names([*all_facts, corpus]), encoder=encoder)
     rewrite = {(m.label, name): m.canonical for m in merges for name in m.members}
     all_facts = [_rewritten(facts, rewrite) for facts in all_facts]
+    propagate_pois(all_facts)
     corpus = _rewritten(corpus, rewrite)
     _add_entries(corpus, all_facts, merges)
     return CatalogFacts(all_facts, corpus, merges, report)

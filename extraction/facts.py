@@ -70,7 +70,8 @@ class RecordFacts:
 
     ``error`` is set when the record could not be processed; its facts are then empty.
     ``warnings`` note what was handled but worth knowing (a truncated field, say).
-    ``concept_candidates`` are not facts: catalog-level concept mining reads them.
+    ``concept_candidates`` and ``feature_phrases`` are not facts: catalog-level concept
+    mining and POI propagation read them.
     """
 
     source_record: str
@@ -79,6 +80,7 @@ class RecordFacts:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     concept_candidates: list[str] = field(default_factory=list)
+    feature_phrases: list[str] = field(default_factory=list)
 
     # where each (label, key, extractor) node and (type, source, target, extractor) relation
     # sits in its list: adding is then constant time, not a scan (a catalog's corpus facts
@@ -165,6 +167,7 @@ class RecordFacts:
             "warnings": self.warnings,
             "error": self.error,
             "concept_candidates": self.concept_candidates,
+            "feature_phrases": self.feature_phrases,
         }
 
     @classmethod
@@ -191,6 +194,7 @@ class RecordFacts:
             warnings=list(data["warnings"]),
             error=data["error"],
             concept_candidates=list(data["concept_candidates"]),
+            feature_phrases=list(data.get("feature_phrases", [])),
         )
 
     def nodes_of(self, label: str) -> list[ExtractedNode]:

@@ -34,6 +34,9 @@ CONJUNCTIONS = ("and", "or")
 HEADER_SEPARATORS = (":", "–", "—", "-")
 HEADER_WORDS = 3  # a POI header has at most this many words
 HEADER_BODY = 3  # and the text after it at least this many, beginning in lower case
+# words that open the noun phrase of a feature ("thanks to its …", "comes with a …")
+FEATURE_OPENERS = ("a", "an", "its", "their", "with")
+FEATURE_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class NeedFinder:
         self._conjunctions = frozenset(strings.add(word) for word in CONJUNCTIONS)
         self._separators = frozenset(strings.add(word) for word in HEADER_SEPARATORS)
         self._possessive = strings.add("'s")
+        self._openers = frozenset(strings.add(word) for word in FEATURE_OPENERS)
         self._suffixes = {strings.add(word): word for word in POI_SUFFIXES}
         self._strict_suffixes = frozenset(
             strings.add(w) for w in ("proof", "resistant", "repellent")
@@ -190,6 +194,24 @@ class NeedFinder:
                     at, conf = phrase_end + 1, round(conf * 0.9, 3)
         mentions = _outermost_pois(sorted(found.values(), key=lambda m: (m.start_char, m.kind)))
         return mentions, _solves(mentions)
+
+    def feature_phrases(self, doc: Any) -> list[str]:
+        """The noun phrases a determiner or owner opens ("its reflective details", "a high
+        protein recipe", "with fast charging support"): two or three words each, in order,
+        without repeats. Not facts: catalog-level mining learns which of them state a POI
+        (:mod:`extraction.propagation`)."""
+        from spacy.attrs import IDX, IS_ALPHA, IS_SPACE, LENGTH, LOWER, ORTH
+
+        if not len(doc):
+            return []
+        tokens = _Tokens(doc, doc.to_array([LOWER, IS_ALPHA, ORTH, IDX, LENGTH, IS_SPACE]))
+        found: dict[str, None] = {}
+        for i, word in enumerate(tokens.lower):
+            if word in self._openers:
+                words = self._phrase_words(tokens, i + 1, FEATURE_WORDS)
+                if len(words) >= 2:
+                    found[" ".join(w for w, _ in words)] = None
+        return list(found)
 
     def _matches(
         self, tokens: _Tokens, triggers: list[tuple[str, int, int]]

@@ -39,6 +39,7 @@ def facts_from_doc(record: CatalogRecord, doc: Any) -> RecordFacts:
     _values(doc, facts, item, stated_attributes(record))
     _needs(doc, facts, item)
     facts.concept_candidates = list(doc._.concept_candidates or [])
+    facts.feature_phrases = list(doc._.feature_phrases or [])
     return facts
 
 

@@ -1,0 +1,106 @@
+"""Points of interest a listing states in its own words, learned across the catalog.
+
+A listing that puts "REFLECTIVE: makes you visible to traffic" in a bullet is found to be
+reflective by the need patterns; another that only says "reflective details to make you
+visible" is not, because "reflective details" is no POI the patterns know. Across a catalog
+the two kinds of listing meet: most items whose text has the feature phrase "reflective
+details" were found reflective by their own text. Such a phrase states the POI, and every
+item whose text has it gets the POI too, with the share of items that bore it out as the
+confidence (scaled down: it is a second-hand reading).
+
+A phrase states a POI when at least :data:`MIN_ITEMS` items have the phrase, at least
+:data:`MIN_SHARE` of them hold the POI from their own text, and the POI's words are in the
+phrase or the share is at least :data:`MIN_SHARE_UNSAID` (a phrase that never names its POI
+must be borne out more often). Phrases come from :meth:`extraction.needs.NeedFinder.
+feature_phrases`; the facts go on the catalog-level copies of the records' facts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from extraction.facts import RecordFacts
+
+PROPAGATION = "shopkg.poi_propagation@1"
+MIN_ITEMS = 5
+MIN_SHARE = 0.6
+MIN_SHARE_UNSAID = 0.9
+DISCOUNT = 0.9  # a propagated POI is this much less sure than the share that bore it out
+
+
+@dataclass(frozen=True)
+class PhraseRule:
+    """``phrase`` states ``poi``: ``share`` of the ``items`` with the phrase hold the POI."""
+
+    phrase: str
+    poi: str
+    items: int
+    share: float
+
+
+def _pois(facts: RecordFacts) -> set[str]:
+    return {rel.target[1] for rel in facts.relations if rel.type == "HAS_POI"}
+
+
+def _names_poi(phrase: str, poi: str) -> bool:
+    words = set(phrase.replace("-", " ").split())
+    return all(word in words for word in poi.replace("-", " ").split())
+
+
+def learn_rules(records: Sequence[RecordFacts]) -> list[PhraseRule]:
+    """The phrase → POI rules the catalog bears out (deterministic: sorted)."""
+    with_phrase: Counter[str] = Counter()
+    together: dict[str, Counter[str]] = defaultdict(Counter)
+    for facts in records:
+        if facts.error is not None or not facts.feature_phrases:
+            continue
+        pois = _pois(facts)
+        for phrase in set(facts.feature_phrases):
+            with_phrase[phrase] += 1
+            together[phrase].update(pois)
+    rules = []
+    for phrase, items in sorted(with_phrase.items()):
+        if items < MIN_ITEMS:
+            continue
+        for poi, count in sorted(together[phrase].items()):
+            share = count / items
+            if share >= (MIN_SHARE if _names_poi(phrase, poi) else MIN_SHARE_UNSAID):
+                rules.append(PhraseRule(phrase, poi, items, round(share, 4)))
+    return rules
+
+
+def propagate_pois(records: list[RecordFacts]) -> int:
+    """Give each record the POIs its feature phrases state and it lacks; returns how many
+    facts were added. ``records`` must be copies the caller may change (their node and
+    relation lists are replaced, never changed in place)."""
+    by_phrase: dict[str, list[PhraseRule]] = defaultdict(list)
+    for rule in learn_rules(records):
+        by_phrase[rule.phrase].append(rule)
+    added = 0
+    for facts in records:
+        if facts.error is not None:
+            continue
+        have = _pois(facts)
+        wanted: dict[str, tuple[float, str]] = {}
+        for phrase in facts.feature_phrases:
+            for rule in by_phrase.get(phrase, ()):
+                confidence = round(rule.share * DISCOUNT, 3)
+                if rule.poi not in have and confidence > wanted.get(rule.poi, (0.0, ""))[0]:
+                    wanted[rule.poi] = (confidence, phrase)
+        if not wanted:
+            continue
+        facts.nodes, facts.relations = list(facts.nodes), list(facts.relations)
+        for poi, (confidence, phrase) in sorted(wanted.items()):
+            node = facts.add_node("POI", poi, PROPAGATION, confidence)
+            facts.add_relation(
+                "HAS_POI",
+                ("Item", facts.source_record),
+                node,
+                PROPAGATION,
+                confidence,
+                evidence=phrase,
+            )
+            added += 1
+    return added
