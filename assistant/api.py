@@ -100,7 +100,7 @@ class ItemCard:
     images: list[str]  # image keys
     attributes: dict[str, list[str]]
     pois: list[str]
-    problems: list[str]  # problems its POIs solve
+    problems: list[str]  # problems it solves: its own text says so, or its concept through its POI
     scenes: list[str]
     crowds: list[str]
     qa: list[dict[str, str]]
