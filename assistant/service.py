@@ -31,6 +31,7 @@ from assistant.cache import LRU
 from assistant.dialog import Dialog
 from catalog.schema import CatalogRecord
 from extraction.record_facts import CATALOG
+from extraction.values import canonical_attribute
 from foundation.db.overrides import Override, OverrideSet
 from foundation.errors import InputError, NotFoundError, RetrievalError, UnavailableError
 from kg.schema import fold
@@ -203,7 +204,7 @@ class Assistant:
             score=round(candidate.score, 4),
             channels={k: round(v, 4) for k, v in candidate.channels.items()},
             reasons=list(dict.fromkeys(candidate.reasons)),
-            key_values=dict(item.get("values") or {}),
+            key_values=_key_values(item.get("values") or {}),
         )
 
     # -- exhibition -----------------------------------------------------------------------
@@ -421,10 +422,25 @@ def understanding(outcome: SearchOutcome) -> QueryUnderstanding:
 
 
 def _attributes(record: CatalogRecord) -> dict[str, list[str]]:
-    return {
-        name: [str(v) for v in value] if isinstance(value, list) else [str(value)]
-        for name, value in record.attributes.items()
-    }
+    """The record's attribute values by canonical name (as the KG names them): a catalog that
+    spells one attribute "colour" here and "color" there shows one row, in cards and in
+    comparisons alike; a value said under both names is shown once."""
+    merged: dict[str, list[str]] = {}
+    for name, value in record.attributes.items():
+        shown = merged.setdefault(canonical_attribute(name), [])
+        for item_value in value if isinstance(value, list) else [value]:
+            if str(item_value) not in shown:
+                shown.append(str(item_value))
+    return merged
+
+
+def _key_values(values: dict[str, str]) -> dict[str, str]:
+    """A hit's few attribute values (the item table's, named as the record does) by
+    canonical name, like its card's."""
+    merged: dict[str, str] = {}
+    for name, value in values.items():
+        merged.setdefault(canonical_attribute(name), value)
+    return merged
 
 
 def _text_values(record: CatalogRecord) -> list[CardValue]:
