@@ -28,7 +28,7 @@ from assistant.api import (
     SearchResult,
 )
 from assistant.cache import LRU
-from assistant.dialog import Dialog
+from assistant.dialog import DatabaseSessions, Dialog
 from catalog.schema import CatalogRecord
 from extraction.record_facts import CATALOG
 from extraction.values import canonical_attribute
@@ -40,6 +40,7 @@ from retrieval.overrides import apply_override, edited_record
 from retrieval.search import Candidate, HybridSearcher, SearchOutcome
 
 if TYPE_CHECKING:
+    from foundation.db import Database
     from kg import GraphStore
 
 ABSTAIN = "The product information does not say."
@@ -92,6 +93,10 @@ class Assistant:
         self._warming: dict[str, Future[None]] = {}
         self._warming_lock = threading.Lock()
         self.dialog = Dialog(self)
+
+    def share_dialogs(self, database: Database) -> None:
+        """Keep conversations in ``database`` from now on (see :class:`SharedDialogs`)."""
+        self.dialog.sessions = DatabaseSessions(database)
 
     @property
     def is_demo(self) -> bool:
