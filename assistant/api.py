@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from foundation.db import Database
     from foundation.db.overrides import Override
 
 PHOTO_EXTRACTORS = "shopkg.image_values@"
@@ -100,7 +101,7 @@ class ItemCard:
     images: list[str]  # image keys
     attributes: dict[str, list[str]]
     pois: list[str]
-    problems: list[str]  # problems its POIs solve
+    problems: list[str]  # problems it solves: its own text says so, or its concept through its POI
     scenes: list[str]
     crowds: list[str]
     qa: list[dict[str, str]]
@@ -152,6 +153,15 @@ class AssistantAPI(Protocol):
     def photo_search(self) -> bool:
         """Whether :meth:`search_image` can answer (the build made an item-image index)."""
         ...
+
+
+@runtime_checkable
+class SharedDialogs(Protocol):
+    """An assistant whose conversations can live in the metadata DB: the web app hands it
+    its database, so whichever server process answers a message continues the conversation
+    (:class:`assistant.service.Assistant` is one)."""
+
+    def share_dialogs(self, database: Database) -> None: ...
 
 
 @runtime_checkable

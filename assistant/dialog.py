@@ -3,7 +3,10 @@
 A session remembers the last query, the results shown and the item on display, so a shopper
 can say "cheaper", "in red", "for kids" (refine), "show me the second one" (exhibit), ask
 about the item on display, "compare 1 and 2", or "why this one?" (reasons from KG paths).
-Sessions live in memory with a cap and an idle timeout; they hold no secrets.
+Sessions hold no secrets. Where they live is a small seam (:class:`Sessions`): in this
+process's memory with a cap (:class:`MemorySessions`, the default), or in the metadata DB
+(:class:`DatabaseSessions`, what the web app uses), so that with several server processes
+any of them continues any conversation; either way one idle for :data:`IDLE_SECONDS` is over.
 """
 
 from __future__ import annotations
@@ -12,12 +15,18 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.api import AssistantAPI, Hit, Turn
 
-MAX_SESSIONS = 10_000
+if TYPE_CHECKING:
+    from foundation.db import Database
+
+MAX_SESSIONS = 10_000  # in one process's memory
 IDLE_SECONDS = 3600
+PURGE_EVERY_S = 300.0  # how often a process deletes the DB's idle sessions, at most
 ORDINALS = {
     "first": 1,
     "second": 2,
@@ -65,20 +74,54 @@ _QUESTION = re.compile(
 
 @dataclass
 class Session:
+    """What a conversation remembers between turns."""
+
     query: str = ""
     hits: list[Hit] = field(default_factory=list)
     current: str | None = None  # key of the item on display
     kinds: set[str] = field(default_factory=set)  # kinds of product the query names
     seen: float = field(default_factory=time.monotonic)
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form; :meth:`from_json` reads it back."""
+        return {
+            "query": self.query,
+            "hits": [asdict(hit) for hit in self.hits],
+            "current": self.current,
+            "kinds": sorted(self.kinds),
+        }
 
-class Dialog:
-    def __init__(self, assistant: AssistantAPI) -> None:
-        self.assistant = assistant
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Session:
+        return cls(
+            query=str(data.get("query") or ""),
+            hits=[Hit(**hit) for hit in data.get("hits") or ()],
+            current=data.get("current"),
+            kinds=set(data.get("kinds") or ()),
+        )
+
+
+class Sessions(Protocol):
+    """Where conversations live between turns."""
+
+    def load(self, session_id: str) -> Session:
+        """The conversation's session; a new one when there is none or it was idle too long."""
+        ...
+
+    def save(self, session_id: str, session: Session) -> None:
+        """Keep ``session`` (changed by a turn) for the conversation's next turn."""
+        ...
+
+
+class MemorySessions:
+    """Sessions in this process's memory: at most :data:`MAX_SESSIONS`, the idle ones
+    dropped. Another process does not see them."""
+
+    def __init__(self) -> None:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._lock = threading.Lock()
 
-    def session(self, session_id: str) -> Session:
+    def load(self, session_id: str) -> Session:
         with self._lock:
             now = time.monotonic()
             while self._sessions:
@@ -91,8 +134,58 @@ class Dialog:
             self._sessions[session_id] = session
             return session
 
+    def save(self, session_id: str, session: Session) -> None:
+        with self._lock:
+            self._sessions[session_id] = session
+            self._sessions.move_to_end(session_id)
+
+
+class DatabaseSessions:
+    """Sessions in the metadata DB (:mod:`foundation.db.dialogs`): every server process
+    sharing the database continues every conversation. Each process deletes the idle ones
+    now and then (every :data:`PURGE_EVERY_S` at most, with a save)."""
+
+    def __init__(self, database: Database, idle_seconds: float = IDLE_SECONDS) -> None:
+        self.database = database
+        self.idle = timedelta(seconds=idle_seconds)
+        self._purged_at = time.monotonic()
+
+    def load(self, session_id: str) -> Session:
+        from foundation.db import dialogs
+
+        with self.database.session() as db:
+            state = dialogs.load_dialog(db, session_id, self.idle)
+        return Session.from_json(state) if state is not None else Session()
+
+    def save(self, session_id: str, session: Session) -> None:
+        from foundation.db import dialogs
+
+        now = time.monotonic()
+        purge = now - self._purged_at >= PURGE_EVERY_S
+        with self.database.session() as db:
+            dialogs.save_dialog(db, session_id, session.to_json())
+            if purge:
+                self._purged_at = now
+                dialogs.purge_dialogs(db, self.idle)
+
+
+class Dialog:
+    def __init__(self, assistant: AssistantAPI, sessions: Sessions | None = None) -> None:
+        self.assistant = assistant
+        self.sessions: Sessions = sessions if sessions is not None else MemorySessions()
+
+    def session(self, session_id: str) -> Session:
+        """The conversation's session as its next turn finds it."""
+        return self.sessions.load(session_id)
+
     def turn(self, session_id: str, text: str) -> Turn:
-        session = self.session(session_id)
+        """Answer one message of conversation ``session_id``, and remember what it changed."""
+        session = self.sessions.load(session_id)
+        turn = self._reply(session_id, session, text)
+        self.sessions.save(session_id, session)
+        return turn
+
+    def _reply(self, session_id: str, session: Session, text: str) -> Turn:
         message = " ".join(text.strip().split())
         lowered = message.lower()
         if not message:

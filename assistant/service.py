@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.api import (
     PHOTO_EXTRACTORS,
@@ -28,15 +28,20 @@ from assistant.api import (
     SearchResult,
 )
 from assistant.cache import LRU
-from assistant.dialog import Dialog
+from assistant.dialog import DatabaseSessions, Dialog
 from catalog.schema import CatalogRecord
 from extraction.record_facts import CATALOG
+from extraction.values import canonical_attribute
 from foundation.db.overrides import Override, OverrideSet
 from foundation.errors import InputError, NotFoundError, RetrievalError, UnavailableError
 from kg.schema import fold
 from retrieval.evidence import Evidence, EvidenceRanker, ScoredEvidence
 from retrieval.overrides import apply_override, edited_record
 from retrieval.search import Candidate, HybridSearcher, SearchOutcome
+
+if TYPE_CHECKING:
+    from foundation.db import Database
+    from kg import GraphStore
 
 ABSTAIN = "The product information does not say."
 MIN_CONFIDENCE_FUSED = 0.5
@@ -54,6 +59,8 @@ EVIDENCE_VECTORS = 100_000
 SEARCHES_KEPT = 1_024
 CARDS_KEPT = 256
 ANSWERS_KEPT = 2_048
+NEIGHBORS = 60  # the KG nodes an item card reads around its item
+CARD_LABELS = ("POI", "Problem", "Scene", "Crowd")  # what a card lists of those by name
 log = logging.getLogger(__name__)
 
 
@@ -86,6 +93,10 @@ class Assistant:
         self._warming: dict[str, Future[None]] = {}
         self._warming_lock = threading.Lock()
         self.dialog = Dialog(self)
+
+    def share_dialogs(self, database: Database) -> None:
+        """Keep conversations in ``database`` from now on (see :class:`SharedDialogs`)."""
+        self.dialog.sessions = DatabaseSessions(database)
 
     @property
     def is_demo(self) -> bool:
@@ -198,7 +209,7 @@ class Assistant:
             score=round(candidate.score, 4),
             channels={k: round(v, 4) for k, v in candidate.channels.items()},
             reasons=list(dict.fromkeys(candidate.reasons)),
-            key_values=dict(item.get("values") or {}),
+            key_values=_key_values(item.get("values") or {}),
         )
 
     # -- exhibition -----------------------------------------------------------------------
@@ -283,31 +294,7 @@ class Assistant:
         ][:limit]
 
     def _facts(self, key: str) -> dict[str, Any]:
-        found: dict[str, Any] = {label: [] for label in ("POI", "Problem", "Scene", "Crowd")}
-        found["neighborhood"] = []
-        store = self.searcher.store
-        if store is None:
-            return found
-        from kg import NodeRef
-
-        ref = NodeRef("Item", key)
-        if store.get_node(ref) is None:
-            return found
-        # outgoing only: item → POI → problem, item → scene; following relations into shared
-        # values would reach every item holding them
-        for neighbor in store.neighborhood(ref, hops=2, limit=60, direction="out"):
-            node = neighbor.node
-            if node.label in ("POI", "Scene", "Crowd") and neighbor.distance == 1:
-                found[node.label].append(node.name)
-            elif node.label == "Problem" and neighbor.distance == 2:
-                found["Problem"].append(node.name)
-            if neighbor.distance == 1:
-                found["neighborhood"].append(
-                    {"label": node.label, "key": node.key, "name": node.name, "hops": 1}
-                )
-        for label in ("POI", "Problem", "Scene", "Crowd"):
-            found[label] = sorted(set(found[label]))
-        return found
+        return item_facts(self.searcher.store, key)
 
     # -- questions ------------------------------------------------------------------------
     def prepare_answers(self, key: str) -> Future[None] | None:
@@ -440,10 +427,25 @@ def understanding(outcome: SearchOutcome) -> QueryUnderstanding:
 
 
 def _attributes(record: CatalogRecord) -> dict[str, list[str]]:
-    return {
-        name: [str(v) for v in value] if isinstance(value, list) else [str(value)]
-        for name, value in record.attributes.items()
-    }
+    """The record's attribute values by canonical name (as the KG names them): a catalog that
+    spells one attribute "colour" here and "color" there shows one row, in cards and in
+    comparisons alike; a value said under both names is shown once."""
+    merged: dict[str, list[str]] = {}
+    for name, value in record.attributes.items():
+        shown = merged.setdefault(canonical_attribute(name), [])
+        for item_value in value if isinstance(value, list) else [value]:
+            if str(item_value) not in shown:
+                shown.append(str(item_value))
+    return merged
+
+
+def _key_values(values: dict[str, str]) -> dict[str, str]:
+    """A hit's few attribute values (the item table's, named as the record does) by
+    canonical name, like its card's."""
+    merged: dict[str, str] = {}
+    for name, value in values.items():
+        merged.setdefault(canonical_attribute(name), value)
+    return merged
 
 
 def _text_values(record: CatalogRecord) -> list[CardValue]:
@@ -474,3 +476,31 @@ def _answer_text(best: ScoredEvidence) -> str:
     if item.source == "kg" and item.ref.startswith("attribute:"):
         return item.text[0].upper() + item.text[1:] + "."
     return item.text
+
+
+def item_facts(store: GraphStore | None, key: str) -> dict[str, Any]:
+    """What the KG holds of item ``key`` for its card and its answers: its POIs, the problems
+    it solves, the scenes and crowds it suits (names, sorted), and its one-hop neighborhood.
+
+    One hop out: what the item holds. Its problems are its own ``SOLVES``, never its POIs'
+    (a POI such as "waterproof" is shared with other kinds of item, and so are the problems
+    records say it solves: :mod:`extraction.item_problems`)."""
+    found: dict[str, Any] = {label: [] for label in CARD_LABELS}
+    found["neighborhood"] = []
+    if store is None:
+        return found
+    from kg import NodeRef
+
+    ref = NodeRef("Item", key)
+    if store.get_node(ref) is None:
+        return found
+    for neighbor in store.neighborhood(ref, hops=1, limit=NEIGHBORS, direction="out"):
+        node = neighbor.node
+        if node.label in CARD_LABELS:
+            found[node.label].append(node.name)
+        found["neighborhood"].append(
+            {"label": node.label, "key": node.key, "name": node.name, "hops": 1}
+        )
+    for label in CARD_LABELS:
+        found[label] = sorted(set(found[label]))
+    return found

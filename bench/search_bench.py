@@ -197,6 +197,8 @@ def kg_rows(catalog: Catalog) -> tuple[list[NodeRow], Iterator[RelationRow]]:
                 yield RelationRow("HAS_VALUE", item, target, provenance=prov)
             for poi in t.pois:
                 yield RelationRow("HAS_POI", item, _ref("POI", poi), provenance=prov)
+            for problem in t.problems:  # the item's own: search never reads them off its POIs
+                yield RelationRow("SOLVES", item, _ref("Problem", problem), provenance=prov)
             for scene in t.scenes:
                 yield RelationRow("SUITS", item, _ref("Scene", scene), provenance=prov)
             for crowd in t.crowds:

@@ -3,9 +3,10 @@
 Per record the pipeline gives facts; across the catalog come concepts (scored over all
 titles, with is-a links and Item MENTIONS Concept), entity resolution (names merged within a
 label, every fact rewritten to the canonical key), the POIs a listing's feature phrases
-state (:mod:`extraction.propagation`) and dictionary entries (Entry nodes with
-a gloss built from the data, DEFINES the concept or value they describe) — the plug-in
-knowledge a DictBERT-style reader fetches.
+state (:mod:`extraction.propagation`), the problems each item helps with (its own text's,
+and its concept's through a POI it has: :mod:`extraction.item_problems`) and dictionary
+entries (Entry nodes with a gloss built from the data, DEFINES the concept or value they
+describe) — the plug-in knowledge a DictBERT-style reader fetches.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from catalog.schema import CatalogRecord
 from extraction.concepts import ConceptMiner, ConceptSet
 from extraction.facts import ExtractedNode, ExtractedRelation, NodeRef, RecordFacts
+from extraction.item_problems import add_item_problems
 from extraction.pipeline import ExtractionPipeline, ExtractionReport
 from extraction.propagation import propagate_pois
 from extraction.resolution import RESOLVER, Encoder, Merge, resolve
@@ -75,6 +77,7 @@ def mine_catalog(
     all_facts = [_rewritten(facts, rewrite) for facts in all_facts]
     propagate_pois(all_facts)
     corpus = _rewritten(corpus, rewrite)
+    add_item_problems(all_facts)
     _add_entries(corpus, all_facts, merges)
     return CatalogFacts(all_facts, corpus, merges, report)
 

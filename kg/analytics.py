@@ -164,7 +164,7 @@ def explanations(
     relations: Sequence[str] | None = None,
 ) -> list[list[Hop]]:
     """Up to ``k`` shortest relation chains between two nodes (relations followed either way),
-    e.g. why an item suits a problem: Item -HAS_POI-> POI -SOLVES-> Problem."""
+    e.g. how an item reaches a category: Item -IN_CATEGORY-> Category -IS_A-> Category."""
     view: nx.Graph[NodeId] = nx.Graph()
     view.add_nodes_from(graph.nodes)
     hops_of: dict[frozenset[NodeId], list[Hop]] = defaultdict(list)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from kg.schema import NodeType, Ontology, Property, PropType, RelationType
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: SOLVES also goes from an Item to a Problem, with its evidence
 
 S, INT, D = PropType.STRING, PropType.INT64, PropType.DOUBLE
 SL, DL = PropType.STRING_LIST, PropType.DOUBLE_LIST
@@ -130,7 +130,24 @@ RELATION_TYPES = (
         "HAS_VALUE", (("Item", "Value"),), (Property("raw", S, "the text the value was read from"),)
     ),
     RelationType("HAS_POI", (("Item", "POI"),)),
-    RelationType("SOLVES", (("POI", "Problem"),), doc="a point of interest solves a problem"),
+    RelationType(
+        "SOLVES",
+        (("POI", "Problem"), ("Item", "Problem")),
+        (
+            Property(
+                "evidence",
+                S,
+                "POI→Problem: 'sentence' (said together) or 'state' (the state the POI brings "
+                "about); Item→Problem: 'text' (its own text) or 'concept' (its concept's items)",
+            ),
+            Property("poi", S, "the item's point of interest that solves it, when known"),
+            Property("concept", S, "the concept whose items say that POI solves it"),
+        ),
+        doc="a point of interest solves a problem (somewhere: a record says so); an item "
+        "solves a problem (its own text says so, or its concept's items say that a POI the item "
+        "has solves it). Readers take an item's problems from Item SOLVES only: a POI is "
+        "shared across categories ('waterproof' tents and boots), its problems are not",
+    ),
     RelationType(
         "SUITS",
         (("Item", "Scene"), ("Item", "Crowd"), ("Concept", "Scene"), ("Concept", "Crowd")),

@@ -40,10 +40,12 @@ GRAPH_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
     "Scene": (("SUITS",), "suits {name}"),
     "Crowd": (("SUITS",), "for {name}"),
     "POI": (("HAS_POI",), "{name}"),
-    "Problem": (("SOLVES", "HAS_POI"), "helps with {name}"),
+    # the item's own SOLVES (never through its POIs: a POI's problems belong to other kinds
+    # of item too, see extraction.item_problems)
+    "Problem": (("SOLVES",), "helps with {name}"),
 }
-# labels whose items lie two hops away (sub-categories, sub-concepts, POIs solving a problem)
-TWO_HOPS = ("Problem", "Category", "Concept")
+# labels whose items lie two hops away (sub-categories, sub-concepts)
+TWO_HOPS = ("Category", "Concept")
 # the postings section of each concept's mentioning items (the prototype channel's one hop)
 CONCEPT_MENTIONS = "Concept.MENTIONS"
 

@@ -2,7 +2,7 @@
 
 At query time the graph channel needs, for each matched entry, the items linked to it along
 its path (:data:`retrieval.graph_links.GRAPH_PATHS`: an item holding a value, in a category or a
-sub-category, whose POI solves a problem, …). Asking the graph store once per matched term
+sub-category, that solves a problem, …). Asking the graph store once per matched term
 costs hundreds of milliseconds on a large catalog (a value shared by thousands of items), so
 the build computes every list once, with the same meaning as
 ``store.neighborhood(node, hops, labels=["Item"], relations=path, direction="in",

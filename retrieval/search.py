@@ -8,7 +8,7 @@ Channels, each scored on its own and normalized to [0, 1] over the candidates:
   (input augmentation); :attr:`SearchOutcome.knowledge` says which entries went in and how;
 - ``graph``: items linked in the KG to the entries the query names (holding a matched value,
   in a matched category, by a matched brand, mentioning a matched concept, suiting a matched
-  scene or crowd, or having a POI that solves a matched problem), with the path as a reason;
+  scene or crowd, or solving a matched problem), with the path as a reason;
 - ``image``: the query's text vector against the item-image index (each item's mean image
   vector), when the image encoder was aligned with the searcher's text encoder
   (:mod:`retrieval.visual`);

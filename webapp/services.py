@@ -11,7 +11,9 @@ request looks at which build is published; when a newer one is, a background thr
 an assistant over it and swaps it in, and the old one is closed :data:`RETIRE_AFTER_S`
 seconds later (requests already using it finish first). The admin browser's graph store is
 the build's graph itself (edits must last), opened for the requests that use it and closed
-after them, so it holds Kùzu's write lock only while an admin request runs.
+after them, so it holds Kùzu's write lock only while an admin request runs. The assistant's
+conversations live in the metadata DB (``SharedDialogs``), so every server process, and the
+assistant over the next build, continues every one.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class Services:
         self._store = store
         self._database = database
         self._owned: list[Any] = []  # what we opened, so close() closes only that
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # building the assistant under it opens the database
         self.reload_every = reload_every
         self.serving: str | None = None  # the published build the assistant answers from
         self._checked_at = time.monotonic()
@@ -201,6 +203,10 @@ class Services:
                 built = build(self.settings, found) if found is not None else build(self.settings)
         except ShopKGError as e:
             raise AssistantUnavailable(f"the assistant cannot start: {e}") from e
+        from assistant.api import SharedDialogs
+
+        if isinstance(built, SharedDialogs):  # any server process continues any conversation
+            built.share_dialogs(self.database)
         return built
 
     def _maybe_sync_overrides(self) -> None:

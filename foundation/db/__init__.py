@@ -1,6 +1,6 @@
 """The metadata database (SQLAlchemy 2 + Alembic): models, connection, and small repositories."""
 
-from foundation.db import accounts, jobs, overrides, rooms
+from foundation.db import accounts, dialogs, jobs, overrides, rooms
 from foundation.db.database import Database
 from foundation.db.models import (
     AdminOverride,
@@ -10,6 +10,7 @@ from foundation.db.models import (
     AuditEntry,
     Base,
     BuildJob,
+    DialogSession,
     JobStage,
     JobStatus,
     LivePinnedAnswer,
@@ -34,6 +35,7 @@ __all__ = [
     "Base",
     "BuildJob",
     "Database",
+    "DialogSession",
     "JobStage",
     "JobStatus",
     "LivePinnedAnswer",
@@ -48,6 +50,7 @@ __all__ = [
     "RoomState",
     "SourceRecord",
     "accounts",
+    "dialogs",
     "jobs",
     "overrides",
     "rooms",

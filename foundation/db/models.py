@@ -372,6 +372,18 @@ class LiveRoomViewers(Base):
     seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class DialogSession(Base):
+    """A shopper's conversation with the assistant: what it searched, the results shown and
+    the item on display (``state``, JSON), so whichever server process answers the next
+    message continues it. Idle longer than the assistant allows, it is over (and deleted)."""
+
+    __tablename__ = "dialog_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were written in UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

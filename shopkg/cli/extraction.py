@@ -1,4 +1,4 @@
-"""``shopkg train extractor`` and ``shopkg eval extraction``: the attribute-value tagger."""
+"""``shopkg train extractor``, ``shopkg eval extraction`` and ``shopkg eval problems``."""
 
 from __future__ import annotations
 
@@ -227,9 +227,41 @@ def _eval_demo(state: CliState, data: Path) -> None:
     click.echo(json.dumps({"format": "demo", **result}, ensure_ascii=False))
 
 
+@click.command("problems")
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="The `shopkg demo-catalog --truth` directory the KG was built from.",
+)
+@pass_state
+def eval_problems(state: CliState, data: Path) -> None:
+    """The problems items are said to help with, against the demo catalog's truth.
+
+    Build the KG from DATA's catalog first (`shopkg build` or `shopkg demo`). As (item,
+    problem) pairs: the precision and recall of the cards' problems and of search's links
+    from a problem to its items, how many said problems belong to another product type
+    (`foreign`), and the cards' precision by evidence (own text, concept). JSON on the last
+    line of stdout.
+    """
+    from kg import open_store
+    from retrieval.graph_postings import load_postings
+    from shopkg.evals.problems import evaluate_problems
+
+    truth = data / "truth.jsonl"
+    if not truth.is_file():
+        raise click.UsageError(
+            f"{data} has no truth.jsonl; write one with `shopkg demo-catalog --truth`"
+        )
+    postings = load_postings(state.settings.index_dir)
+    with open_store(state.settings) as store:
+        click.echo(json.dumps(evaluate_problems(store, postings, truth)))
+
+
 def register(group: click.Group) -> None:
     """Add the commands to the ``train`` and ``eval`` groups (registered by ``groups``)."""
-    for name, command in (("train", train_extractor), ("eval", eval_extraction)):
+    commands = (("train", train_extractor), ("eval", eval_extraction), ("eval", eval_problems))
+    for name, command in commands:
         parent = group.commands.get(name)
         if not isinstance(parent, click.Group):
             raise RuntimeError(f"register shopkg.cli.extraction after the `{name}` group exists")

@@ -101,18 +101,6 @@ def truth_facts(truths: Iterable[Truth]) -> Facts:
     return facts
 
 
-def item_problems(graph: nx.MultiDiGraph[tuple[str, str]], item: tuple[str, str]) -> set[str]:
-    """The problems the KG says ``item`` helps with: those its own points of interest solve
-    (the two hops the card follows)."""
-    found: set[str] = set()
-    for _, poi, relation in graph.out_edges(item, keys=True):
-        if relation == "HAS_POI":
-            for _, problem, solves in graph.out_edges(poi, keys=True):
-                if solves == "SOLVES" and problem[0] == "Problem":
-                    found.add(_name(graph.nodes[problem].get("name") or problem[1]))
-    return found
-
-
 def kg_facts(graph: nx.MultiDiGraph[tuple[str, str]], items: Iterable[str]) -> Facts:
     """What the KG holds about ``items``, per fact type, in the evaluation's normal form."""
     facts: Facts = {kind: {} for kind in FACT_TYPES}
@@ -135,7 +123,8 @@ def kg_facts(graph: nx.MultiDiGraph[tuple[str, str]], items: Iterable[str]) -> F
                     found["poi"].add(name)
                 elif relation == "SUITS" and label in ("Scene", "Crowd"):
                     found[label.lower()].add(name)
-            found["problem"] = item_problems(graph, node)
+                elif relation == "SOLVES" and label == "Problem":  # the item's own problems
+                    found["problem"].add(name)
         for kind in FACT_TYPES:
             facts[kind][key] = found[kind]
     return facts

@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
 
+from assistant.dialog import Dialog, MemorySessions
 from assistant.loader import build_assistant
 from assistant.service import ABSTAIN, Assistant
 from foundation.errors import InputError
@@ -230,3 +232,33 @@ def test_a_basic_colour_covers_its_shades_and_its_negation_rules_them_out(
     assert set(head) == blue_items  # every shade of blue ranks before anything else
     without = assistant.searcher.search("jacket not blue", limit=0)
     assert without.candidates and not {c.key for c in without.candidates} & blue_items
+
+
+def test_two_server_processes_sharing_one_database_continue_one_conversation(
+    built: tuple[Settings, Path], assistant: Assistant
+) -> None:
+    """`shopkg serve` runs a process per core: each message of a conversation may reach
+    another one. Two apps, each with its own assistant over the published build, share the
+    metadata DB and so the conversation."""
+    first, second = (create_app({"TESTING": True}, settings=built[0]) for _ in range(2))
+    session = "shopper-0001"
+
+    def say(app: Any, text: str) -> dict[str, Any]:
+        response = app.test_client().post(
+            "/api/v1/assistant/turns", json={"text": text, "session_id": session}
+        )
+        assert response.status_code == 200, response.get_json()
+        found: dict[str, Any] = response.get_json()
+        return found
+
+    searched = say(first, "rain jacket")
+    assert searched["intent"] == "search" and len(searched["hits"]) >= 2
+    compared = say(second, "compare the first two")
+    assert compared["intent"] == "compare"
+    assert [c["key"] for c in compared["compared"]] == [h["key"] for h in searched["hits"][:2]]
+    shown = say(first, "show me the second one")
+    assert shown["intent"] == "exhibit" and shown["card"]["key"] == searched["hits"][1]["key"]
+    assert say(second, "why this one?")["intent"] == "why"
+    # in each process's memory alone, the second process would have started a new search
+    alone = Dialog(assistant, MemorySessions())
+    assert alone.turn(session, "compare the first two").intent == "search"

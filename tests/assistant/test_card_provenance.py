@@ -17,6 +17,7 @@ from extraction.record_facts import CATALOG
 from jobs.image_values import EXTRACTOR as PHOTO_EXTRACTOR
 from jobs.image_values import FROM_THE_PHOTO
 from kg import GraphStore, NodeRef, NodeRow, Provenance, RelationRow, store_from_uri
+from retrieval.search import Candidate
 
 SOCKS = CatalogRecord(
     id="socks-1",
@@ -107,3 +108,38 @@ def test_a_card_without_a_graph_has_the_text_values_only() -> None:
     card = _assistant(None).item("socks-1")
     assert card is not None
     assert card.values == [CardValue("material", "merino wool", "text", CATALOG, 1.0)]
+
+
+BOOTS = {
+    "boot-1": CatalogRecord(
+        id="boot-1", title="Trail boot", attributes={"colour": "Black", "material": "leather"}
+    ),
+    "boot-2": CatalogRecord(
+        id="boot-2",
+        title="Fell boot",
+        attributes={"color": ["Brown", "Tan"], "Colour": "Brown", "Material": "suede"},
+    ),
+}
+
+
+def test_cards_and_comparisons_show_one_row_per_attribute_however_the_record_spells_it() -> None:
+    rows = {key: {"key": key, "title": r.title, "price": 90.0} for key, r in BOOTS.items()}
+    rows["boot-2"]["values"] = {"Colour": "Brown", "Material": "suede"}  # the item table's
+    searcher = SimpleNamespace(items=rows, store=None, dense=None, text_encoder=None)
+    assistant = Assistant(cast(Any, searcher), BOOTS.get, ranker=None)
+    second = assistant.item("boot-2")
+    assert second is not None
+    assert second.attributes == {"color": ["Brown", "Tan"], "material": ["suede"]}
+    assert [(v.attribute, v.value) for v in second.values] == [
+        ("color", "Brown"),
+        ("color", "Tan"),
+        ("material", "suede"),
+    ]
+    hits = [assistant.hit(Candidate(key, {"bm25": 1.0}, [], 1.0)) for key in BOOTS]
+    assert hits[1].key_values == {"color": "Brown", "material": "suede"}
+    assistant.dialog.session("s").hits = hits
+    turn = assistant.turn("s", "compare the first two")
+    assert turn.intent == "compare" and len(turn.compared) == 2
+    names = {name for card in turn.compared if card for name in card.attributes}
+    assert names == {"color", "material"}  # one colour row in the comparison table
+    assert "color: Black" in turn.message and "color: Brown/Tan" in turn.message

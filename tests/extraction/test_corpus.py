@@ -4,7 +4,9 @@ from collections import Counter
 from collections.abc import Sequence
 
 from extraction.corpus import extract_catalog
+from extraction.item_problems import PROBLEM_SCOPE
 from extraction.pipeline import build_pipeline
+from extraction.record_facts import NEEDS
 from extraction.resolution import resolve
 
 TITLES = [
@@ -60,3 +62,55 @@ def test_resolution_can_use_an_encoder_callable() -> None:
     (merge,) = resolve(names, encoder=encoder)
     assert merge.members == ("running sneaker", "running trainer")
     assert merge.scores[0][3] == "embedding"
+
+
+def test_a_problem_reaches_an_item_by_its_own_text_or_its_concept_not_a_shared_poi() -> None:
+    """Tents and boots are both "waterproof"; a tent's problem never reaches a boot."""
+
+    def record(key: str, title: str, text: str, leaf: str) -> dict[str, object]:
+        return {"id": key, "title": title, "description": text, "category": ["Outdoor", leaf]}
+
+    leak = "No more leaking tent: it comes with a waterproof fly."
+    wet = "No more wet feet: it comes with a waterproof membrane."
+    records = [
+        record("tent-1", "Acme Dome Tent", leak, "Tents"),
+        record("tent-2", "Kelto Tunnel Tent", leak, "Tents"),
+        record("boot-1", "Numa Hiking Boot", wet, "Hiking Boots"),
+        record("boot-2", "Pavo Hiking Boot", f"{wet} Prevents blisters.", "Hiking Boots"),
+        record("boot-3", "Quell Hiking Boot", "A waterproof leather upper.", "Hiking Boots"),
+    ]
+    result = extract_catalog(records, build_pipeline(), "shop")
+    solves = {
+        (r.source[1], r.target[1]): r
+        for facts in result.records
+        for r in facts.relations_of("SOLVES")
+        if r.source[0] == "Item"
+    }
+    assert set(solves) == {
+        ("tent-1", "leaking tent"),
+        ("tent-2", "leaking tent"),
+        ("boot-1", "wet feet"),
+        ("boot-2", "wet feet"),
+        ("boot-2", "blisters"),
+        ("boot-3", "wet feet"),
+    }
+    own = solves[("boot-1", "wet feet")]
+    assert own.properties == {"evidence": "text", "poi": "waterproof"}
+    assert own.provenance.extractor == NEEDS
+    assert solves[("boot-2", "blisters")].properties == {"evidence": "text"}  # no POI says so
+    learned = solves[("boot-3", "wet feet")]
+    assert learned.properties == {
+        "evidence": "concept",
+        "poi": "waterproof",
+        "concept": "hiking boot",
+    }
+    assert learned.provenance.extractor == PROBLEM_SCOPE
+    assert learned.provenance.source == "boot-3"  # written and replaced with its record
+    # the POI's own SOLVES stay: what records say a POI solves, somewhere
+    poi_links = {
+        (r.source[1], r.target[1])
+        for facts in result.records
+        for r in facts.relations_of("SOLVES")
+        if r.source[0] == "POI"
+    }
+    assert poi_links == {("waterproof", "leaking tent"), ("waterproof", "wet feet")}

@@ -30,6 +30,7 @@ TABLES = {
     "api_tokens",
     "audit_log",
     "build_jobs",
+    "dialog_sessions",
     "job_stages",
     "live_pinned_answers",
     "live_question_groups",
