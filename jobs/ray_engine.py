@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ class RayEngine:
         self._ray: Any = None
         self._started = False  # this engine started the (local) cluster and shuts it down
         self._pool = 0  # actors of the last pool
+        self._seconds = 0.0  # the driver's wait on Ray since the last describe()
 
     # -- the cluster ----------------------------------------------------------------------
     def connect(self) -> Any:
@@ -127,7 +129,10 @@ class RayEngine:
         """What a stage's summary says about where its work ran (the actors of its last pool;
         none when the stage had nothing for Ray)."""
         workers, self._pool = self._pool, 0
-        return {"engine": self.name, "workers": workers}
+        seconds, self._seconds = self._seconds, 0.0
+        # how long the driver waited on Ray (actors' start and model loading included): the
+        # rest of the stage's time is the driver's own (reduce steps, writes, indexes)
+        return {"engine": self.name, "workers": workers, "ray_wait_s": round(seconds, 1)}
 
     def _map(
         self,
@@ -153,8 +158,12 @@ class RayEngine:
             num_cpus=1,
             num_gpus=gpus,
         )
+        started = time.perf_counter()
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-            yield from _rows(batch)
+            rows_out = _rows(batch)
+            self._seconds += time.perf_counter() - started
+            yield from rows_out  # what the driver does with a batch is not waiting on Ray
+            started = time.perf_counter()
 
     # -- the work -------------------------------------------------------------------------
     def extract(
