@@ -26,6 +26,7 @@ from foundation.db import Database, RecordStatus, SourceRecord
 from foundation.errors import ConfigError, JobError
 from foundation.files import exposing_root
 from foundation.settings import Settings
+from jobs.engine import BuildEngine, InProcessEngine
 from jobs.extract_cache import PENDING, ExtractionCache, facts_digest, pipeline_fingerprint
 from jobs.image_values import ImageValuesStage
 from jobs.images import ImageStage
@@ -123,10 +124,17 @@ def catalog_name(
 class BuildContext:
     """What the stages share: settings, the metadata DB, and lazily opened heavy parts."""
 
-    def __init__(self, settings: Settings, database: Database, plan: BuildPlan) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        plan: BuildPlan,
+        engine: BuildEngine | None = None,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.plan = plan
+        self.engine: BuildEngine = engine or InProcessEngine()  # where per-record work runs
         self._text_encoder: Any = None
         self._text_encoder_lock = threading.Lock()
         self._prefetch: TextPrefetch | None = None
@@ -166,6 +174,8 @@ class BuildContext:
     def start_text_prefetch(self, job_id: int) -> None:
         """Encode the text index stage's chunks in the background (see jobs.text_prefetch)."""
         self.take_text_prefetch()
+        if not self.engine.overlaps_text_encoding:
+            return  # the engine's workers encode the texts in the text index stage
         from encoders.device import resolve_device
 
         if resolve_device(self.settings.device) != "cpu":
@@ -378,6 +388,7 @@ class ExtractStage:
         finally:
             cache.close()
         return {
+            **self.build.engine.describe(),
             "records": len(hashes),
             "extracted": len(stale),
             "reused": len(hashes) - len(stale),
@@ -398,14 +409,9 @@ class ExtractStage:
         model: Path | None,
     ) -> None:
         """Run the pipeline on ``keys`` and cache what it gives, a batch at a time."""
-        if not keys:
-            return
-        from extraction.pipeline import build_pipeline
-
-        pipeline = build_pipeline(model_dir=model)
-        for start in range(0, len(keys), CACHE_BATCH):
-            records = self.build.records(keys[start : start + CACHE_BATCH])
-            extracted = list(pipeline.extract_many(records))
+        engine = self.build.engine
+        batches = engine.extract(self.build.settings, self.build.records, keys, model, CACHE_BATCH)
+        for records, extracted in batches:
             cache.store(
                 [(r.id, hashes[r.id], f) for r, f in zip(records, extracted, strict=True)],
                 context.job_id,
@@ -509,16 +515,21 @@ class TextIndexStage:
         context.progress.start(len(work.todo))
         texts = [item_text(work.records[key]) for key in work.todo]
         ahead = 0
-        for chunk in chunks(work.todo, texts):
+        todo = chunks(work.todo, texts)
+        engine = self.build.engine
+        missing = [chunk for chunk in todo if chunk not in prefetched]
+        encoded = engine.encode_texts(self.build.settings, self.build.text_encoder, missing)
+        for chunk in todo:
             vectors = prefetched.get(chunk)
             if vectors is None:
-                vectors = encoder.encode(list(chunk[1])).require_all()
+                vectors = next(encoded)
             else:
                 ahead += len(chunk[0])
             index.update(list(chunk[0]), vectors, encoder.encoder_id)
             context.progress.advance(len(chunk[0]))
         index.save(work.directory)
         return {
+            **engine.describe(),
             "encoded": len(work.todo),
             "precision": encoder.precision,  # bf16 batches on a CPU with AMX, see encoders
             "encoded_during_extraction": ahead,
@@ -593,6 +604,23 @@ def check_image_root(settings: Settings, images: Path | None) -> None:
         )
 
 
+ENGINES = ("in-process", "ray")
+
+
+def make_engine(
+    name: str, *, address: str | None = None, workers: int | None = None
+) -> BuildEngine:
+    """The engine called ``name``: ``in-process`` or ``ray`` (``address``: a Ray cluster,
+    ``auto`` or ``ray://HOST:10001``, default a local one; ``workers``: actors per stage)."""
+    if name == "in-process":
+        return InProcessEngine()
+    if name == "ray":
+        from jobs.ray_engine import RayEngine, RayOptions
+
+        return RayEngine(RayOptions(address=address, workers=workers))
+    raise ConfigError(f"unknown build engine {name!r}; use one of {', '.join(ENGINES)}")
+
+
 def run_build(
     settings: Settings,
     plan: BuildPlan,
@@ -601,16 +629,20 @@ def run_build(
     interactive: bool | None = None,
     force: bool = False,
     job_id: int | None = None,
+    engine: BuildEngine | None = None,
 ) -> JobResult:
     """Run (or resume) the build of ``plan``; returns what each stage did. ``job_id`` runs
-    that queued job (see :mod:`jobs.worker`)."""
+    that queued job (see :mod:`jobs.worker`). ``engine`` runs the per-record work (default
+    in this process, see :mod:`jobs.engine`); the build closes it when it ends. The engine is
+    not one of the job's parameters: a job begun on one engine resumes on either."""
     check_image_root(settings, plan.images)
     database = Database(settings.db).connect()
-    build = BuildContext(settings, database, plan)
+    build = BuildContext(settings, database, plan, engine)
     try:
         build.open_graph()  # before anything is saved: see BuildContext.open_graph
     except BaseException:
         database.close()
+        build.engine.close()
         raise
     database.upgrade()
     stages: list[Stage] = [
@@ -634,5 +666,6 @@ def run_build(
         return result
     finally:
         build.take_text_prefetch()
+        build.engine.close()
         build.close_graph()
         database.close()

@@ -154,7 +154,10 @@ class ImageStage:
         not_encoded = 0
         chunks = [todo[start : start + BATCH] for start in range(0, len(todo), BATCH)]
         # the next chunk is decoded in a thread while this one is encoded
-        batches = encoder.encode_stream([paths[d] for d in chunk] for chunk in chunks)
+        engine = self.build.engine
+        batches = engine.encode_images(
+            settings, encoder, directory, [[paths[d] for d in chunk] for chunk in chunks]
+        )
         for chunk, encoded in zip(chunks, batches, strict=True):
             if encoded.count:
                 keys = [chunk[i] for i in encoded.positions]
@@ -180,6 +183,7 @@ class ImageStage:
         item_index.save(layout.item_image)
         prototypes = self._prototypes(store, encoder, hashes, vector_of)
         return {
+            **engine.describe(),
             "encoded": len(todo) - not_encoded,
             "not_encoded": not_encoded,
             "item_vectors": len(item_vectors),

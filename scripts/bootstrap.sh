@@ -20,8 +20,9 @@ want="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing ShopKG and its dependencies into .venv"
     .venv/bin/python -m pip install --quiet --upgrade pip setuptools wheel
-    # torch==2.13.0 is pinned (CPU build); an unpinned torch would pull CUDA packages
-    .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+    # torch==2.13.0 is pinned (CPU build); an unpinned torch would pull CUDA packages.
+    # The ray extra too: its tests (the build on a local Ray) are part of `make test`
+    .venv/bin/python -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
     echo "$want" > "$stamp"
 fi
 

@@ -39,6 +39,26 @@ FORMATS = ("catalog", *DATASET_FORMATS)
     help="`catalog` for ShopKG's record schema, or a public data set's layout.",
 )
 @click.option("--force", is_flag=True, help="Re-run extraction even when nothing changed.")
+@click.option(
+    "--engine",
+    type=click.Choice(("in-process", "ray")),  # jobs.build.ENGINES
+    default="in-process",
+    show_default=True,
+    help="Where the per-record work (extraction, text and image encoding) runs: in this "
+    "process, or on Ray actors (needs the `shopkg[ray]` extra).",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDRESS",
+    help="With --engine ray: the cluster, `auto` or `ray://HOST:10001` (default: start a "
+    "local Ray on this machine).",
+)
+@click.option(
+    "--ray-workers",
+    type=click.IntRange(min=1),
+    help="With --engine ray: actors per stage (default: one per CPU of the cluster; the "
+    "encoders take one per GPU where it has GPUs).",
+)
 @pass_state
 def build(
     state: CliState,
@@ -49,6 +69,9 @@ def build(
     name: str | None,
     data_format: str,
     force: bool,
+    engine: str,
+    ray_address: str | None,
+    ray_workers: int | None,
 ) -> None:
     """Batch KG build: ingest → extraction → KG → encoders → indexes.
 
@@ -56,7 +79,7 @@ def build(
     skipped). Prints one JSON summary on the last line; exits non-zero only when the job fails.
     """
     from foundation.db import Database
-    from jobs.build import BuildPlan, run_build
+    from jobs.build import BuildPlan, make_engine, run_build
     from jobs.build import catalog_name as resolve_name
     from jobs.report import build_report
 
@@ -73,7 +96,10 @@ def build(
     if note:
         click.echo(note, err=True)
     plan = BuildPlan(catalog, catalog_name, images, data_format)
-    result = run_build(state.settings, plan, stream=sys.stderr, force=force)
+    if engine != "ray" and (ray_address or ray_workers):
+        raise click.UsageError("--ray-address and --ray-workers go with --engine ray")
+    runner = make_engine(engine, address=ray_address, workers=ray_workers)
+    result = run_build(state.settings, plan, stream=sys.stderr, force=force, engine=runner)
     database = Database(state.settings.db).connect()
     try:
         click.echo(build_report(database, result.job_id, result.stages), err=True)
