@@ -321,7 +321,9 @@ def test_opening_reads_the_schema_then_creates_only_what_is_missing() -> None:
         | ({"options": {"indexConfig": {"fulltext.analyzer": "whitespace"}}})
         for n in names
     ]
-    store = RecordingStore({"SHOW INDEXES": indexes, "MATCH (m:ShopKGMeta": [{"version": SHOPKG_ONTOLOGY.version}]})
+    store = RecordingStore(
+        {"SHOW INDEXES": indexes, "MATCH (m:ShopKGMeta": [{"version": SHOPKG_ONTOLOGY.version}]}
+    )
     report = store.ensure_schema()
     autos = [query for how, query, _ in store.sent if how == "auto"]
     assert autos == [nq.key_constraint("Brand"), nq.AWAIT_INDEXES]
