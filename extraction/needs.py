@@ -4,7 +4,10 @@ A blank pipeline has no parser, so the patterns are over tokens (spaCy ``Matcher
 lowercase form): "keeps your feet dry" (the problem is the opposite state, "wet feet"),
 "prevents blisters", "no more back pain", "perfect for toddlers", "on rainy commutes". The
 phrase after a trigger runs to the next stopword or punctuation (three words at most) and is
-kept when the lexicon knows its kind; each pattern has its own confidence.
+kept when the lexicon knows its kind; each pattern has its own confidence. A bullet's short
+header names a POI ("NON-STICK: releases food …"), a header followed by a value does not
+("COLOUR: Black"). The noun phrases of features ("its reflective details") are kept for
+catalog-level mining (:mod:`extraction.propagation`), which learns which of them state a POI.
 """
 
 from __future__ import annotations
