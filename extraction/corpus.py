@@ -3,7 +3,8 @@
 Per record the pipeline gives facts; across the catalog come concepts (scored over all
 titles, with is-a links and Item MENTIONS Concept), entity resolution (names merged within a
 label, every fact rewritten to the canonical key), the POIs a listing's feature phrases
-state (:mod:`extraction.propagation`), the problems each item helps with (its own text's,
+state (:mod:`extraction.propagation`), the brand a listing names only in its title
+(:mod:`extraction.brands`), the problems each item helps with (its own text's,
 and its concept's through a POI it has: :mod:`extraction.item_problems`) and dictionary
 entries (Entry nodes with a gloss built from the data, DEFINES the concept or value they
 describe) — the plug-in knowledge a DictBERT-style reader fetches.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from catalog.schema import CatalogRecord
+from extraction.brands import infer_brands
 from extraction.concepts import ConceptMiner, ConceptSet
 from extraction.facts import ExtractedNode, ExtractedRelation, NodeRef, RecordFacts
 from extraction.item_problems import add_item_problems
@@ -76,6 +78,7 @@ def mine_catalog(
     rewrite = {(m.label, name): m.canonical for m in merges for name in m.members}
     all_facts = [_rewritten(facts, rewrite) for facts in all_facts]
     propagate_pois(all_facts)
+    infer_brands(all_facts)
     corpus = _rewritten(corpus, rewrite)
     add_item_problems(all_facts)
     _add_entries(corpus, all_facts, merges)
