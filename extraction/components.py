@@ -395,8 +395,7 @@ class NeedFinderComponent:
         self.finder = NeedFinder(self.finder.vocab, lexicon)
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.needs, doc._.solves = self.finder.find(doc)
-        doc._.feature_phrases = self.finder.feature_phrases(doc)
+        doc._.needs, doc._.solves, doc._.feature_phrases = self.finder.read(doc)
         return doc
 
 

@@ -122,13 +122,21 @@ class NeedFinder:
         if patterns:
             matcher.add(rule, patterns)
 
+    def read(self, doc: Any) -> tuple[list[NeedMention], list[Solves], list[str]]:
+        """:meth:`find` and :meth:`feature_phrases` of ``doc``, its tokens read once."""
+        tokens = _Tokens.of(doc)
+        if tokens is None:
+            return [], [], []
+        mentions, solves = self._find(tokens)
+        return mentions, solves, self._feature_phrases(tokens)
+
     def find(self, doc: Any) -> tuple[list[NeedMention], list[Solves]]:
         """Needs in ``doc`` and the SOLVES links between POIs and problems."""
-        from spacy.attrs import IDX, IS_ALPHA, IS_SPACE, LENGTH, LOWER, ORTH
+        tokens = _Tokens.of(doc)
+        return self._find(tokens) if tokens is not None else ([], [])
 
-        if not len(doc):
-            return [], []
-        tokens = _Tokens(doc, doc.to_array([LOWER, IS_ALPHA, ORTH, IDX, LENGTH, IS_SPACE]))
+    def _find(self, tokens: _Tokens) -> tuple[list[NeedMention], list[Solves]]:
+        doc = tokens.doc
         strings = self.vocab.strings
         sentence_of = self._sentences(tokens)
         found: dict[tuple[str, str, int], NeedMention] = {}
@@ -203,11 +211,10 @@ class NeedFinder:
         protein recipe", "with fast charging support"): two or three words each, in order,
         without repeats. Not facts: catalog-level mining learns which of them state a POI
         (:mod:`extraction.propagation`)."""
-        from spacy.attrs import IDX, IS_ALPHA, IS_SPACE, LENGTH, LOWER, ORTH
+        tokens = _Tokens.of(doc)
+        return self._feature_phrases(tokens) if tokens is not None else []
 
-        if not len(doc):
-            return []
-        tokens = _Tokens(doc, doc.to_array([LOWER, IS_ALPHA, ORTH, IDX, LENGTH, IS_SPACE]))
+    def _feature_phrases(self, tokens: _Tokens) -> list[str]:
         found: dict[str, None] = {}
         for i, word in enumerate(tokens.lower):
             if word in self._openers:
@@ -347,6 +354,15 @@ class _Tokens:
         self.doc = doc
         columns = array.T.tolist()
         self.lower, self.alpha, self.orth, self.idx, self.length, self.space = columns
+
+    @classmethod
+    def of(cls, doc: Any) -> _Tokens | None:
+        """The attributes of ``doc``'s tokens, or None for an empty Doc."""
+        from spacy.attrs import IDX, IS_ALPHA, IS_SPACE, LENGTH, LOWER, ORTH
+
+        if not len(doc):
+            return None
+        return cls(doc, doc.to_array([LOWER, IS_ALPHA, ORTH, IDX, LENGTH, IS_SPACE]))
 
     def end_char(self, i: int) -> int:
         return int(self.idx[i] + self.length[i])

@@ -60,14 +60,14 @@ def test_a_record_that_breaks_a_step_fails_alone_in_its_batch(
 ) -> None:
     pipeline = build_pipeline()
     finder = pipeline.nlp.get_pipe("need_finder").finder
-    real_find = finder.find
+    real_read = finder.read  # what the need-finder step calls per Doc
 
-    def find(doc: object) -> object:
+    def read(doc: object) -> object:
         if "boom" in str(doc):
             raise RuntimeError("boom")
-        return real_find(doc)
+        return real_read(doc)
 
-    monkeypatch.setattr(finder, "find", find)
+    monkeypatch.setattr(finder, "read", read)
     records = [{"id": str(i), "title": "boom mug" if i == 3 else f"Mug {i}"} for i in range(8)]
     results = list(pipeline.extract_many(records, batch_size=4))
     assert [r.source_record for r in results] == [str(i) for i in range(8)]
