@@ -63,6 +63,14 @@ class Truth:
         return cls(**fields)
 
 
+def records_by_id(catalog: Path) -> dict[str, dict[str, Any]]:
+    """The records of a demo ``catalog.jsonl`` by id, as read for ingestion (unreadable lines
+    left out: the generator writes none), for evaluations that read what a record says."""
+    from catalog.ingest import read_catalog
+
+    return {str(raw.data.get("id")): raw.data for raw in read_catalog(catalog) if raw.data}
+
+
 def read_truth(path: Path) -> Iterator[Truth]:
     """The truths of a ``truth.jsonl`` file that ``shopkg demo-catalog --truth`` wrote."""
     with path.open(encoding="utf-8") as f:

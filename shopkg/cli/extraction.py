@@ -10,6 +10,7 @@ import click
 
 from foundation.errors import ExtractionError
 from shopkg.cli import CliState, pass_state
+from shopkg.cli.groups import demo_truth
 
 if TYPE_CHECKING:
     from catalog.schema import CatalogRecord
@@ -210,11 +211,7 @@ def _eval_demo(state: CliState, data: Path) -> None:
     from kg import open_store
     from shopkg.evals.extraction_demo import evaluate_demo_extraction
 
-    truth = data / "truth.jsonl"
-    if not truth.is_file():
-        raise click.UsageError(
-            f"{data} has no truth.jsonl; write one with `shopkg demo-catalog --truth`"
-        )
+    truth = demo_truth(data)
     with open_store(state.settings) as store:
         result = evaluate_demo_extraction(store, truth, data / "catalog.jsonl")
     for kind, scores in result["fact_types"].items():
@@ -248,11 +245,7 @@ def eval_problems(state: CliState, data: Path) -> None:
     from retrieval.graph_postings import load_postings
     from shopkg.evals.problems import evaluate_problems
 
-    truth = data / "truth.jsonl"
-    if not truth.is_file():
-        raise click.UsageError(
-            f"{data} has no truth.jsonl; write one with `shopkg demo-catalog --truth`"
-        )
+    truth = demo_truth(data)
     postings = load_postings(state.settings.index_dir)
     with open_store(state.settings) as store:
         click.echo(json.dumps(evaluate_problems(store, postings, truth)))

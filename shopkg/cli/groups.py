@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -13,6 +15,17 @@ def eval_group() -> None:
 @click.group("train")
 def train_group() -> None:
     """Train ShopKG's own models."""
+
+
+def demo_truth(data: Path) -> Path:
+    """The ``truth.jsonl`` of a demo catalog directory, for the evaluations that score a
+    build against it; a usage error when the directory has none."""
+    truth = data / "truth.jsonl"
+    if not truth.is_file():
+        raise click.UsageError(
+            f"{data} has no truth.jsonl; write one with `shopkg demo-catalog --truth`"
+        )
+    return truth
 
 
 def register(group: click.Group) -> None:

@@ -14,6 +14,7 @@ import click
 
 from foundation.errors import EncoderError
 from shopkg.cli import CliState, pass_state
+from shopkg.cli.groups import demo_truth
 
 DATA_DIR = click.Path(path_type=Path, exists=True, file_okay=False)
 
@@ -366,11 +367,7 @@ def eval_image_values(state: CliState, data: Path, data_format: str, model: Path
     from kg import open_store
     from shopkg.evals.image_values import evaluate_image_values
 
-    truth = data / "truth.jsonl"
-    if not truth.is_file():
-        raise click.UsageError(
-            f"{data} has no truth.jsonl; write one with `shopkg demo-catalog --truth`"
-        )
+    truth = demo_truth(data)
     with open_store(state.settings) as store:
         click.echo(json.dumps({"format": data_format, **evaluate_image_values(store, truth)}))
 

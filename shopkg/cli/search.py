@@ -12,6 +12,7 @@ import click
 from foundation.errors import RetrievalError
 from foundation.settings import Settings
 from shopkg.cli import CliState, pass_state
+from shopkg.cli.groups import demo_truth
 
 WORK_DIR_HELP = "Where the evaluation's own build goes (default: <data_dir>/eval/search-FORMAT)."
 
@@ -91,10 +92,7 @@ def _eval_demo_search(state: CliState, data: Path, queries: int, seed: int) -> N
     from assistant.loader import build_assistant, close_assistant
     from shopkg.evals.search_demo import evaluate_demo_search
 
-    if not (data / "truth.jsonl").is_file():
-        raise click.UsageError(
-            f"{data} has no truth.jsonl; write one with `shopkg demo-catalog --truth`"
-        )
+    demo_truth(data)
     assistant = build_assistant(state.settings)
     try:
 

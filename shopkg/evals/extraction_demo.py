@@ -21,7 +21,6 @@ for it; a truth fact is found when some KG fact names it so. Nothing else is acc
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from catalog.demo.text import bare
-from catalog.demo.truth import Truth, read_truth
+from catalog.demo.truth import Truth, read_truth, records_by_id
 from catalog.demo.vocab import COLOURS, POIS, SCENES
 from extraction.lexicons import singular_phrase
 from extraction.values import canonical, canonical_attribute
@@ -184,12 +183,7 @@ def stated_in_text(truths: Sequence[Truth], catalog: Path) -> dict[str, float]:
     """Per fact type, the share of true facts the item's record states in some wording: how
     much an extractor that reads only the record can find (the rest the generator decided but
     did not write). Values count as stated when a structured attribute gives them."""
-    records: dict[str, dict[str, Any]] = {}
-    with catalog.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                record = json.loads(line)
-                records[str(record.get("id"))] = record
+    records = records_by_id(catalog)
     said: Counter[str] = Counter()
     total: Counter[str] = Counter()
     for t in truths:

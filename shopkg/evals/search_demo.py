@@ -22,7 +22,6 @@ Queries are generated with a fixed seed from the truth alone, never from what se
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections import Counter, defaultdict
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from catalog.demo.truth import Truth, read_truth
+from catalog.demo.truth import Truth, read_truth, records_by_id
 from extraction.values import colour_family
 from foundation.errors import ShopKGError
 
@@ -79,13 +78,10 @@ class DemoQuery:
 
 
 def item_facts(truths: Sequence[Truth], catalog: Path) -> dict[str, Facts]:
-    prices: dict[str, float | None] = {}
-    with catalog.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                record = json.loads(line)
-                price = record.get("price")
-                prices[str(record.get("id"))] = float(price) if price is not None else None
+    prices = {
+        key: float(record["price"]) if record.get("price") is not None else None
+        for key, record in records_by_id(catalog).items()
+    }
     facts = {}
     for t in truths:
         colour = t.attributes.get("colour") or t.attributes.get("color")
