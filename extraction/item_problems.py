@@ -32,7 +32,7 @@ MIN_CONCEPT_SUPPORT = 1  # other items of the concept that must say a POI solves
 def add_item_problems(records: Sequence[RecordFacts]) -> None:
     """Add ``Item SOLVES Problem`` to each of ``records`` (their facts as finally named)."""
     usable = [facts for facts in records if facts.error is None]
-    pois = {facts.source_record: _pois(facts) for facts in usable}
+    pois = {facts.source_record: item_pois(facts) for facts in usable}
     said = {facts.source_record: _said(facts) for facts in usable}
     # which POI solves what, as any record says it: names the POI of a problem an item's text
     # names without saying what solves it, when exactly one of the item's POIs is known to
@@ -91,7 +91,7 @@ def add_item_problems(records: Sequence[RecordFacts]) -> None:
                     )
 
 
-def _pois(facts: RecordFacts) -> dict[str, float]:
+def item_pois(facts: RecordFacts) -> dict[str, float]:
     """The item's POIs with the confidence of its HAS_POI."""
     found: dict[str, float] = {}
     for rel in facts.relations_of("HAS_POI"):

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from extraction.facts import RecordFacts
+from extraction.item_problems import item_pois
 
 PROPAGATION = "shopkg.poi_propagation@1"
 MIN_ITEMS = 5
@@ -40,10 +41,6 @@ class PhraseRule:
     share: float
 
 
-def _pois(facts: RecordFacts) -> set[str]:
-    return {rel.target[1] for rel in facts.relations if rel.type == "HAS_POI"}
-
-
 def _names_poi(phrase: str, poi: str) -> bool:
     words = set(phrase.replace("-", " ").split())
     return all(word in words for word in poi.replace("-", " ").split())
@@ -56,7 +53,7 @@ def learn_rules(records: Sequence[RecordFacts]) -> list[PhraseRule]:
     for facts in records:
         if facts.error is not None or not facts.feature_phrases:
             continue
-        pois = _pois(facts)
+        pois = set(item_pois(facts))
         for phrase in set(facts.feature_phrases):
             with_phrase[phrase] += 1
             together[phrase].update(pois)
@@ -82,7 +79,7 @@ def propagate_pois(records: list[RecordFacts]) -> int:
     for facts in records:
         if facts.error is not None:
             continue
-        have = _pois(facts)
+        have = set(item_pois(facts))
         wanted: dict[str, tuple[float, str]] = {}
         for phrase in facts.feature_phrases:
             for rule in by_phrase.get(phrase, ()):
