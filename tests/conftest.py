@@ -251,6 +251,19 @@ def tiny_tower() -> Callable[[Path], None]:
 
 
 @pytest.fixture(scope="session")
+def make_settings(tiny_tower: Callable[[Path], None]) -> Callable[[Path], Settings]:
+    """Settings for a data directory with the tiny image tower in it (a build's encoder)."""
+    from foundation.settings import load_settings
+
+    def make(data_dir: Path) -> Settings:
+        settings = load_settings(data_dir=data_dir)
+        tiny_tower(Path(settings.image_encoder))
+        return settings
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
     """The small demo catalog built once per session: its settings and its root (the catalog
     in ``demo/``, the data dir in ``var/``). Read it, or rebuild it unchanged; a test that

@@ -33,7 +33,7 @@ from catalog.demo.generate import write_catalog
 from encoders.sentence import BF16_MIN_COSINE
 from extraction.kg_writer import KGWriter
 from foundation.db import BuildJob, Database, JobStatus, QuarantinedRecord
-from foundation.settings import Settings, load_settings
+from foundation.settings import Settings
 from jobs.build import CACHE_FILE, BuildPlan, run_build
 from jobs.checksums import build_checksums, index_vectors
 from jobs.report import build_report
@@ -50,16 +50,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("faults")
     write_catalog(root / "demo", ITEMS, 0)
     return root
-
-
-@pytest.fixture(scope="module")
-def make_settings(tiny_tower: Callable[[Path], None]) -> Callable[[Path], Settings]:
-    def make(data_dir: Path) -> Settings:
-        settings = load_settings(data_dir=data_dir)
-        tiny_tower(Path(settings.image_encoder))
-        return settings
-
-    return make
 
 
 def _plan(catalog: Path, images: Path) -> BuildPlan:

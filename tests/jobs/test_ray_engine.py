@@ -34,7 +34,7 @@ from sqlalchemy import select
 from catalog.demo.generate import write_catalog
 from encoders.sentence import BF16_MIN_COSINE
 from foundation.db import BuildJob, Database, JobStatus
-from foundation.settings import Settings, load_settings
+from foundation.settings import Settings
 from jobs.build import CACHE_FILE, BuildPlan, make_engine, run_build
 from jobs.checksums import build_checksums, index_vectors
 from kg import open_store
@@ -62,16 +62,6 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ray")
     write_catalog(root / "demo", ITEMS, 0)
     return root
-
-
-@pytest.fixture(scope="module")
-def make_settings(tiny_tower: Callable[[Path], None]) -> Callable[[Path], Settings]:
-    def make(data_dir: Path) -> Settings:
-        settings = load_settings(data_dir=data_dir)
-        tiny_tower(Path(settings.image_encoder))
-        return settings
-
-    return make
 
 
 @pytest.fixture(scope="module")
