@@ -40,6 +40,9 @@ HEADER_BODY = 3  # and the text after it at least this many, beginning in lower 
 # words that open the noun phrase of a feature ("thanks to its …", "comes with a …")
 FEATURE_OPENERS = ("a", "an", "its", "their", "with")
 FEATURE_WORDS = 3
+# a sentence with one of these before a phrase denies it ("No, it doesn't have a low sugar
+# recipe"); a question asks, it does not state ("Does it have a braided jacket?")
+DENIALS = ("not", "n't", "no", "without", "never", "nor")
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,10 @@ class NeedFinder:
         )
         self._sentence_ends = frozenset(strings.add(word) for word in SENTENCE_ENDS)
         self._hyphen = strings.add("-")
+        self._to = strings.add("to")
+        self._more = strings.add("more")
+        self._question = strings.add("?")
+        self._denials = frozenset(strings.add(word) for word in DENIALS)
 
     def _add(self, matcher: Any, rule: str, phrases: list[list[str]]) -> None:
         from spacy.tokens import Doc
@@ -216,12 +223,34 @@ class NeedFinder:
 
     def _feature_phrases(self, tokens: _Tokens) -> list[str]:
         found: dict[str, None] = {}
-        for i, word in enumerate(tokens.lower):
-            if word in self._openers:
-                words = self._phrase_words(tokens, i + 1, FEATURE_WORDS)
-                if len(words) >= 2:
-                    found[" ".join(w for w, _ in words)] = None
+        lower, n = tokens.lower, len(tokens.lower)
+        sentence_of = self._sentences(tokens)
+        asked = {sentence_of[i] for i in range(n) if lower[i] == self._question}
+        denied_from: dict[int, int] = {}  # sentence -> its first denial
+        for i in range(n):
+            if lower[i] in self._denials and not (i + 1 < n and lower[i + 1] == self._more):
+                denied_from.setdefault(sentence_of[i], i)  # "no more …" names a problem
+
+        def said(start: int) -> bool:
+            sentence = sentence_of[start]
+            return sentence not in asked and denied_from.get(sentence, n) > start
+
+        # "its reflective details", "with a high protein recipe"
+        starts = [i + 1 for i, word in enumerate(lower) if word in self._openers]
+        # a line that opens with its feature: "High protein recipe to keep you full"
+        for start in self._line_starts(tokens):
+            words = self._phrase_words(tokens, start, FEATURE_WORDS)
+            if words and words[-1][1] < n and lower[words[-1][1]] == self._to:
+                starts.append(start)
+        for start in sorted(set(starts)):
+            words = self._phrase_words(tokens, start, FEATURE_WORDS)
+            if len(words) >= 2 and said(start):
+                found[" ".join(w for w, _ in words)] = None
         return list(found)
+
+    def _line_starts(self, tokens: _Tokens) -> list[int]:
+        strings = self.vocab.strings
+        return [0] + [i + 1 for i, orth in enumerate(tokens.orth) if "\n" in strings[orth]]
 
     def _matches(
         self, tokens: _Tokens, triggers: list[tuple[str, int, int]]
@@ -330,8 +359,8 @@ class NeedFinder:
         case: "NON-STICK: releases food without scrubbing", "Reflective – makes you seen"."""
         found = []
         lower, n = tokens.lower, len(tokens.lower)
-        starts = [0] + [i + 1 for i in range(n) if "\n" in self.vocab.strings[tokens.orth[i]]]
-        for start in starts:
+        strings = self.vocab.strings
+        for start in self._line_starts(tokens):
             i, words = start, 0
             while i < n and words < HEADER_WORDS and self._is_word(tokens, i):
                 i, words = self._word_end(tokens, i), words + 1
@@ -342,9 +371,15 @@ class NeedFinder:
             said = 0
             while body < n and said < HEADER_BODY and tokens.alpha[body]:
                 body, said = body + 1, said + 1
-            if first and said >= HEADER_BODY:
+            if first and (said >= HEADER_BODY or (said == 2 and _verb_like(strings[lower[i + 1]]))):
                 found.append((start, i))
         return found
+
+
+def _verb_like(word: str) -> bool:
+    """A word that reads as a verb in the third person ("resists", "stays"), which opens a
+    short benefit ("BRAIDED: resists fraying") where a value would not ("SIZE: one size")."""
+    return len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is"))
 
 
 class _Tokens:

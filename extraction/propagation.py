@@ -13,6 +13,14 @@ A phrase states a POI when at least :data:`MIN_ITEMS` items have the phrase, at 
 phrase or the share is at least :data:`MIN_SHARE_UNSAID` (a phrase that never names its POI
 must be borne out more often). Phrases come from :meth:`extraction.needs.NeedFinder.
 feature_phrases`; the facts go on the catalog-level copies of the records' facts.
+
+A POI the catalog knows is also stated where a listing uses its name to qualify a thing it
+offers: "its high protein recipe", "Reflective Road Running Shoe" in a title. When at least
+:data:`MIN_ITEMS` items hold a POI from their own text, every item with a feature phrase or
+title phrase that opens with the POI's words and goes on to a noun gets it
+(:data:`MODIFIER_CONFIDENCE`, the phrase as evidence). A name used alone ("it is
+reflective") was read by the patterns already; a name inside a phrase ("semi-reflective")
+is not a use of it.
 """
 
 from __future__ import annotations
@@ -24,11 +32,12 @@ from dataclasses import dataclass
 from extraction.facts import RecordFacts
 from extraction.item_problems import item_pois
 
-PROPAGATION = "shopkg.poi_propagation@1"
+PROPAGATION = "shopkg.poi_propagation@2"
 MIN_ITEMS = 5
 MIN_SHARE = 0.6
 MIN_SHARE_UNSAID = 0.9
 DISCOUNT = 0.9  # a propagated POI is this much less sure than the share that bore it out
+MODIFIER_CONFIDENCE = 0.8  # a known POI qualifying a noun: "its high protein recipe"
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,49 @@ def learn_rules(records: Sequence[RecordFacts]) -> list[PhraseRule]:
     return rules
 
 
+def known_pois(records: Sequence[RecordFacts]) -> dict[tuple[str, ...], str]:
+    """The POIs at least :data:`MIN_ITEMS` items hold from their own text, by their words."""
+    holding: Counter[str] = Counter()
+    for facts in records:
+        if facts.error is None:
+            holding.update(set(item_pois(facts)))
+    return {_words(poi): poi for poi, count in sorted(holding.items()) if count >= MIN_ITEMS}
+
+
+def _words(phrase: str) -> tuple[str, ...]:
+    return tuple(phrase.replace("-", " ").split())
+
+
+def qualified_pois(phrase: str, known: dict[tuple[str, ...], str]) -> list[str]:
+    """The known POIs whose words open ``phrase`` with more words after them."""
+    words = _words(phrase)
+    return [known[words[:n]] for n in range(1, len(words)) if words[:n] in known]
+
+
+def _stated_pois(
+    facts: RecordFacts,
+    by_phrase: dict[str, list[PhraseRule]],
+    known: dict[tuple[str, ...], str],
+) -> dict[str, tuple[float, str]]:
+    """POI → (confidence, phrase) for the POIs ``facts``' phrases state and it lacks."""
+    have = set(item_pois(facts))
+    wanted: dict[str, tuple[float, str]] = {}
+    stated = [
+        (rule.poi, round(rule.share * DISCOUNT, 3), phrase)
+        for phrase in facts.feature_phrases
+        for rule in by_phrase.get(phrase, ())
+    ]
+    stated += [
+        (poi, MODIFIER_CONFIDENCE, phrase)
+        for phrase in [*facts.feature_phrases, *facts.concept_candidates]
+        for poi in qualified_pois(phrase, known)
+    ]
+    for poi, confidence, phrase in stated:
+        if poi not in have and confidence > wanted.get(poi, (0.0, ""))[0]:
+            wanted[poi] = (confidence, phrase)
+    return wanted
+
+
 def propagate_pois(records: list[RecordFacts]) -> int:
     """Give each record the POIs its feature phrases state and it lacks; returns how many
     facts were added. ``records`` must be copies the caller may change (their node and
@@ -75,17 +127,12 @@ def propagate_pois(records: list[RecordFacts]) -> int:
     by_phrase: dict[str, list[PhraseRule]] = defaultdict(list)
     for rule in learn_rules(records):
         by_phrase[rule.phrase].append(rule)
+    known = known_pois(records)
     added = 0
     for facts in records:
         if facts.error is not None:
             continue
-        have = set(item_pois(facts))
-        wanted: dict[str, tuple[float, str]] = {}
-        for phrase in facts.feature_phrases:
-            for rule in by_phrase.get(phrase, ()):
-                confidence = round(rule.share * DISCOUNT, 3)
-                if rule.poi not in have and confidence > wanted.get(rule.poi, (0.0, ""))[0]:
-                    wanted[rule.poi] = (confidence, phrase)
+        wanted = _stated_pois(facts, by_phrase, known)
         if not wanted:
             continue
         facts.nodes, facts.relations = list(facts.nodes), list(facts.relations)

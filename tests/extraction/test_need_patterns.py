@@ -57,10 +57,31 @@ def test_a_bullet_header_names_a_poi_but_an_attribute_header_does_not(find: Foun
         "COLOUR: Black\n"
         "PADDED HIP BELT: takes the strain off your back\n"
         "CONNECTOR: USB-C to USB-C\n"
-        "Weight: 380 g"
+        "Weight: 380 g\n"
+        "BRAIDED: resists fraying\n"
+        "SIZE: one size\n"
+        "MATERIAL: cashmere blend"
     )
     pois = {name for kind, name in find(text) if kind == "POI"}
-    assert pois == {"high protein", "reflective", "padded hip belt"}
+    assert pois == {"high protein", "reflective", "padded hip belt", "braided"}
+
+
+def test_feature_phrases_are_what_a_listing_offers_not_what_it_denies_or_asks() -> None:
+    nlp = blank_pipeline()
+    finder = NeedFinder(nlp.vocab, NeedLexicon())
+    text = (
+        "High protein recipe to keep you full\n"
+        "Colour: Black\n"
+        "Thanks to its reflective details, you are seen.\n"
+        "Does it have a braided nylon jacket?\n"
+        "No, it doesn't have a low sugar recipe.\n"
+        "No more being unseen: it comes with a reflective strap."
+    )
+    assert finder.feature_phrases(nlp(text)) == [
+        "high protein recipe",
+        "reflective details",
+        "reflective strap",
+    ]
 
 
 def test_a_state_kept_is_not_a_point_of_interest(find: Found) -> None:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from extraction.facts import RecordFacts
-from extraction.propagation import PROPAGATION, learn_rules, propagate_pois
+from extraction.propagation import (
+    MODIFIER_CONFIDENCE,
+    PROPAGATION,
+    learn_rules,
+    propagate_pois,
+    qualified_pois,
+)
 from extraction.record_facts import NEEDS
 
 
-def _record(key: str, phrases: list[str], pois: list[str]) -> RecordFacts:
-    facts = RecordFacts(key, feature_phrases=phrases)
+def _record(
+    key: str, phrases: list[str], pois: list[str], titles: list[str] | None = None
+) -> RecordFacts:
+    facts = RecordFacts(key, feature_phrases=phrases, concept_candidates=titles or [])
     for poi in pois:
         node = facts.add_node("POI", poi, NEEDS, 0.85)
         facts.add_relation("HAS_POI", ("Item", key), node, NEEDS, 0.85)
@@ -16,8 +24,9 @@ def _record(key: str, phrases: list[str], pois: list[str]) -> RecordFacts:
 
 
 def _catalog() -> list[RecordFacts]:
-    said = [_record(f"h{i}", ["reflective details"], ["reflective"]) for i in range(6)]
-    unsaid = [_record(f"u{i}", ["reflective details", "soft lining"], []) for i in range(3)]
+    # four items hold "reflective" from their own text: too few for a POI the catalog knows
+    said = [_record(f"h{i}", ["reflective details"], ["reflective"]) for i in range(4)]
+    unsaid = [_record(f"u{i}", ["reflective details", "soft lining"], []) for i in range(2)]
     rare = [_record("r0", ["odd phrase"], ["waterproof"])]
     generic = [
         _record(f"g{i}", ["lightweight design"], ["insulated"] if i < 4 else []) for i in range(7)
@@ -28,18 +37,45 @@ def _catalog() -> list[RecordFacts]:
 def test_a_phrase_most_items_bear_out_states_its_poi_and_a_rare_or_loose_one_does_not() -> None:
     rules = {(r.phrase, r.poi): r for r in learn_rules(_catalog())}
     assert set(rules) == {("reflective details", "reflective")}
-    assert rules["reflective details", "reflective"].share == round(6 / 9, 4)
+    assert rules["reflective details", "reflective"].share == round(4 / 6, 4)
     # "lightweight design" → insulated: 4 of 7, but the phrase never names the POI (needs 0.9)
 
 
 def test_items_that_say_the_phrase_get_the_poi_with_provenance_and_a_lower_confidence() -> None:
     records = _catalog()
     before = [list(r.relations) for r in records]
-    assert propagate_pois(records) == 3
+    assert propagate_pois(records) == 2
     added = [rel for r in records for rel in r.relations if rel.provenance.extractor == PROPAGATION]
-    assert {rel.source[1] for rel in added} == {"u0", "u1", "u2"}
+    assert {rel.source[1] for rel in added} == {"u0", "u1"}
     assert all(rel.target == ("POI", "reflective") for rel in added)
     assert all(rel.properties["evidence"] == "reflective details" for rel in added)
-    assert all(rel.provenance.confidence == round(6 / 9 * 0.9, 3) for rel in added)
+    assert all(rel.provenance.confidence == round(4 / 6 * 0.9, 3) for rel in added)
     # the items that stated it themselves are unchanged
-    assert [list(r.relations) for r in records[:6]] == before[:6]
+    assert [list(r.relations) for r in records[:4]] == before[:4]
+
+
+def test_a_known_poi_qualifying_a_noun_states_it_and_a_rare_or_partial_name_does_not() -> None:
+    known = {("high", "protein"): "high protein", ("reflective",): "reflective"}
+    assert qualified_pois("high protein recipe", known) == ["high protein"]
+    assert qualified_pois("reflective road running shoe", known) == ["reflective"]
+    assert qualified_pois("reflective", known) == []  # alone: the patterns read it already
+    assert qualified_pois("protein recipe", known) == []
+    assert qualified_pois("semi-reflective trim", known) == []
+
+    holders = [_record(f"h{i}", [], ["high protein"]) for i in range(5)]
+    few = [_record(f"f{i}", [], ["fair trade"]) for i in range(4)]
+    bar = _record("bar", ["high protein recipe"], [])
+    titled = _record("titled", [], [], titles=["high protein protein bar"])
+    beans = _record("beans", ["fair trade sourcing"], [])  # fair trade: only 4 items hold it
+    records = [*holders, *few, bar, titled, beans]
+    assert propagate_pois(records) == 2
+    added = {
+        rel.source[1]: rel
+        for r in records
+        for rel in r.relations
+        if rel.provenance.extractor == PROPAGATION
+    }
+    assert set(added) == {"bar", "titled"}
+    assert added["bar"].target == ("POI", "high protein")
+    assert added["bar"].properties["evidence"] == "high protein recipe"
+    assert added["titled"].provenance.confidence == MODIFIER_CONFIDENCE
