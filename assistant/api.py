@@ -55,6 +55,7 @@ class SearchResult:
     match: str = "exact"
     relaxed: list[str] = field(default_factory=list)
     weak: bool = False  # nothing but the nearest vectors: no word or KG entry of the query
+    exact_total: int = 0  # of ``total``, those meeting every stated constraint
 
 
 @dataclass(frozen=True)

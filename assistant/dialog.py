@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant.api import AssistantAPI, Hit, Turn
+from assistant.api import AssistantAPI, Hit, SearchResult, Turn
 
 if TYPE_CHECKING:
     from foundation.db import Database
@@ -242,7 +242,7 @@ class Dialog:
         session.kinds = _kinds(result.understanding.entities)
         if not result.hits:
             return Turn(session_id, intent, f"I found nothing for “{query}”.")
-        return Turn(session_id, intent, f"{result.total} items for “{query}”.", hits=result.hits)
+        return Turn(session_id, intent, _found(result), hits=result.hits)
 
     def _exhibit(self, session_id: str, session: Session, position: int) -> Turn:
         index = position - 1 if position > 0 else len(session.hits) + position
@@ -307,3 +307,16 @@ def _cheaper(hits: list[Hit]) -> str:
     if not prices:
         return ""
     return f"under {prices[len(prices) // 2]:.2f}"
+
+
+def _found(result: SearchResult) -> str:
+    """What a search found, as the page says it: how many items meet everything the query
+    states (so a refinement never reads as more), or that none does and what the closest
+    miss, or that nothing matches well."""
+    query = result.query
+    if result.weak:
+        return f"Nothing in the shop matches “{query}” well; the nearest guesses:"
+    if result.match == "relaxed" and result.relaxed:
+        return f"No exact match for “{query}”; the closest (not {', not '.join(result.relaxed)}):"
+    count = result.exact_total
+    return f"{count} item{'' if count == 1 else 's'} for “{query}”."

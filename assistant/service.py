@@ -174,6 +174,7 @@ class Assistant:
             outcome.match,
             list(outcome.relaxed),
             outcome.weak,
+            outcome.exact_total,
         )
         self.searches.put(remembered, result)
         return result
@@ -195,7 +196,7 @@ class Assistant:
             for h in hits
             if h.key in self.searcher.items
         ]
-        return SearchResult("(photo)", found, len(found))
+        return SearchResult("(photo)", found, len(found), exact_total=len(found))
 
     def hit(self, candidate: Candidate) -> Hit:
         item = self.searcher.items[candidate.key]

@@ -44,8 +44,10 @@ GRAPH_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
     # of item too, see extraction.item_problems)
     "Problem": (("SOLVES",), "helps with {name}"),
 }
-# labels whose items lie two hops away (sub-categories, sub-concepts)
-TWO_HOPS = ("Category", "Concept")
+# labels whose items lie more than one hop away, and how many: a category holds the items of
+# its sub-categories down to a catalog's usual depth ("Apparel" the items of "Apparel > Tops
+# > T-Shirts", three hops), a concept those of its sub-concepts
+HOPS = {"Category": 5, "Concept": 2}
 # the postings section of each concept's mentioning items (the prototype channel's one hop)
 CONCEPT_MENTIONS = "Concept.MENTIONS"
 
@@ -148,7 +150,7 @@ class GraphLinks:
             return known
         assert self.store is not None, "the graph channel runs only with a store"
         relations, _ = GRAPH_PATHS[entry.label]
-        hops = 2 if entry.label in TWO_HOPS else 1
+        hops = HOPS.get(entry.label, 1)
         neighbors = self.store.neighborhood(
             NodeRef(entry.label, entry.key),
             hops=hops,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from foundation.artifacts import IndexLayout
-from retrieval.graph_links import CONCEPT_MENTIONS, GRAPH_PATHS, LINKED_ITEMS, TWO_HOPS
+from retrieval.graph_links import CONCEPT_MENTIONS, GRAPH_PATHS, HOPS, LINKED_ITEMS
 
 if TYPE_CHECKING:
     from kg import GraphStore
@@ -28,8 +28,7 @@ LIMIT = LINKED_ITEMS  # items per node, as the channel's store query asks for
 
 # label → (relation types followed backwards, hops): the graph channel's own paths
 PATHS: dict[str, tuple[tuple[str, ...], int]] = {
-    label: (relations, 2 if label in TWO_HOPS else 1)
-    for label, (relations, _) in GRAPH_PATHS.items()
+    label: (relations, HOPS.get(label, 1)) for label, (relations, _) in GRAPH_PATHS.items()
 }
 # section → (label of its nodes, relation types followed backwards, hops)
 SECTIONS: dict[str, tuple[str, tuple[str, ...], int]] = {

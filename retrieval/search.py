@@ -54,9 +54,9 @@ from retrieval.graph_links import (
     CANDIDATES,
     CONCEPT_MENTIONS,
     GRAPH_PATHS,
+    HOPS,
     KG_CACHE_ENTRIES,
     KG_CACHE_SECONDS,
-    TWO_HOPS,
     GraphLinks,
 )
 from retrieval.injection import EntryGlossary, KnowledgeInjector
@@ -76,11 +76,11 @@ __all__ = [  # what callers import from here; the channels' parts live in their 
     "CHANNELS",
     "CONCEPT_MENTIONS",
     "GRAPH_PATHS",
+    "HOPS",
     "KG_CACHE_ENTRIES",
     "KG_CACHE_SECONDS",
     "KNOWLEDGE_MODES",
     "PROTOTYPE_CONCEPTS",
-    "TWO_HOPS",
     "Candidate",
     "FusionWeights",
     "HybridSearcher",
@@ -130,6 +130,9 @@ class SearchOutcome:
     # no word of the query is in the catalog's text and it names no KG entry: the hits are
     # only the nearest vectors (nonsense, or a language the catalog is not written in)
     weak: bool = False
+    # of ``total``, those meeting every stated constraint (all of them when it states none):
+    # what a shopper reads as "how many match"; a refinement never makes it grow
+    exact_total: int = 0
 
 
 class HybridSearcher:
@@ -333,6 +336,7 @@ class HybridSearcher:
             allowed &= within  # an exact match exists: the price filters
         rows = np.flatnonzero(allowed)
         total = len(rows)
+        exact_total = int((allowed & (met == len(stated))).sum()) if stated else total
         # satisfying more constraints ranks first; the fused score orders within a tier
         tiered = met * TIER + fused
         if limit < 0:
@@ -373,6 +377,7 @@ class HybridSearcher:
             relaxed,
             constraints,
             weak and not priced,
+            exact_total,
         )
 
     def _constraint_rows(self, parsed: ParsedQuery) -> dict[str, npt.NDArray[np.bool_]]:
@@ -382,10 +387,30 @@ class HybridSearcher:
         if "graph" not in self.channels:  # no KG to say which items an entry names
             return spans
         for span, named in parsed.entities:
-            mask = spans.setdefault(span, np.zeros(len(self.table), dtype=bool))
+            if span not in spans:
+                spans[span] = self._parts_rows(span)
+            self._link(spans[span], [named])
+        return spans
+
+    def _link(self, mask: npt.NDArray[np.bool_], entries: Sequence[DictionaryEntry]) -> None:
+        """Set ``mask`` on the rows of the items linked to any of ``entries`` (or a shade)."""
+        for named in entries:
             for entry in self.shades(named):
                 mask[self.links.linked_rows(entry).rows] = True
-        return spans
+
+    def _parts_rows(self, span: str) -> npt.NDArray[np.bool_]:
+        """The items that meet each part of a span naming a compound entry: "windproof
+        beanie" (a concept mined from titles) is met by a beanie the KG knows is windproof,
+        whatever its title says. Parts are the fewest KG phrases that make up the span."""
+        mask = np.zeros(len(self.table), dtype=bool)
+        parts = compound_parts(span.split(), self.dictionary)
+        if parts:
+            mask[:] = True
+            for part in parts:
+                part_mask = np.zeros(len(self.table), dtype=bool)
+                self._link(part_mask, self.dictionary.phrases[part])
+                mask &= part_mask
+        return mask
 
     def shades(self, entry: DictionaryEntry) -> list[DictionaryEntry]:
         """``entry`` and, for a basic colour value ("blue"), every colour value of its family
@@ -438,6 +463,27 @@ def colour_families(dictionary: EntityDictionary) -> dict[str, list[DictionaryEn
                 if family is not None and entry not in families.get(family, []):
                     families.setdefault(family, []).append(entry)
     return families
+
+
+def compound_parts(
+    words: Sequence[str], dictionary: EntityDictionary
+) -> list[tuple[str, ...]] | None:
+    """The fewest (two or more) KG phrases that make up ``words`` in order, or None."""
+    best: list[tuple[str, ...]] | None = None
+
+    def split(start: int, parts: list[tuple[str, ...]]) -> None:
+        nonlocal best
+        if start == len(words):
+            if len(parts) >= 2 and (best is None or len(parts) < len(best)):
+                best = list(parts)
+            return
+        for end in range(len(words), start, -1):
+            phrase = tuple(words[start:end])
+            if phrase in dictionary.phrases and (start, end) != (0, len(words)):
+                split(end, [*parts, phrase])
+
+    split(0, [])
+    return best
 
 
 TIER = 10.0  # above any fused score (the channels' weights sum to 2)

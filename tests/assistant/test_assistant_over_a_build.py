@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -196,9 +197,16 @@ def test_a_scripted_dialog_keeps_the_state_a_shopper_expects(assistant: Assistan
         ("thanks, bye", "chat", f"something for my mum who loves {other}"),
     ]
     shown = None
+    counts: list[int] = []  # how many items the search and the refinement say they found
+    messages: list[str] = []
     for text, intent, query in script:
         turn = assistant.turn("scripted", text)
         assert (turn.intent, dialog.session("scripted").query) == (intent, query), text
+        if intent in ("search", "refine") and len(counts) < 2:
+            said = re.match(r"(\d+) items? for “", turn.message)
+            assert said or turn.message.startswith("No exact match for “"), turn.message
+            counts.append(int(said.group(1)) if said else 0)
+            messages.append(turn.message)
         if text.startswith("in "):
             shown = turn.hits
         if text.startswith("what about"):
@@ -210,6 +218,7 @@ def test_a_scripted_dialog_keeps_the_state_a_shopper_expects(assistant: Assistan
         if text.startswith("compare"):
             assert shown is not None
             assert [c.key for c in turn.compared if c] == [h.key for h in shown[:2]]
+    assert counts[0] > 0 and counts[1] <= counts[0], messages  # "in blue" narrows, never widens
 
 
 def test_a_basic_colour_covers_its_shades_and_its_negation_rules_them_out(

@@ -16,7 +16,13 @@ from retrieval.graph_postings import compute_postings
 from retrieval.item_table import ItemTable
 from retrieval.keyword import KeywordIndex
 from retrieval.query import EntityDictionary
-from retrieval.search import CHANNELS, FusionWeights, HybridSearcher, SearchOutcome
+from retrieval.search import (
+    CHANNELS,
+    FusionWeights,
+    HybridSearcher,
+    SearchOutcome,
+    compound_parts,
+)
 from retrieval.vector_index import VectorIndex
 from tests.retrieval.test_injection import HashingTextEncoder
 
@@ -192,6 +198,10 @@ def test_items_meeting_every_named_constraint_rank_first_and_the_match_is_exact(
     both = sum(_holds(searcher, key, "red", "leather") for key in searcher.items)
     assert outcome.match == "exact" and outcome.relaxed == [] and both > 0
     assert outcome.constraints == ["red", "leather"]
+    # how many match is how many meet both, fewer than for "leather" alone: narrowing
+    # a query never reads as more
+    assert outcome.exact_total == both < outcome.total
+    assert searcher.search("classic leather", limit=1).exact_total > both
     head = [c.key for c in outcome.candidates[:both]]
     assert all(_holds(searcher, key, "red", "leather") for key in head)
     assert not any(_holds(searcher, c.key, "red", "leather") for c in outcome.candidates[both:])
@@ -211,6 +221,7 @@ def test_when_nothing_meets_every_constraint_the_closest_come_with_what_they_mis
     stated = [f"under {bound:g}", "red", "leather"]
     assert outcome.constraints == stated
     assert outcome.match == "relaxed" and len(outcome.relaxed) == 1  # two of three are met
+    assert outcome.exact_total == 0 < outcome.total
     first = outcome.candidates[0].key
     price = searcher.items[first]["price"]
     met = {
@@ -235,3 +246,53 @@ def test_a_negated_kg_value_rules_out_every_item_holding_it(searcher: HybridSear
     assert outcome.candidates
     assert not any(_holds(searcher, c.key, "red") for c in outcome.candidates)
     assert _holds(searcher, outcome.candidates[0].key, "leather")  # still wanted
+
+
+def test_a_compound_entry_is_met_by_an_item_holding_each_of_its_parts(tmp_path: Path) -> None:
+    """ "windproof beanie" names a concept mined from titles; a beanie the KG knows is
+    windproof meets it too, whatever its title says, and outranks one that is not."""
+    rows = {
+        "titled": {"key": "titled", "title": "nordic windproof beanie", "price": 20.0},
+        "said": {"key": "said", "title": "frost beanie", "price": 20.0},
+        "plain": {"key": "plain", "title": "frost beanie classic", "price": 20.0},
+        "hood": {"key": "hood", "title": "windproof hood", "price": 20.0},
+    }
+    graph = store_from_uri(f"kuzu://{tmp_path / 'graph'}").open()
+    try:
+        nodes = [NodeRow("Item", {"key": key, "name": row["title"]}) for key, row in rows.items()]
+        nodes += [
+            NodeRow("Concept", {"name": "windproof beanie"}),
+            NodeRow("Concept", {"name": "beanie"}),
+            NodeRow("POI", {"name": "windproof"}),
+        ]
+        links = [
+            ("titled", "MENTIONS", graph.ref("Concept", name="windproof beanie")),
+            ("titled", "MENTIONS", graph.ref("Concept", name="beanie")),
+            ("said", "MENTIONS", graph.ref("Concept", name="beanie")),
+            ("plain", "MENTIONS", graph.ref("Concept", name="beanie")),
+            ("titled", "HAS_POI", graph.ref("POI", name="windproof")),
+            ("said", "HAS_POI", graph.ref("POI", name="windproof")),
+            ("hood", "HAS_POI", graph.ref("POI", name="windproof")),
+        ]
+        relations = [RelationRow(kind, graph.ref("Item", key=k), end) for k, kind, end in links]
+        graph.upsert(nodes=nodes, relations=relations)
+        text = HashingTextEncoder()
+        documents = [(key, str(row["title"])) for key, row in rows.items()]
+        dense = VectorIndex("item_text", text.encoder_id, 32)
+        dense.add(list(rows), text.encode([d for _, d in documents]).require_all())
+        dictionary = EntityDictionary.from_store(graph)
+        assert compound_parts(["windproof", "beanie"], dictionary) == [
+            ("windproof",),
+            ("beanie",),
+        ]
+        assert compound_parts(["windproof"], dictionary) is None
+        searcher = HybridSearcher(
+            rows, KeywordIndex.build(documents), dense, text, graph, dictionary
+        )
+        outcome = searcher.search("windproof beanie", limit=0)
+        assert outcome.constraints == ["windproof beanie"] and outcome.match == "exact"
+        keys = [c.key for c in outcome.candidates]
+        assert set(keys[:2]) == {"titled", "said"}
+        assert set(keys[2:]) <= {"plain", "hood"}
+    finally:
+        graph.close()

@@ -122,6 +122,7 @@ class FakeAssistant:
             hits=hits[offset : offset + limit],
             total=len(hits),
             understanding=QueryUnderstanding(entities=[{"label": "POI", "name": query}]),
+            exact_total=len(hits),
         )
 
     def search_image(self, image: bytes, *, limit: int = 10) -> SearchResult:
@@ -129,7 +130,7 @@ class FakeAssistant:
             raise UnavailableError("photo search is not available")
         self.image_searches += 1
         hits = [self._hit(item, 0.5) for item in ITEMS if item.image][:limit]
-        return SearchResult(query="", hits=hits, total=len(hits))
+        return SearchResult(query="", hits=hits, total=len(hits), exact_total=len(hits))
 
     def item(self, key: str) -> ItemCard | None:
         item = next((i for i in ITEMS if i.key == key), None)

@@ -45,6 +45,7 @@ def search_page(result: SearchResult, limit: int, offset: int) -> SearchPage:
         match=result.match,
         relaxed=list(result.relaxed),
         weak=result.weak,
+        exact_total=result.exact_total,
     )
 
 

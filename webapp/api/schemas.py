@@ -116,6 +116,11 @@ class SearchPage(Page):
     match: Literal["exact", "relaxed", "none"] = "exact"
     relaxed: list[str] = []
     weak: bool = False
+    exact_total: int = Field(
+        0,
+        description="of total, the items meeting every constraint the query states (all "
+        "of them when it states none); the rest rank after them",
+    )
 
 
 class CardValueOut(Out):

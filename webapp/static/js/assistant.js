@@ -40,7 +40,9 @@ function searchStatus(page, query) {
   if (page.match === "relaxed" && page.relaxed.length) {
     return `No exact match for “${query}”; closest (not ${page.relaxed.join(", not ")}):`;
   }
-  return `${page.total} result${page.total === 1 ? "" : "s"} for “${query}”`;
+  // how many meet everything the query states: a refinement never reads as more
+  const count = page.exact_total;
+  return `${count} result${count === 1 ? "" : "s"} for “${query}”`;
 }
 
 async function search(query, offset = 0) {
