@@ -37,7 +37,8 @@ CONJUNCTIONS = ("and", "or")
 HEADER_SEPARATORS = (":", "–", "—", "-")
 HEADER_WORDS = 3  # a POI header has at most this many words
 HEADER_BODY = 3  # and the text after it at least this many, beginning in lower case
-# words that open the noun phrase of a feature ("thanks to its …", "comes with a …")
+# words that open the noun phrase of a feature ("thanks to its …", "comes with a …"), and
+# "thanks to" itself ("thanks to reflective details")
 FEATURE_OPENERS = ("a", "an", "its", "their", "with")
 FEATURE_WORDS = 3
 # a sentence with one of these before a phrase denies it ("No, it doesn't have a low sugar
@@ -119,6 +120,7 @@ class NeedFinder:
         self._hyphen = strings.add("-")
         self._to = strings.add("to")
         self._more = strings.add("more")
+        self._thanks = strings.add("thanks")
         self._question = strings.add("?")
         self._denials = frozenset(strings.add(word) for word in DENIALS)
 
@@ -235,8 +237,12 @@ class NeedFinder:
             sentence = sentence_of[start]
             return sentence not in asked and denied_from.get(sentence, n) > start
 
-        # "its reflective details", "with a high protein recipe"
-        starts = [i + 1 for i, word in enumerate(lower) if word in self._openers]
+        # "its reflective details", "with a high protein recipe", "thanks to reflective details"
+        starts = [
+            i + 1
+            for i, word in enumerate(lower)
+            if word in self._openers or (word == self._to and i and lower[i - 1] == self._thanks)
+        ]
         # a line that opens with its feature: "High protein recipe to keep you full"
         for start in self._line_starts(tokens):
             words = self._phrase_words(tokens, start, FEATURE_WORDS)

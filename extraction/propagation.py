@@ -14,13 +14,13 @@ phrase or the share is at least :data:`MIN_SHARE_UNSAID` (a phrase that never na
 must be borne out more often). Phrases come from :meth:`extraction.needs.NeedFinder.
 feature_phrases`; the facts go on the catalog-level copies of the records' facts.
 
-A POI the catalog knows is also stated where a listing uses its name to qualify a thing it
-offers: "its high protein recipe", "Reflective Road Running Shoe" in a title. When at least
-:data:`MIN_ITEMS` items hold a POI from their own text, every item with a feature phrase or
-title phrase that opens with the POI's words and goes on to a noun gets it
-(:data:`MODIFIER_CONFIDENCE`, the phrase as evidence). A name used alone ("it is
-reflective") was read by the patterns already; a name inside a phrase ("semi-reflective")
-is not a use of it.
+A POI the catalog knows is also stated where a listing names it in a thing it offers: "its
+high protein recipe", "contoured arch support", "Reflective Road Running Shoe" in a title.
+When at least :data:`MIN_ITEMS` items hold a POI from their own text, every item with a
+feature phrase or title phrase that has the POI's words as whole words, and more words
+beside them, gets it (:data:`MODIFIER_CONFIDENCE`, the phrase as evidence). A name used
+alone ("it is reflective") was read by the patterns already; a name inside a word
+("semi-reflective") is not a use of it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ MIN_ITEMS = 5
 MIN_SHARE = 0.6
 MIN_SHARE_UNSAID = 0.9
 DISCOUNT = 0.9  # a propagated POI is this much less sure than the share that bore it out
-MODIFIER_CONFIDENCE = 0.8  # a known POI qualifying a noun: "its high protein recipe"
+MODIFIER_CONFIDENCE = 0.8  # a known POI named in a phrase: "its high protein recipe"
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,21 @@ def _words(phrase: str) -> tuple[str, ...]:
 
 
 def qualified_pois(phrase: str, known: dict[tuple[str, ...], str]) -> list[str]:
-    """The known POIs whose words open ``phrase`` with more words after them."""
-    words = _words(phrase)
-    return [known[words[:n]] for n in range(1, len(words)) if words[:n] in known]
+    """The known POIs whose words are whole words of ``phrase``, with more words beside
+    them: "high protein recipe", "contoured arch support"; not "semi-reflective trim"."""
+    parts: list[str] = []
+    bounds: set[int] = {0}  # where a whole word of the phrase starts or ends, in parts
+    for word in phrase.split():
+        parts += word.split("-")
+        bounds.add(len(parts))
+    found = []
+    for start in sorted(bounds):
+        for end in sorted(bounds):
+            if start < end and end - start < len(parts):
+                poi = known.get(tuple(parts[start:end]))
+                if poi is not None:
+                    found.append(poi)
+    return found
 
 
 def _stated_pois(

@@ -45,9 +45,10 @@ GRAPH_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
     "Problem": (("SOLVES",), "helps with {name}"),
 }
 # labels whose items lie more than one hop away, and how many: a category holds the items of
-# its sub-categories down to a catalog's usual depth ("Apparel" the items of "Apparel > Tops
-# > T-Shirts", three hops), a concept those of its sub-concepts
-HOPS = {"Category": 5, "Concept": 2}
+# its sub-categories two levels down ("Apparel" the items of "Apparel > Tops > T-Shirts":
+# three hops, the most a store's neighbourhood query takes), a concept those of its
+# sub-concepts
+HOPS = {"Category": 3, "Concept": 2}
 # the postings section of each concept's mentioning items (the prototype channel's one hop)
 CONCEPT_MENTIONS = "Concept.MENTIONS"
 

@@ -75,12 +75,14 @@ def test_feature_phrases_are_what_a_listing_offers_not_what_it_denies_or_asks() 
         "Thanks to its reflective details, you are seen.\n"
         "Does it have a braided nylon jacket?\n"
         "No, it doesn't have a low sugar recipe.\n"
-        "No more being unseen: it comes with a reflective strap."
+        "No more being unseen: it comes with a reflective strap.\n"
+        "It keeps you seen, thanks to high-vis panels."
     )
     assert finder.feature_phrases(nlp(text)) == [
         "high protein recipe",
         "reflective details",
         "reflective strap",
+        "high-vis panels",
     ]
 
 

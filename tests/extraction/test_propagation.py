@@ -54,10 +54,17 @@ def test_items_that_say_the_phrase_get_the_poi_with_provenance_and_a_lower_confi
     assert [list(r.relations) for r in records[:4]] == before[:4]
 
 
-def test_a_known_poi_qualifying_a_noun_states_it_and_a_rare_or_partial_name_does_not() -> None:
-    known = {("high", "protein"): "high protein", ("reflective",): "reflective"}
+def test_a_known_poi_named_in_a_phrase_states_it_and_a_rare_or_partial_name_does_not() -> None:
+    known = {
+        ("high", "protein"): "high protein",
+        ("reflective",): "reflective",
+        ("arch", "support"): "arch support",
+        ("quick", "dry"): "quick-dry",
+    }
     assert qualified_pois("high protein recipe", known) == ["high protein"]
     assert qualified_pois("reflective road running shoe", known) == ["reflective"]
+    assert qualified_pois("contoured arch support", known) == ["arch support"]
+    assert qualified_pois("quick-dry fabric", known) == ["quick-dry"]
     assert qualified_pois("reflective", known) == []  # alone: the patterns read it already
     assert qualified_pois("protein recipe", known) == []
     assert qualified_pois("semi-reflective trim", known) == []
