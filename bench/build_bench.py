@@ -5,7 +5,9 @@ run the real build (ingest, extraction, KG upserts, text encoding, images and th
 concept prototypes, BM25) into a fresh data directory and report items/s overall, seconds
 per stage and the image stage's images/s. ``--image-encoder`` chooses what encodes the photos,
 each a separate build in the same run: ``shipped`` (the default: the tower ShopKG ships,
-EfficientNet-Lite0 + its projection, what a user's build runs), ``cnn`` (the earlier
+EfficientNet-Lite0 + its projection, on ONNX Runtime: what a user's build runs),
+``shipped-torch`` (the same tower on torch, bf16 weights where the CPU has native bf16: the
+runtime before ONNX Runtime), ``cnn`` (the earlier
 from-scratch CNN tower with seeded random weights, the same-run baseline: encoding costs
 the same whatever the weights learned) and ``none`` (no photo encoding).
 
@@ -99,6 +101,7 @@ def run_size(
         data_dir=root / label,
         device=args.device,
         image_encoder="none" if image_encoder == "none" else "",
+        onnx_runtime=image_encoder != "shipped-torch",
     )
     if image_encoder == "cnn":
         _tower(Path(settings.image_encoder))
@@ -233,7 +236,7 @@ def main() -> None:
     parser.add_argument(
         "--image-encoder",
         nargs="+",
-        choices=["shipped", "cnn", "none"],
+        choices=["shipped", "shipped-torch", "cnn", "none"],
         default=["shipped"],
         help="what encodes the photos; several: one build each, in this order",
     )

@@ -1,9 +1,11 @@
 """Encoder throughput: texts/s (MiniLM) and images/s (ShopKG's towers, optionally a CLIP dir).
 
 The shipped tower (EfficientNet-Lite0 + projection) is measured as the build runs it (192 px,
-bf16 weights, decoding in a thread beside the forward pass), with the same weights at 224 px
-and in float32 as same-run baselines; ``--tower`` (default: the from-scratch CNN, random
-weights: encoding costs the same whatever they learned) is measured too.
+on ONNX Runtime in float32 where it is installed, else torch with bf16 weights), with the same
+weights at 224 px, on torch (bf16 weights where the CPU has native bf16) and on torch in
+float32 as same-run baselines, and the cosine of its vectors to torch float32's. ``--tower``
+(default: the from-scratch CNN, random weights: encoding costs the same whatever they
+learned) is measured too.
 
 Where MiniLM encodes batches in bf16 (a CPU with AMX / AVX512-BF16, see encoders/sentence.py),
 the fp32 rate is measured in the same run as the baseline.
@@ -108,9 +110,9 @@ def stream_rate(encoder: ImageEncoder, images: list[bytes], batch: int) -> float
 
 
 def shipped_rows(device: str, images: list[bytes], batch: int) -> dict[str, Any]:
-    """The shipped EfficientNet-Lite0 tower as the build runs it (192 px, bf16 weights where
-    the CPU has native bf16, decoding beside the forward pass), and the same weights at
-    224 px and in float32: the baselines of this run."""
+    """The shipped EfficientNet-Lite0 tower as the build runs it (192 px, ONNX Runtime where
+    installed), and the same weights at 224 px, on torch, and on torch in float32: the
+    baselines of this run."""
     import dataclasses
 
     from encoders.factory import BUNDLED_TOWER
@@ -120,21 +122,33 @@ def shipped_rows(device: str, images: list[bytes], batch: int) -> dict[str, Any]
     tower = load_tower(BUNDLED_TOWER)
     tower.config = dataclasses.replace(tower.config, image_size=224)
     at_224 = TowerImageEncoder("-", device=device, tower=tower).load()
-    fp32 = TowerImageEncoder(BUNDLED_TOWER, device=device, cpu_bf16=False).load()
+    on_torch = TowerImageEncoder(BUNDLED_TOWER, device=device, onnx_runtime=False).load()
+    fp32 = TowerImageEncoder(
+        BUNDLED_TOWER, device=device, cpu_bf16=False, onnx_runtime=False
+    ).load()
     streamed = stream_rate(shipped, images, batch)
     at_224_rate = image_rate(at_224, images, batch)
     row: dict[str, Any] = {
         "shipped_id": shipped.encoder_id,
         "shipped_input_px": shipped.input_size,
+        "shipped_runtime": shipped.runtime,
         "shipped_images_per_s": image_rate(shipped, images, batch),
         "shipped_stream_images_per_s": streamed,
         "shipped_at_224_px_images_per_s": at_224_rate,
-        "shipped_fp32_images_per_s": image_rate(fp32, images, batch),
+        "shipped_on_torch_images_per_s": image_rate(on_torch, images, batch),
+        "shipped_torch_fp32_images_per_s": image_rate(fp32, images, batch),
     }
+    # the same photos' vectors: ONNX Runtime against torch in float32
+    probe = [images[i] for i in range(min(64, len(images)))]
+    mine, reference = shipped.encode(probe).vectors, fp32.encode(probe).vectors
+    row["shipped_cosine_to_torch_fp32_min"] = round(float((mine * reference).sum(1).min()), 5)
     row["stream_over_in_line"] = round(streamed / row["shipped_images_per_s"], 2)
     row["shipped_over_224_px"] = round(row["shipped_images_per_s"] / at_224_rate, 2)
-    row["shipped_over_fp32"] = round(
-        row["shipped_images_per_s"] / row["shipped_fp32_images_per_s"], 2
+    row["shipped_over_torch"] = round(
+        row["shipped_images_per_s"] / row["shipped_on_torch_images_per_s"], 2
+    )
+    row["shipped_over_torch_fp32"] = round(
+        row["shipped_images_per_s"] / row["shipped_torch_fp32_images_per_s"], 2
     )
     return row
 

@@ -85,7 +85,11 @@ def image_encoder(settings: Settings, directory: str | Path | None = None) -> Im
         from encoders.tower import TowerImageEncoder
 
         return TowerImageEncoder(
-            path, device=settings.device, batch_size=batch_size, cpu_bf16=settings.cpu_bf16
+            path,
+            device=settings.device,
+            batch_size=batch_size,
+            cpu_bf16=settings.cpu_bf16,
+            onnx_runtime=settings.onnx_runtime,
         ).load()
     from encoders.clip import ClipCheckpoint, ClipImageEncoder
 

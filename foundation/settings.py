@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         description="encode text batches in bf16 on a CPU with native bf16 (AMX/AVX512-BF16) "
         "when the model's vectors stay within cosine 0.9999 of fp32 (1.5-2.2x faster)",
     )
+    onnx_runtime: bool = Field(
+        True,
+        description="run the image tower on ONNX Runtime on a CPU (float32, 1.8x the images/s "
+        "of torch in bf16); false: torch",
+    )
     text_encoder: str = Field(
         "all-MiniLM-L6-v2", description="bundled model name or a local model directory"
     )
