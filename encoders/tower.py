@@ -28,7 +28,7 @@ from encoders.images import normalize_uint8
 from foundation.errors import EncoderError
 
 if TYPE_CHECKING:
-    from encoders.onnx_tower import OnnxTower
+    from encoders.onnx_runtime import OnnxModel
 
 ARCHITECTURE = "shopkg-image-tower"
 FORMAT_VERSION = 1
@@ -195,7 +195,7 @@ class TowerImageEncoder(ImageEncoder):
         self.batch_size = batch_size
         self.cpu_bf16 = cpu_bf16
         self.onnx_runtime = onnx_runtime
-        self._onnx: OnnxTower | None = None  # the tower on ONNX Runtime, when it runs there
+        self._onnx: OnnxModel | None = None  # the tower on ONNX Runtime, when it runs there
         self._tower = tower
         self._given = tower is not None
         self._device: str = "cpu"
@@ -217,14 +217,14 @@ class TowerImageEncoder(ImageEncoder):
         features = self._tower.features
         if isinstance(features, Backbone):
             from encoders.device import cpu_has_native_bf16
-            from encoders.onnx_tower import OnnxTower, onnx_runtime_available
+            from encoders.onnx_runtime import onnx_runtime_available, onnx_tower
 
-            # on a CPU, ONNX Runtime in float32 (encoders/onnx_tower.py): 1.8x the images/s
+            # on a CPU, ONNX Runtime in float32 (encoders/onnx_runtime.py): 1.8x the images/s
             # of torch in bf16, with float32's vectors; else bf16 weights on a CPU with
             # native bf16: 3.5x the images/s of float32
             onnx = device == "cpu" and self.onnx_runtime and onnx_runtime_available()
             features.fused(not onnx and device == "cpu" and self.cpu_bf16 and cpu_has_native_bf16())
-            self._onnx = OnnxTower(self._tower) if onnx else None
+            self._onnx = onnx_tower(self._tower) if onnx else None
         return self
 
     @property

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from encoders.factory import BUNDLED_TOWER
-from encoders.onnx_tower import onnx_runtime_available
+from encoders.onnx_runtime import onnx_runtime_available
 from encoders.tower import TowerImageEncoder
 
 
