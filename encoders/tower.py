@@ -256,10 +256,9 @@ class TowerImageEncoder(ImageEncoder):
     def _encode_pixels(self, pixels: np.ndarray[Any, np.dtype[np.uint8]]) -> Vectors:
         if self._onnx is None:
             return encode_pixels(self.tower, pixels, self.batch_size, self._device)
-        config, outputs, size = self.tower.config, [], self.batch_size
+        outputs, size = [], self.batch_size
         for start in range(0, len(pixels), size):
-            chunk = pixels[start : start + size]
-            found = self._onnx(normalize_uint8(chunk, config.mean, config.std))
+            found = self._onnx(pixels[start : start + size])  # uint8: normalized in the graph
             norms = np.linalg.norm(found, axis=1, keepdims=True)
             outputs.append(found / np.maximum(norms, 1e-12))  # as torch's normalize does
         return np.concatenate(outputs).astype(np.float32)
