@@ -408,7 +408,7 @@ class HybridSearcher:
             mask[:] = True
             for part in parts:
                 part_mask = np.zeros(len(self.table), dtype=bool)
-                self._link(part_mask, self.dictionary.phrases[part])
+                self._link(part_mask, _properties(self.dictionary.phrases[part]))
                 mask &= part_mask
         return mask
 
@@ -465,10 +465,20 @@ def colour_families(dictionary: EntityDictionary) -> dict[str, list[DictionaryEn
     return families
 
 
+# what a part of a compound product name may be: what the item is or has ("windproof
+# beanie"), never what it is for ("rain jacket" is no jacket for rainy days)
+PROPERTY_LABELS = frozenset({"Brand", "Category", "Concept", "POI", "Value"})
+
+
+def _properties(entries: Sequence[DictionaryEntry]) -> list[DictionaryEntry]:
+    return [entry for entry in entries if entry.label in PROPERTY_LABELS]
+
+
 def compound_parts(
     words: Sequence[str], dictionary: EntityDictionary
 ) -> list[tuple[str, ...]] | None:
-    """The fewest (two or more) KG phrases that make up ``words`` in order, or None."""
+    """The fewest (two or more) KG phrases naming what an item is or has (a POI, a value, a
+    kind, a brand) that make up ``words`` in order, or None."""
     best: list[tuple[str, ...]] | None = None
 
     def split(start: int, parts: list[tuple[str, ...]]) -> None:
@@ -479,7 +489,8 @@ def compound_parts(
             return
         for end in range(len(words), start, -1):
             phrase = tuple(words[start:end])
-            if phrase in dictionary.phrases and (start, end) != (0, len(words)):
+            whole = (start, end) == (0, len(words))
+            if not whole and _properties(dictionary.phrases.get(phrase, [])):
                 split(end, [*parts, phrase])
 
     split(0, [])

@@ -264,6 +264,7 @@ def test_a_compound_entry_is_met_by_an_item_holding_each_of_its_parts(tmp_path: 
             NodeRow("Concept", {"name": "windproof beanie"}),
             NodeRow("Concept", {"name": "beanie"}),
             NodeRow("POI", {"name": "windproof"}),
+            NodeRow("Scene", {"name": "hiking"}),
         ]
         links = [
             ("titled", "MENTIONS", graph.ref("Concept", name="windproof beanie")),
@@ -286,6 +287,8 @@ def test_a_compound_entry_is_met_by_an_item_holding_each_of_its_parts(tmp_path: 
             ("beanie",),
         ]
         assert compound_parts(["windproof"], dictionary) is None
+        # a use is no part of what a thing is: "hiking beanie" is not a beanie for hiking
+        assert compound_parts(["hiking", "beanie"], dictionary) is None
         searcher = HybridSearcher(
             rows, KeywordIndex.build(documents), dense, text, graph, dictionary
         )
