@@ -21,15 +21,12 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from foundation.errors import EncoderError
-
-if TYPE_CHECKING:
-    from encoders.tower import ImageTower
 
 OPSET = 17
 
@@ -89,14 +86,15 @@ class OnnxModel:
         return found[0]
 
 
-def onnx_tower(tower: ImageTower) -> OnnxModel:
-    """A float32 image tower on ONNX Runtime: ``(N, H, W, 3)`` uint8 pixels → its vectors
-    (unnormalized, as :class:`~encoders.tower.ImageTower` gives them). Scaling, standardizing
-    and the move to channels-first run in the graph: a third of the time numpy took for them
-    (:func:`encoders.images.normalize_uint8` computes the same)."""
-    size, config = tower.config.image_size, tower.config
+def onnx_tower(
+    tower: torch.nn.Module, size: int, mean: Sequence[float], std: Sequence[float]
+) -> OnnxModel:
+    """A float32 image tower (:class:`~encoders.tower.ImageTower`) on ONNX Runtime: ``(N,
+    size, size, 3)`` uint8 pixels → its vectors, unnormalized. Scaling by ``mean`` and
+    ``std`` and the move to channels-first run in the graph: a third of the time numpy took
+    for them (:func:`encoders.images.normalize_uint8` computes the same)."""
     return OnnxModel(
-        _FromPixels(tower, config.mean, config.std),
+        _FromPixels(tower, mean, std),
         [torch.zeros(1, size, size, 3, dtype=torch.uint8)],
         ["pixels"],
         {"pixels": {0: "images"}},

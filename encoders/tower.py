@@ -224,7 +224,12 @@ class TowerImageEncoder(ImageEncoder):
             # native bf16: 3.5x the images/s of float32
             onnx = device == "cpu" and self.onnx_runtime and onnx_runtime_available()
             features.fused(not onnx and device == "cpu" and self.cpu_bf16 and cpu_has_native_bf16())
-            self._onnx = onnx_tower(self._tower) if onnx else None
+            config = self._tower.config
+            self._onnx = (
+                onnx_tower(self._tower, config.image_size, config.mean, config.std)
+                if onnx
+                else None
+            )
         return self
 
     @property
