@@ -322,7 +322,7 @@ class HybridSearcher:
             for entry in self.shades(negated):  # "not blue" rules out navy too
                 allowed[self.links.linked_rows(entry).rows] = False
         # the constraints the query states: its price range and each span naming KG entries
-        stated = self._constraint_rows(parsed)
+        stated, part_reasons = self._constraint_rows(parsed)
         priced = parsed.price_min is not None or parsed.price_max is not None
         if priced:
             everything = np.ones(len(table), dtype=bool)
@@ -356,11 +356,13 @@ class HybridSearcher:
         chosen = []
         for row in rows.tolist():
             row_scores = {c: float(column[row]) for c, column in columns.items()}
+            reasons = [reason for result in scored.values() for reason in result.reasons.of(row)]
+            reasons += [r for mask, r in part_reasons if mask[row] and r not in reasons]
             chosen.append(
                 Candidate(
                     table.keys[row],
                     {c: score for c, score in row_scores.items() if not math.isnan(score)},
-                    [reason for result in scored.values() for reason in result.reasons.of(row)],
+                    reasons,
                     float(fused[row]),
                 )
             )
@@ -380,17 +382,21 @@ class HybridSearcher:
             exact_total,
         )
 
-    def _constraint_rows(self, parsed: ParsedQuery) -> dict[str, npt.NDArray[np.bool_]]:
+    def _constraint_rows(
+        self, parsed: ParsedQuery
+    ) -> tuple[dict[str, npt.NDArray[np.bool_]], list[tuple[npt.NDArray[np.bool_], str]]]:
         """Each span of the query that names KG entries → a mask of the item rows linked to
-        any of them (an item satisfies "blue" when it holds any value the word names)."""
+        any of them (an item satisfies "blue" when it holds any value the word names), and
+        for a compound span's parts, each part's rows and why they meet it ("windproof")."""
         spans: dict[str, npt.NDArray[np.bool_]] = {}
+        reasons: list[tuple[npt.NDArray[np.bool_], str]] = []
         if "graph" not in self.channels:  # no KG to say which items an entry names
-            return spans
+            return spans, reasons
         for span, named in parsed.entities:
             if span not in spans:
-                spans[span] = self._parts_rows(span)
+                spans[span] = self._parts_rows(span, reasons)
             self._link(spans[span], [named])
-        return spans
+        return spans, reasons
 
     def _link(self, mask: npt.NDArray[np.bool_], entries: Sequence[DictionaryEntry]) -> None:
         """Set ``mask`` on the rows of the items linked to any of ``entries`` (or a shade)."""
@@ -398,18 +404,26 @@ class HybridSearcher:
             for entry in self.shades(named):
                 mask[self.links.linked_rows(entry).rows] = True
 
-    def _parts_rows(self, span: str) -> npt.NDArray[np.bool_]:
+    def _parts_rows(
+        self, span: str, reasons: list[tuple[npt.NDArray[np.bool_], str]]
+    ) -> npt.NDArray[np.bool_]:
         """The items that meet each part of a span naming a compound entry: "windproof
         beanie" (a concept mined from titles) is met by a beanie the KG knows is windproof,
-        whatever its title says. Parts are the fewest KG phrases that make up the span."""
+        whatever its title says. Parts are the fewest KG phrases that make up the span;
+        each part's rows and reason go on ``reasons``."""
         mask = np.zeros(len(self.table), dtype=bool)
         parts = compound_parts(span.split(), self.dictionary)
         if parts:
             mask[:] = True
             for part in parts:
                 part_mask = np.zeros(len(self.table), dtype=bool)
-                self._link(part_mask, _properties(self.dictionary.phrases[part]))
+                entries = _properties(self.dictionary.phrases[part])
+                self._link(part_mask, entries)
                 mask &= part_mask
+                path = GRAPH_PATHS[entries[0].label][1]
+                reasons.append(
+                    (part_mask, path.format(name=entries[0].name, attribute=entries[0].attribute))
+                )
         return mask
 
     def shades(self, entry: DictionaryEntry) -> list[DictionaryEntry]:

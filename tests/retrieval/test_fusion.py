@@ -297,5 +297,7 @@ def test_a_compound_entry_is_met_by_an_item_holding_each_of_its_parts(tmp_path: 
         keys = [c.key for c in outcome.candidates]
         assert set(keys[:2]) == {"titled", "said"}
         assert set(keys[2:]) <= {"plain", "hood"}
+        said = next(c for c in outcome.candidates if c.key == "said")
+        assert {"windproof", "is a beanie"} <= set(said.reasons)  # why it meets the span
     finally:
         graph.close()
