@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from encoders.base import TextEncoder, Vectors
 from retrieval.dense_query import DenseQuery, KnowledgeUse
-from retrieval.graph_links import CANDIDATES, GRAPH_PATHS, NO_ROWS, GraphLinks
+from retrieval.graph_links import CANDIDATES, GRAPH_PATHS, NO_ROWS, GraphLinks, link_reason
 from retrieval.item_table import ItemTable, Rows
 from retrieval.keyword import KeywordIndex
 from retrieval.query import DictionaryEntry, ParsedQuery
@@ -153,10 +153,7 @@ class GraphChannel:
             linked = self.links.linked_rows(entry)
             scores[linked.rows] += 1.0 / len(matched)
             found[linked.rows] = True
-            phrase = GRAPH_PATHS[entry.label][1].format(
-                name=entry.name, attribute=entry.attribute or "value"
-            )
-            phrases.append((linked.members, phrase))
+            phrases.append((linked.members, link_reason(entry)))
         rows = np.flatnonzero(found)
         return ChannelScores(rows, scores[rows], Reasons(phrases))
 

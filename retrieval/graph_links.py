@@ -49,6 +49,14 @@ GRAPH_PATHS: dict[str, tuple[tuple[str, ...], str]] = {
 # three hops, the most a store's neighbourhood query takes), a concept those of its
 # sub-concepts
 HOPS = {"Category": 3, "Concept": 2}
+
+
+def link_reason(entry: DictionaryEntry) -> str:
+    """Why an item linked to ``entry`` is a hit, as its graph path says it ("has color red",
+    "is a beanie", "windproof")."""
+    return GRAPH_PATHS[entry.label][1].format(name=entry.name, attribute=entry.attribute or "value")
+
+
 # the postings section of each concept's mentioning items (the prototype channel's one hop)
 CONCEPT_MENTIONS = "Concept.MENTIONS"
 

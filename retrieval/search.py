@@ -58,6 +58,7 @@ from retrieval.graph_links import (
     KG_CACHE_ENTRIES,
     KG_CACHE_SECONDS,
     GraphLinks,
+    link_reason,
 )
 from retrieval.injection import EntryGlossary, KnowledgeInjector
 from retrieval.item_table import ItemTable
@@ -420,10 +421,7 @@ class HybridSearcher:
                 entries = _properties(self.dictionary.phrases[part])
                 self._link(part_mask, entries)
                 mask &= part_mask
-                path = GRAPH_PATHS[entries[0].label][1]
-                reasons.append(
-                    (part_mask, path.format(name=entries[0].name, attribute=entries[0].attribute))
-                )
+                reasons.append((part_mask, link_reason(entries[0])))
         return mask
 
     def shades(self, entry: DictionaryEntry) -> list[DictionaryEntry]:
