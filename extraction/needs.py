@@ -136,18 +136,20 @@ class NeedFinder:
         tokens = _Tokens.of(doc)
         if tokens is None:
             return [], [], []
-        mentions, solves = self._find(tokens)
-        return mentions, solves, self._feature_phrases(tokens)
+        sentence_of = self._sentences(tokens)
+        mentions, solves = self._find(tokens, sentence_of)
+        return mentions, solves, self._feature_phrases(tokens, sentence_of)
 
     def find(self, doc: Any) -> tuple[list[NeedMention], list[Solves]]:
         """Needs in ``doc`` and the SOLVES links between POIs and problems."""
         tokens = _Tokens.of(doc)
-        return self._find(tokens) if tokens is not None else ([], [])
+        return self._find(tokens, self._sentences(tokens)) if tokens is not None else ([], [])
 
-    def _find(self, tokens: _Tokens) -> tuple[list[NeedMention], list[Solves]]:
+    def _find(
+        self, tokens: _Tokens, sentence_of: list[int]
+    ) -> tuple[list[NeedMention], list[Solves]]:
         doc = tokens.doc
         strings = self.vocab.strings
-        sentence_of = self._sentences(tokens)
         found: dict[tuple[str, str, int], NeedMention] = {}
 
         def add(kind: str, name: str, start: int, end: int, conf: float, pattern: str) -> None:
@@ -221,12 +223,13 @@ class NeedFinder:
         without repeats. Not facts: catalog-level mining learns which of them state a POI
         (:mod:`extraction.propagation`)."""
         tokens = _Tokens.of(doc)
-        return self._feature_phrases(tokens) if tokens is not None else []
+        if tokens is None:
+            return []
+        return self._feature_phrases(tokens, self._sentences(tokens))
 
-    def _feature_phrases(self, tokens: _Tokens) -> list[str]:
+    def _feature_phrases(self, tokens: _Tokens, sentence_of: list[int]) -> list[str]:
         found: dict[str, None] = {}
         lower, n = tokens.lower, len(tokens.lower)
-        sentence_of = self._sentences(tokens)
         asked = {sentence_of[i] for i in range(n) if lower[i] == self._question}
         denied_from: dict[int, int] = {}  # sentence -> its first denial
         for i in range(n):
@@ -238,18 +241,18 @@ class NeedFinder:
             return sentence not in asked and denied_from.get(sentence, n) > start
 
         # "its reflective details", "with a high protein recipe", "thanks to reflective details"
-        starts = [
+        opened = {
             i + 1
             for i, word in enumerate(lower)
             if word in self._openers or (word == self._to and i and lower[i - 1] == self._thanks)
-        ]
-        # a line that opens with its feature: "High protein recipe to keep you full"
-        for start in self._line_starts(tokens):
+        }
+        # or a line that opens with its feature: "High protein recipe to keep you full"
+        lines = set(self._line_starts(tokens))
+        for start in sorted(opened | lines):
             words = self._phrase_words(tokens, start, FEATURE_WORDS)
-            if words and words[-1][1] < n and lower[words[-1][1]] == self._to:
-                starts.append(start)
-        for start in sorted(set(starts)):
-            words = self._phrase_words(tokens, start, FEATURE_WORDS)
+            followed = bool(words) and words[-1][1] < n and lower[words[-1][1]] == self._to
+            if start not in opened and not followed:
+                continue  # a line start is a feature only when "to" follows the phrase
             if len(words) >= 2 and said(start):
                 found[" ".join(w for w, _ in words)] = None
         return list(found)
