@@ -140,6 +140,7 @@ class TextNormalizer:
             new_sections.append((section, offset, offset + len(text)))
             offset += len(text) + 2
         new._.record_id = doc._.record_id
+        new._.category = doc._.category
         new._.sections = new_sections
         new._.warnings = warnings
         new._.normalized = True
@@ -395,8 +396,22 @@ class NeedFinderComponent:
         self.finder = NeedFinder(self.finder.vocab, lexicon)
 
     def __call__(self, doc: Doc) -> Doc:
-        doc._.needs, doc._.solves, doc._.feature_phrases = self.finder.read(doc)
+        doc._.needs, doc._.solves, doc._.feature_phrases = self.finder.read(doc, own_names(doc))
         return doc
+
+
+def own_names(doc: Doc) -> list[tuple[int, int]]:
+    """Where ``doc`` names what its item is or has: its values found in the text, and its
+    leaf category's name wherever the text says it ("… Wireless Earbuds, Pink")."""
+    spans = [(value.start_char, value.end_char) for value in doc._.values or ()]
+    category = " ".join(str(doc._.category or "").lower().split())
+    if " " in category or "-" in category:  # a one-word name holds no other name
+        text = doc_text(doc).lower()
+        at = text.find(category)
+        while at >= 0:
+            spans.append((at, at + len(category)))
+            at = text.find(category, at + 1)
+    return spans
 
 
 @Language.factory(

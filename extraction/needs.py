@@ -12,6 +12,7 @@ catalog-level mining (:mod:`extraction.propagation`), which learns which of them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,13 +132,19 @@ class NeedFinder:
         if patterns:
             matcher.add(rule, patterns)
 
-    def read(self, doc: Any) -> tuple[list[NeedMention], list[Solves], list[str]]:
-        """:meth:`find` and :meth:`feature_phrases` of ``doc``, its tokens read once."""
+    def read(
+        self, doc: Any, names: Sequence[tuple[int, int]] = ()
+    ) -> tuple[list[NeedMention], list[Solves], list[str]]:
+        """:meth:`find` and :meth:`feature_phrases` of ``doc``, its tokens read once.
+
+        ``names``: character spans that name what the item is or has (its category, its
+        attribute values). A POI inside one is part of that name, not a point of its own:
+        "wireless" in "wireless earbuds", "organic" in "MATERIAL: organic cotton"."""
         tokens = _Tokens.of(doc)
         if tokens is None:
             return [], [], []
         sentence_of = self._sentences(tokens)
-        mentions, solves = self._find(tokens, sentence_of)
+        mentions, solves = self._find(tokens, sentence_of, names)
         return mentions, solves, self._feature_phrases(tokens, sentence_of)
 
     def find(self, doc: Any) -> tuple[list[NeedMention], list[Solves]]:
@@ -146,7 +153,7 @@ class NeedFinder:
         return self._find(tokens, self._sentences(tokens)) if tokens is not None else ([], [])
 
     def _find(
-        self, tokens: _Tokens, sentence_of: list[int]
+        self, tokens: _Tokens, sentence_of: list[int], names: Sequence[tuple[int, int]] = ()
     ) -> tuple[list[NeedMention], list[Solves]]:
         doc = tokens.doc
         strings = self.vocab.strings
@@ -215,6 +222,8 @@ class NeedFinder:
                         break
                     at, conf = phrase_end + 1, round(conf * 0.9, 3)
         mentions = _outermost_pois(sorted(found.values(), key=lambda m: (m.start_char, m.kind)))
+        if names:
+            mentions = [m for m in mentions if m.kind != "POI" or not _inside(m, names)]
         return mentions, _solves(mentions)
 
     def feature_phrases(self, doc: Any) -> list[str]:
@@ -249,7 +258,7 @@ class NeedFinder:
         # or a line that opens with its feature: "High protein recipe to keep you full"
         lines = set(self._line_starts(tokens))
         for start in sorted(opened | lines):
-            words = self._phrase_words(tokens, start, FEATURE_WORDS)
+            words = self._phrase_words(tokens, start, FEATURE_WORDS, numbers=True)
             followed = bool(words) and words[-1][1] < n and lower[words[-1][1]] == self._to
             if start not in opened and not followed:
                 continue  # a line start is a feature only when "to" follows the phrase
@@ -315,19 +324,28 @@ class NeedFinder:
         words = self._phrase_words(tokens, start, max_words)
         return " ".join(w for w, _ in words), words[-1][1] if words else start
 
-    def _phrase_words(self, tokens: _Tokens, start: int, max_words: int) -> list[tuple[str, int]]:
-        """:meth:`_phrase` as ``(word, end)`` pairs."""
+    def _phrase_words(
+        self, tokens: _Tokens, start: int, max_words: int, numbers: bool = False
+    ) -> list[tuple[str, int]]:
+        """:meth:`_phrase` as ``(word, end)`` pairs. With ``numbers``, a number after the
+        first word is part of the phrase and does not count as a word ("upf 50 sun
+        protection")."""
         lower = tokens.lower
         i = start
         while i < len(lower) and (lower[i] in self._owners or lower[i] in self._articles):
             i += 1
         words: list[tuple[str, int]] = []
-        while i < len(lower) and len(words) < max_words:
-            if not self._is_word(tokens, i):
+        counted = 0
+        while i < len(lower) and counted < max_words:
+            number = numbers and bool(words) and tokens.digit[i]
+            if not (number or self._is_word(tokens, i)):
                 break
-            end = self._word_end(tokens, i)
+            end = i + 1 if number else self._word_end(tokens, i)
             words.append((self._joined(tokens, i, end), end))
+            counted += not number
             i = end
+        while words and numbers and words[-1][0].isdigit():
+            words.pop()  # "… with 3": a phrase ends on a word
         return words
 
     def _suited(self, tokens: _Tokens, start: int) -> tuple[str | None, str, int]:
@@ -397,16 +415,16 @@ class _Tokens:
     def __init__(self, doc: Any, array: Any) -> None:
         self.doc = doc
         columns = array.T.tolist()
-        self.lower, self.alpha, self.orth, self.idx, self.length, self.space = columns
+        self.lower, self.alpha, self.orth, self.idx, self.length, self.space, self.digit = columns
 
     @classmethod
     def of(cls, doc: Any) -> _Tokens | None:
         """The attributes of ``doc``'s tokens, or None for an empty Doc."""
-        from spacy.attrs import IDX, IS_ALPHA, IS_SPACE, LENGTH, LOWER, ORTH
+        from spacy.attrs import IDX, IS_ALPHA, IS_DIGIT, IS_SPACE, LENGTH, LOWER, ORTH
 
         if not len(doc):
             return None
-        return cls(doc, doc.to_array([LOWER, IS_ALPHA, ORTH, IDX, LENGTH, IS_SPACE]))
+        return cls(doc, doc.to_array([LOWER, IS_ALPHA, ORTH, IDX, LENGTH, IS_SPACE, IS_DIGIT]))
 
     def end_char(self, i: int) -> int:
         return int(self.idx[i] + self.length[i])
@@ -432,6 +450,15 @@ def _outermost_pois(mentions: list[NeedMention]) -> list[NeedMention]:
             for o in pois
         )
     ]
+
+
+def _inside(mention: NeedMention, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``mention`` is a proper part of one of ``spans``."""
+    size = mention.end_char - mention.start_char
+    return any(
+        start <= mention.start_char and mention.end_char <= end and end - start > size
+        for start, end in spans
+    )
 
 
 def _solves(mentions: list[NeedMention]) -> list[Solves]:

@@ -14,13 +14,24 @@ phrase or the share is at least :data:`MIN_SHARE_UNSAID` (a phrase that never na
 must be borne out more often). Phrases come from :meth:`extraction.needs.NeedFinder.
 feature_phrases`; the facts go on the catalog-level copies of the records' facts.
 
+A listing may state a POI only in its own words, and the POI's name is never among them:
+"Swiss water decaffeination" for decaf, "multiple ports" for multi-port. Such items hold
+the POI only where their title happens to name it ("… Decaf Coffee Beans"), so the share
+above stays low. But the phrase covers the POI: at least :data:`MIN_ITEMS` items hold the
+POI and have the phrase, at least :data:`MIN_COVER` of the items holding the POI have the
+phrase, at least :data:`MIN_SHARE_COVERED` of those with the phrase hold it, and items with
+the phrase hold it at least :data:`MIN_LIFT` times as often as items without. The phrase
+then states the POI with :data:`DISCOUNT` times the cover as its confidence. A phrase that
+merely goes with a POI fails one of these: "hypoallergenic fill" is in 11 of the 12 soft
+pillows' texts, but 51 of its 62 items are not soft.
+
 A POI the catalog knows is also stated where a listing names it in a thing it offers: "its
 high protein recipe", "contoured arch support", "Reflective Road Running Shoe" in a title.
 When at least :data:`MIN_ITEMS` items hold a POI from their own text, every item with a
-feature phrase or title phrase that has the POI's words as whole words, and more words
-beside them, gets it (:data:`MODIFIER_CONFIDENCE`, the phrase as evidence). A name used
-alone ("it is reflective") was read by the patterns already; a name inside a word
-("semi-reflective") is not a use of it.
+feature phrase or title phrase that has the POI's words as whole words gets it
+(:data:`MODIFIER_CONFIDENCE`, the phrase as evidence); so does one whose feature phrase is
+the POI's name ("with overheat protection": the patterns know only the lexicon's POIs). A
+name inside a word ("semi-reflective") is not a use of it.
 """
 
 from __future__ import annotations
@@ -32,22 +43,28 @@ from dataclasses import dataclass
 from extraction.facts import RecordFacts
 from extraction.item_problems import item_pois
 
-PROPAGATION = "shopkg.poi_propagation@2"
+PROPAGATION = "shopkg.poi_propagation@3"
 MIN_ITEMS = 5
 MIN_SHARE = 0.6
 MIN_SHARE_UNSAID = 0.9
+MIN_COVER = 0.8
+MIN_SHARE_COVERED = 0.3
+MIN_LIFT = 20.0
 DISCOUNT = 0.9  # a propagated POI is this much less sure than the share that bore it out
 MODIFIER_CONFIDENCE = 0.8  # a known POI named in a phrase: "its high protein recipe"
 
 
 @dataclass(frozen=True)
 class PhraseRule:
-    """``phrase`` states ``poi``: ``share`` of the ``items`` with the phrase hold the POI."""
+    """``phrase`` states ``poi``: ``share`` of the ``items`` with the phrase hold the POI,
+    and ``cover`` of the items holding the POI have the phrase."""
 
     phrase: str
     poi: str
     items: int
     share: float
+    cover: float
+    confidence: float
 
 
 def _names_poi(phrase: str, poi: str) -> bool:
@@ -58,11 +75,15 @@ def _names_poi(phrase: str, poi: str) -> bool:
 def learn_rules(records: Sequence[RecordFacts]) -> list[PhraseRule]:
     """The phrase → POI rules the catalog bears out (deterministic: sorted)."""
     with_phrase: Counter[str] = Counter()
+    holding: Counter[str] = Counter()
     together: dict[str, Counter[str]] = defaultdict(Counter)
+    readable = 0
     for facts in records:
-        if facts.error is not None or not facts.feature_phrases:
+        if facts.error is not None:
             continue
+        readable += 1
         pois = set(item_pois(facts))
+        holding.update(pois)
         for phrase in set(facts.feature_phrases):
             with_phrase[phrase] += 1
             together[phrase].update(pois)
@@ -71,9 +92,29 @@ def learn_rules(records: Sequence[RecordFacts]) -> list[PhraseRule]:
         if items < MIN_ITEMS:
             continue
         for poi, count in sorted(together[phrase].items()):
-            share = count / items
+            share, cover = count / items, count / holding[poi]
+            elsewhere = (holding[poi] - count) / max(1, readable - items)
             if share >= (MIN_SHARE if _names_poi(phrase, poi) else MIN_SHARE_UNSAID):
-                rules.append(PhraseRule(phrase, poi, items, round(share, 4)))
+                confidence = share
+            elif (
+                count >= MIN_ITEMS
+                and cover >= MIN_COVER
+                and share >= MIN_SHARE_COVERED
+                and share >= MIN_LIFT * elsewhere
+            ):
+                confidence = cover
+            else:
+                continue
+            rules.append(
+                PhraseRule(
+                    phrase,
+                    poi,
+                    items,
+                    round(share, 4),
+                    round(cover, 4),
+                    round(confidence * DISCOUNT, 3),
+                )
+            )
     return rules
 
 
@@ -91,8 +132,8 @@ def _words(phrase: str) -> tuple[str, ...]:
 
 
 def qualified_pois(phrase: str, known: dict[tuple[str, ...], str]) -> list[str]:
-    """The known POIs whose words are whole words of ``phrase``, with more words beside
-    them: "high protein recipe", "contoured arch support"; not "semi-reflective trim"."""
+    """The known POIs whose words are whole words of ``phrase``: "high protein recipe",
+    "contoured arch support", "overheat protection"; not "semi-reflective trim"."""
     parts: list[str] = []
     bounds: set[int] = {0}  # where a whole word of the phrase starts or ends, in parts
     for word in phrase.split():
@@ -101,7 +142,7 @@ def qualified_pois(phrase: str, known: dict[tuple[str, ...], str]) -> list[str]:
     found = []
     for start in sorted(bounds):
         for end in sorted(bounds):
-            if start < end and end - start < len(parts):
+            if start < end:
                 poi = known.get(tuple(parts[start:end]))
                 if poi is not None:
                     found.append(poi)
@@ -117,7 +158,7 @@ def _stated_pois(
     have = set(item_pois(facts))
     wanted: dict[str, tuple[float, str]] = {}
     stated = [
-        (rule.poi, round(rule.share * DISCOUNT, 3), phrase)
+        (rule.poi, rule.confidence, phrase)
         for phrase in facts.feature_phrases
         for rule in by_phrase.get(phrase, ())
     ]

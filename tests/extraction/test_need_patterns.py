@@ -76,13 +76,16 @@ def test_feature_phrases_are_what_a_listing_offers_not_what_it_denies_or_asks() 
         "Does it have a braided nylon jacket?\n"
         "No, it doesn't have a low sugar recipe.\n"
         "No more being unseen: it comes with a reflective strap.\n"
-        "It keeps you seen, thanks to high-vis panels."
+        "It keeps you seen, thanks to high-vis panels.\n"
+        "UPF 50 sun protection to shield your skin\n"
+        "Built with 3 ports."
     )
     assert finder.feature_phrases(nlp(text)) == [
         "high protein recipe",
         "reflective details",
         "reflective strap",
         "high-vis panels",
+        "upf 50 sun protection",  # a number inside a phrase is part of it, never its start
     ]
 
 

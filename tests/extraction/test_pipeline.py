@@ -185,3 +185,20 @@ def test_colour_and_color_grey_and_gray_make_one_value_node(pipeline: Extraction
         if n.label == "Value" and "col" in str(n.properties["attribute"])
     }
     assert colours == {("color", "grey")}
+
+
+def test_a_poi_inside_the_items_category_or_value_names_is_no_point_of_its_own(
+    pipeline: ExtractionPipeline,
+) -> None:
+    facts = pipeline.extract(
+        record(
+            title="Helix Echo Wireless Earbuds, Pink",
+            category=["Electronics", "Audio", "Wireless Earbuds"],
+            description="These wireless earbuds are waterproof. Made from Gore-Tex fabric.",
+        )
+    )
+    pois = {r.target[1] for r in facts.relations_of("HAS_POI")}
+    assert pois == {"waterproof"}  # "wireless" is part of the category's name
+
+    facts = pipeline.extract(record(description="A wireless mouse, waterproof too."))
+    assert {r.target[1] for r in facts.relations_of("HAS_POI")} == {"wireless", "waterproof"}

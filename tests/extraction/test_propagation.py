@@ -65,7 +65,7 @@ def test_a_known_poi_named_in_a_phrase_states_it_and_a_rare_or_partial_name_does
     assert qualified_pois("reflective road running shoe", known) == ["reflective"]
     assert qualified_pois("contoured arch support", known) == ["arch support"]
     assert qualified_pois("quick-dry fabric", known) == ["quick-dry"]
-    assert qualified_pois("reflective", known) == []  # alone: the patterns read it already
+    assert qualified_pois("reflective", known) == ["reflective"]
     assert qualified_pois("protein recipe", known) == []
     assert qualified_pois("semi-reflective trim", known) == []
 
@@ -86,3 +86,25 @@ def test_a_known_poi_named_in_a_phrase_states_it_and_a_rare_or_partial_name_does
     assert added["bar"].target == ("POI", "high protein")
     assert added["bar"].properties["evidence"] == "high protein recipe"
     assert added["titled"].provenance.confidence == MODIFIER_CONFIDENCE
+
+
+def test_a_phrase_that_covers_a_poi_states_it_where_the_poi_is_never_named() -> None:
+    # decaf coffees say "swiss water decaffeination"; only the five titled "… Decaf …" hold
+    # decaf, so 5 of 10 items with the phrase hold it: too few for a share rule, but every
+    # decaf item has the phrase, and no item without it is decaf
+    titled = [_record(f"t{i}", ["swiss water decaffeination"], ["decaf"]) for i in range(5)]
+    untitled = [_record(f"u{i}", ["swiss water decaffeination"], []) for i in range(5)]
+    # "hypoallergenic fill" is in 11 of the 12 soft pillows' texts, but most items with it
+    # are not soft: it goes with the POI, it does not state it
+    soft = [_record(f"s{i}", ["hypoallergenic fill"], ["soft"]) for i in range(11)]
+    plain = [_record(f"p{i}", ["hypoallergenic fill"], []) for i in range(51)]
+    other = [_record(f"o{i}", ["cosy knit"], ["soft"] if i == 0 else []) for i in range(40)]
+    records = [*titled, *untitled, *soft, *plain, *other]
+    rules = {(r.phrase, r.poi): r for r in learn_rules(records)}
+    assert set(rules) == {("swiss water decaffeination", "decaf")}
+    rule = rules["swiss water decaffeination", "decaf"]
+    assert (rule.share, rule.cover, rule.confidence) == (0.5, 1.0, 0.9)
+    assert propagate_pois(records) == 5
+    added = [rel for r in records for rel in r.relations if rel.provenance.extractor == PROPAGATION]
+    assert {rel.source[1] for rel in added} == {f"u{i}" for i in range(5)}
+    assert {rel.target for rel in added} == {("POI", "decaf")}

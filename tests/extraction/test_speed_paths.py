@@ -62,10 +62,10 @@ def test_a_record_that_breaks_a_step_fails_alone_in_its_batch(
     finder = pipeline.nlp.get_pipe("need_finder").finder
     real_read = finder.read  # what the need-finder step calls per Doc
 
-    def read(doc: object) -> object:
+    def read(doc: object, names: object = ()) -> object:
         if "boom" in str(doc):
             raise RuntimeError("boom")
-        return real_read(doc)
+        return real_read(doc, names)
 
     monkeypatch.setattr(finder, "read", read)
     records = [{"id": str(i), "title": "boom mug" if i == 3 else f"Mug {i}"} for i in range(8)]
