@@ -16,17 +16,60 @@ from foundation.text import SEARCH_TERMS, tokens
 DICTIONARY_LABELS = ("Brand", "Category", "Value", "Concept", "POI", "Problem", "Scene", "Crowd")
 MAX_PHRASE_WORDS = 4
 
-_NUMBER = r"\$?\s*(\d+(?:[.,]\d{1,2})?)\s*(?:\$|usd|dollars?|eur|€)?"
-_PRICE_MAX = re.compile(rf"\b(?:under|below|less than|cheaper than|up to|at most|max)\s*{_NUMBER}")
-_PRICE_MIN = re.compile(rf"\b(?:over|above|more than|at least|from|min)\s*{_NUMBER}")
-_PRICE_RANGE = re.compile(rf"\bbetween\s*{_NUMBER}\s*(?:and|-|to)\s*{_NUMBER}")
-# the words after a negation, as many as a KG phrase may have: the longest KG phrase among
-# them is what is ruled out ("not long battery life"), the rest stays wanted. "non-" is no
-# negation: "non-stick", "non-slip" name features a shopper wants.
-_NEGATORS = r"(?:not|no|without|except)"
-_NEGATION = re.compile(
-    rf"\b{_NEGATORS}\s+((?!{_NEGATORS}\b)[a-z][a-z-]*(?:\s+(?!{_NEGATORS}\b)[a-z][a-z-]*){{0,3}})"
+_AMOUNT = r"(\d+(?:[.,]\d{1,2})?)"
+_NUMBER = rf"\$?\s*{_AMOUNT}\s*(?:\$|usd|dollars?|bucks|eur|€)?"
+_PRICE_MAX = re.compile(
+    r"\b(?:under|below|less than|cheaper than|up to|at most|max|no more than|not more than|"
+    rf"not over|no higher than|within)\s*{_NUMBER}"
 )
+_PRICE_MIN = re.compile(
+    r"\b(?:over|above|more than|at least|from|min|no less than|not less than|not under)"
+    rf"\s*{_NUMBER}"
+)
+_PRICE_RANGE = re.compile(
+    rf"\b(?:between|from)\s*{_NUMBER}\s*(?:and|-|–|to)\s*{_NUMBER}"
+    rf"|\$\s*{_AMOUNT}\s*(?:-|–|to)\s*\$?\s*{_AMOUNT}"
+)
+# the words after a negation, as many as a KG phrase may have: the longest KG phrase among
+# them is what is ruled out ("not long battery life"), the rest stays wanted; a verb or
+# article before it is read past ("doesn't have a hood"). "non-" negates what follows only
+# where "non-…" is no KG phrase itself: "non-stick", "non-slip" name features a shopper wants.
+_NEGATORS = r"(?:not|no|without|except)"
+_FILLER = r"(?:(?:have|has|having|with|any|a|an|be|being|contain|contains|include|includes)\s+)*"
+_NEGATION = re.compile(
+    rf"\b{_NEGATORS}\s+{_FILLER}"
+    rf"((?!{_NEGATORS}\b)[a-z][a-z-]*(?:\s+(?!{_NEGATORS}\b)[a-z][a-z-]*){{0,3}})"
+)
+# other ways to say one of the negators
+_NEGATOR_FORMS = (
+    (re.compile(r"\bw/o\b"), "without"),
+    (re.compile(r"\b(?:is|are|was|were|does|do|did)(?:n['’]?t| not)\b"), "not"),
+    (re.compile(r"\b(?:excluding|exclude|other than|but not|minus)\b"), "except"),
+)
+_NON = re.compile(r"\bnon[- ]?(?=[a-z])")
+_POSSESSIVE = re.compile(r"(?<=[a-z])['’]s?(?=\s|$)")
+# "blue or green": one constraint met by either
+_OR = re.compile(r"\s+(?:or|and/or)\s+|\s*/\s*(?=[a-z])")
+# a word before a basic colour that keeps it in its family ("dark blue" is a blue)
+SHADE_WORDS = frozenset(("dark", "light", "pale", "deep", "bright", "pastel", "muted", "vivid"))
+# query words that name what the KG names another way: the entries of both are meant
+# (a shopper's "ladies" is the catalog's audience "women"); colour spellings come from
+# :data:`extraction.values` ("gray" is the KG's "grey")
+QUERY_SYNONYMS = {
+    "ladie": "women",
+    "lady": "women",
+    "woman": "women",
+    "womens": "women",
+    "female": "women",
+    "gent": "men",
+    "gentleman": "men",
+    "gentlemen": "men",
+    "man": "men",
+    "male": "men",
+    "child": "kid",
+    "children": "kid",
+    "toddler": "kid",
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +98,17 @@ class EntityDictionary:
 
     def __len__(self) -> int:
         return len(self.phrases)
+
+    def lookup(self, words: tuple[str, ...]) -> list[DictionaryEntry]:
+        """The entries ``words`` name, and those their synonyms name ("gray": the KG's
+        "grey"; "ladies": the audience "women")."""
+        found = list(self.phrases.get(words, []))
+        for other in _synonyms(words):
+            found += [e for e in self.phrases.get(other, []) if e not in found]
+        if not found and len(words) == 2 and words[0] in SHADE_WORDS:
+            found = list(self.phrases.get(words[1:], []))  # "dark blue", a shade of blue
+            found = [e for e in found if _colour_value(e)]
+        return found
 
     @classmethod
     def from_store(
@@ -109,7 +163,8 @@ def parse_query(query: str, dictionary: EntityDictionary | None = None) -> Parse
     text = " ".join(query.lower().split())
     parsed = ParsedQuery(text)
     if match := _PRICE_RANGE.search(text):
-        low, high = sorted((_amount(match.group(1)), _amount(match.group(2))))
+        amounts = [g for g in match.groups() if g is not None]
+        low, high = sorted((_amount(amounts[0]), _amount(amounts[1])))
         parsed.price_min, parsed.price_max = low, high
         text = text.replace(match.group(0), " ")
     if match := _PRICE_MAX.search(text):
@@ -118,6 +173,10 @@ def parse_query(query: str, dictionary: EntityDictionary | None = None) -> Parse
     if match := _PRICE_MIN.search(text):
         parsed.price_min = _amount(match.group(1))
         text = text.replace(match.group(0), " ")
+    text = _POSSESSIVE.sub("", text)  # "women's", "kids'"
+    for pattern, negator in _NEGATOR_FORMS:
+        text = pattern.sub(negator, text)
+    text = _NON.sub(lambda m: _non(m, text, dictionary), text)
     kept = []
     position = 0
     for match in _NEGATION.finditer(text):
@@ -126,7 +185,7 @@ def parse_query(query: str, dictionary: EntityDictionary | None = None) -> Parse
             parsed.negations.append(span)
             if dictionary is not None:
                 words = tuple(tokens(span, SEARCH_TERMS))
-                parsed.negated += [(span, e) for e in dictionary.phrases.get(words, [])]
+                parsed.negated += [(span, e) for e in dictionary.lookup(words)]
         kept += [text[position : match.start()], rest]  # "not waterproof jacket": a jacket
         position = match.end()
     kept.append(text[position:])
@@ -136,25 +195,69 @@ def parse_query(query: str, dictionary: EntityDictionary | None = None) -> Parse
     return parsed
 
 
+def _non(match: re.Match[str], text: str, dictionary: EntityDictionary | None) -> str:
+    """ "non-waterproof" → "not waterproof", unless "non-…" is a KG phrase ("non-stick")."""
+    following = re.match(r"[a-z]+", text[match.end() :])
+    if dictionary is None or following is None:
+        return match.group(0)
+    if tuple(tokens(f"non {following.group(0)}", SEARCH_TERMS)) in dictionary.phrases:
+        return match.group(0)
+    return "not "
+
+
 def _negated_span(phrase: str, dictionary: EntityDictionary | None) -> tuple[str, str]:
     """What a negation rules out and what it leaves wanted: the longest KG phrase at the
     start of ``phrase`` ("not waterproof jacket": waterproof), else its first word."""
     words = phrase.split()
     if dictionary is not None:
-        for n in range(len(words), 0, -1):
-            if tuple(tokens(" ".join(words[:n]), SEARCH_TERMS)) in dictionary.phrases:
-                return " ".join(words[:n]), " ".join(words[n:])
+        named = [
+            (n, dictionary.lookup(tuple(tokens(" ".join(words[:n]), SEARCH_TERMS))))
+            for n in range(len(words), 0, -1)
+        ]
+        named = [(n, entries) for n, entries in named if entries]
+        # a title's compound ("waterproof hiking boot", a mined concept) is not what is
+        # ruled out when a shorter phrase at its start names a property: "non-waterproof
+        # hiking boots" are hiking boots that are not waterproof
+        properties = [n for n, entries in named if any(e.label != "Concept" for e in entries)]
+        for n, entries in named:
+            if all(e.label == "Concept" for e in entries) and any(m < n for m in properties):
+                continue
+            return " ".join(words[:n]), " ".join(words[n:])
     return (words[0], " ".join(words[1:])) if words else ("", "")
 
 
 def match_entities(text: str, dictionary: EntityDictionary) -> list[tuple[str, DictionaryEntry]]:
-    """Longest-first phrase matches of dictionary entries over the query's words."""
-    words = tokens(text, SEARCH_TERMS)
+    """Longest-first phrase matches of dictionary entries over the query's words. Two
+    phrases joined by "or" that name the same kind of thing ("blue or green", "boots or
+    sandals") become one span, which either meets."""
+    found: list[tuple[str, DictionaryEntry]] = []
+    for part in _OR.split(text):
+        matched = _match_words(tokens(part, SEARCH_TERMS), dictionary)
+        if found and matched:
+            before = [pair for pair in found if pair[0] == found[-1][0]]
+            after = [pair for pair in matched if pair[0] == matched[0][0]]
+            if _kinds(before) & _kinds(after):
+                span = f"{before[0][0]} or {after[0][0]}"
+                found = found[: -len(before)] + [(span, e) for _, e in before + after]
+                matched = matched[len(after) :]
+        found += matched
+    return found
+
+
+def _kinds(pairs: list[tuple[str, DictionaryEntry]]) -> set[tuple[str, str]]:
+    """What a span's entries name, for telling alternatives apart: a value of an attribute,
+    a category, a brand or a POI (a concept mined from titles may be anything)."""
+    return {(e.label, e.attribute) for _, e in pairs if e.label != "Concept"}
+
+
+def _match_words(
+    words: list[str], dictionary: EntityDictionary
+) -> list[tuple[str, DictionaryEntry]]:
     found: list[tuple[str, DictionaryEntry]] = []
     i = 0
     while i < len(words):
         for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
-            entries = dictionary.phrases.get(tuple(words[i : i + n]))
+            entries = dictionary.lookup(tuple(words[i : i + n]))
             if entries:
                 span = " ".join(words[i : i + n])
                 found.extend((span, entry) for entry in entries)
@@ -163,3 +266,17 @@ def match_entities(text: str, dictionary: EntityDictionary) -> list[tuple[str, D
         else:
             i += 1
     return found
+
+
+def _synonyms(words: tuple[str, ...]) -> list[tuple[str, ...]]:
+    from extraction.values import canonical
+
+    respelled = tuple(canonical(" ".join(words), "color").split())
+    swapped = tuple(QUERY_SYNONYMS.get(word, word) for word in words)
+    return [other for other in dict.fromkeys((respelled, swapped)) if other != words]
+
+
+def _colour_value(entry: DictionaryEntry) -> bool:
+    from extraction.values import canonical_attribute
+
+    return entry.label == "Value" and canonical_attribute(entry.attribute) == "color"

@@ -48,6 +48,15 @@ def _scratch(state: CliState, data_format: str, work_dir: Path | None) -> Settin
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="demo: the queries' seed.")
 @click.option(
+    "--phrasing",
+    type=click.Choice(["plain", "varied"]),
+    default="plain",
+    show_default=True,
+    help='demo: `plain` states each constraint one way ("blue hiking boots for women under '
+    '120 not insulated"); `varied` as shoppers vary it ("women\'s", "ladies", "gray", '
+    '"under $120", "w/o", "non-…", "that aren\'t", "in blue").',
+)
+@click.option(
     "--injection",
     "injection_dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -61,6 +70,7 @@ def eval_search(
     work_dir: Path | None,
     queries: int,
     seed: int,
+    phrasing: str,
     injection_dir: Path | None,
 ) -> None:
     """Search relevance: nDCG@10 and Recall@10 per channel and fused; JSON on the last line.
@@ -73,7 +83,7 @@ def eval_search(
     violations and whether "no exact match" is said exactly when it is true.
     """
     if data_format == "demo":
-        _eval_demo_search(state, data, queries, seed)
+        _eval_demo_search(state, data, queries, seed, phrasing)
         return
     from retrieval.injection import KnowledgeInjector, model_dir
     from shopkg.evals.search import evaluate
@@ -88,7 +98,7 @@ def eval_search(
     click.echo(json.dumps(metrics))
 
 
-def _eval_demo_search(state: CliState, data: Path, queries: int, seed: int) -> None:
+def _eval_demo_search(state: CliState, data: Path, queries: int, seed: int, phrasing: str) -> None:
     from assistant.loader import build_assistant, close_assistant
     from shopkg.evals.search_demo import evaluate_demo_search
 
@@ -101,7 +111,7 @@ def _eval_demo_search(state: CliState, data: Path, queries: int, seed: int) -> N
             return [c.key for c in outcome.candidates], outcome.match
 
         started = time.monotonic()
-        metrics = evaluate_demo_search(data, search, queries, seed)
+        metrics = evaluate_demo_search(data, search, queries, seed, phrasing)
     finally:
         close_assistant(assistant)
     metrics["seconds"] = round(time.monotonic() - started, 1)

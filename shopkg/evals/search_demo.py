@@ -116,10 +116,72 @@ def _text(wanted: dict[str, Any], negated: tuple[str, str] | None, rng: random.R
     return " ".join(words)
 
 
+def _varied_text(
+    wanted: dict[str, Any], negated: tuple[str, str] | None, rng: random.Random
+) -> str:
+    """The constraints as shoppers vary them: "women's", "ladies", "gray", "in blue", "under
+    $120", "no more than 120 dollars", "w/o insulated", "non-insulated", "that aren't
+    insulated", "excluding black"."""
+    colour = wanted.get("colour")
+    if colour == "grey" and rng.random() < 0.5:
+        colour = "gray"
+    before = [wanted["poi"]] if "poi" in wanted else []
+    after: list[str] = []
+    audience = wanted.get("audience")
+    if audience is not None:
+        forms = {
+            "women": ("women's", "ladies", "for women", "womens"),
+            "men": ("men's", "mens", "for men"),
+            "kids": ("kids'", "for kids", "for children"),
+        }.get(audience, (f"for {audience}",))
+        form = rng.choice(forms)
+        (after if form.startswith("for ") else before).insert(0, form)
+    if colour is not None:
+        if rng.random() < 0.5:
+            after.append(f"in {colour}")
+        else:
+            before.insert(len(before) - ("poi" in wanted), colour)
+    if "price" in wanted:
+        price = f"{wanted['price']:g}"
+        after.append(
+            rng.choice(
+                (
+                    f"under ${price}",
+                    f"below {price} dollars",
+                    f"less than ${price}",
+                    f"at most {price}",
+                    f"no more than ${price}",
+                    f"up to {price} bucks",
+                )
+            )
+        )
+    words = [*before, _plural(wanted["concept"]), *after]
+    if negated is not None:
+        kind, name = negated
+        forms = ("not", "without", "w/o", "that aren't", "excluding", "with no")
+        if kind == "colour":
+            forms = ("not", "not in", "excluding", "except", "but not")
+        form = rng.choice(forms)
+        if kind == "poi" and " " not in name and "-" not in name and rng.random() < 0.25:
+            words.insert(0, f"non-{name}")  # "non-insulated beanies"
+        else:
+            words += [form, name]
+    return " ".join(words)
+
+
+PHRASINGS = {"plain": _text, "varied": _varied_text}
+
+
 def generate_queries(
-    facts: dict[str, Facts], count: int, seed: int = 0, impossible_share: float = 0.2
+    facts: dict[str, Facts],
+    count: int,
+    seed: int = 0,
+    impossible_share: float = 0.2,
+    phrasing: str = "plain",
 ) -> list[DemoQuery]:
-    """``count`` judged queries: most written from one item's facts, the rest impossible."""
+    """``count`` judged queries: most written from one item's facts, the rest impossible;
+    ``phrasing`` says how each constraint is put in words (:data:`PHRASINGS`)."""
+    write = PHRASINGS[phrasing]
     rng = random.Random(seed)  # noqa: S311 - sampling queries, not secrets
     keys = sorted(facts)
     by_concept: dict[str, list[Facts]] = defaultdict(list)
@@ -162,7 +224,7 @@ def generate_queries(
                     negated = ("poi", rng.choice(pois))
                 elif colours:
                     negated = ("colour", str(rng.choice(colours)))
-        text = _text(wanted, negated, rng)
+        text = write(wanted, negated, rng)
         if text in seen:
             continue
         seen.add(text)
@@ -239,7 +301,7 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def evaluate_demo_search(
-    data: Path, search: Search, count: int = 300, seed: int = 0
+    data: Path, search: Search, count: int = 300, seed: int = 0, phrasing: str = "plain"
 ) -> dict[str, Any]:
     """Generate judged queries from ``data``'s truth and score ``search`` on them."""
     truth_file, catalog = data / "truth.jsonl", data / "catalog.jsonl"
@@ -249,5 +311,5 @@ def evaluate_demo_search(
                 f"{path} not found; write the demo with `shopkg demo-catalog --truth`"
             )
     facts = item_facts(list(read_truth(truth_file)), catalog)
-    queries = generate_queries(facts, count, seed)
-    return {"seed": seed, **evaluate_queries(queries, facts, search)}
+    queries = generate_queries(facts, count, seed, phrasing=phrasing)
+    return {"seed": seed, "phrasing": phrasing, **evaluate_queries(queries, facts, search)}

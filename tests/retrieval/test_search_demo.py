@@ -37,6 +37,18 @@ def test_generated_queries_are_judged_from_the_truth_alone() -> None:
         assert query.wanted["concept"] in query.text or query.wanted["concept"] + "s" in query.text
 
 
+def test_varied_phrasings_state_the_same_constraints_in_other_words() -> None:
+    facts = _facts()
+    varied = generate_queries(facts, 60, seed=1, phrasing="varied")
+    assert varied == generate_queries(facts, 60, seed=1, phrasing="varied")
+    for query in varied:
+        assert query.satisfying == {k for k, f in facts.items() if query.satisfied_by(f)}
+    texts = " ".join(q.text for q in varied)
+    assert any(form in texts for form in ("women's", "ladies", "womens"))
+    assert any(form in texts for form in ("w/o", "that aren't", "excluding", "non-", "with no"))
+    assert "$" in texts or "dollars" in texts or "bucks" in texts
+
+
 def test_a_search_that_ignores_constraints_scores_low_and_one_that_obeys_scores_high() -> None:
     facts = _facts()
     queries = generate_queries(facts, 80, seed=2)
