@@ -58,6 +58,7 @@ _GREETING = re.compile(
 )
 _THANKS = re.compile(
     r"^\s*(?:thanks?|thank you|thx|cheers|bye|goodbye|see you)\b.*$|^\s*ok(?:ay)?,? bye\b"
+    r"|^.*\b(?:thanks|thank you|bye|goodbye|see you)\b[\s!.]*$"  # "that one is fine, bye"
 )
 # what names a kind of product: a query naming one of these starts a new topic
 TOPIC_LABELS = ("Category", "Concept")
@@ -67,6 +68,7 @@ _REFINE = re.compile(
     r"^\s*(?:(?:something|anything|one|ones|show me)\s+)?(cheaper|less expensive|"
     r"(?:in|under|below|over|for|with|without|not|but|and)\b.*)$"
 )
+_FILLER = re.compile(r"^\s*(?:(?:something|anything|one|ones|show me|only|just)\s+)*")
 _QUESTION = re.compile(
     r"\?\s*$|^\s*(?:is|are|does|do|can|will|how|what|which|who|where|when|would|should)\b"
 )
@@ -220,21 +222,31 @@ class Dialog:
             answer = self.assistant.ask(session.current, message)
             card = self.assistant.item(session.current)
             return Turn(session_id, "ask", answer.text, card=card, answer=answer)
-        if session.query and (match := _REFINE.match(lowered)):
-            refinement = match.group(1)
-            if refinement in ("cheaper", "less expensive"):
-                refinement = _cheaper(session.hits)
-            elif self._new_topic(refinement, session):  # "for my mum who loves tea"
-                return self._search(session_id, session, message, "search")
+        if session.query and (refinement := self._refinement(lowered, session)) is not None:
             return self._search(session_id, session, f"{session.query} {refinement}", "refine")
         return self._search(session_id, session, message, "search")
 
-    def _new_topic(self, text: str, session: Session) -> bool:
-        """Whether ``text`` names a kind of product (a category or concept of the KG, and not
-        also a value, a POI, a crowd …: "blue" may be a concept too) that the session's
-        query does not: then it starts a new search instead of narrowing this one."""
-        kinds = _kinds(self.assistant.search(text, limit=1).understanding.entities)
-        return bool(kinds) and not kinds & session.kinds
+    def _refinement(self, text: str, session: Session) -> str | None:
+        """What ``text`` adds to the session's search when it narrows it, else None (a new
+        search). It narrows when it names no kind of product the session's query does not
+        (a category or concept of the KG, and not also a value, a POI, a crowd …: "blue"
+        may be a concept too; "for my mum who loves tea" is a new topic) and either states
+        a constraint the KG reads ("waterproof ones", "organic", "w/o ankle support", "less
+        than $20") or opens like one ("in …", "for …", "not …"). "cheaper" is priced from
+        the list on show."""
+        match = _REFINE.match(text)
+        if match and match.group(1) in ("cheaper", "less expensive"):
+            return _cheaper(session.hits)
+        understood = self.assistant.search(text, limit=1).understanding
+        kinds = _kinds(understood.entities)
+        if kinds and not kinds & session.kinds:
+            return None
+        states = bool(understood.negations) or any(
+            span.lower() not in kinds for span in understood.stated
+        )
+        if match:
+            return match.group(1)
+        return _FILLER.sub("", text) if states else None
 
     def _search(self, session_id: str, session: Session, query: str, intent: str) -> Turn:
         result = self.assistant.search(query, limit=8)

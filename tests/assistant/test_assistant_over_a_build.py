@@ -221,6 +221,30 @@ def test_a_scripted_dialog_keeps_the_state_a_shopper_expects(assistant: Assistan
     assert counts[0] > 0 and counts[1] <= counts[0], messages  # "in blue" narrows, never widens
 
 
+def test_a_bare_constraint_narrows_the_search_and_a_goodbye_is_chat(assistant: Assistant) -> None:
+    """ "waterproof ones", "w/o …", "less than $40" name no kind of product: each narrows
+    the current search (they are refinements the KG reads, not new searches)."""
+    dialog = assistant.dialog
+    phrases = assistant.searcher.dictionary.phrases
+    kind = next(e.name.lower() for w, es in phrases.items() for e in es if e.label == "Category")
+    pois = sorted({e.name for es in phrases.values() for e in es if e.label == "POI"})
+    script = [
+        (f"show me {kind}", "search", f"show me {kind}"),
+        (f"{pois[0]} ones", "refine", f"show me {kind} {pois[0]} ones"),
+        (f"w/o {pois[1]}", "refine", f"show me {kind} {pois[0]} ones w/o {pois[1]}"),
+        ("less than $40", "refine", f"show me {kind} {pois[0]} ones w/o {pois[1]} less than $40"),
+        (
+            "that one is fine, bye",
+            "chat",
+            f"show me {kind} {pois[0]} ones w/o {pois[1]} less than $40",
+        ),
+        ("zzz qqq", "search", "zzz qqq"),  # names nothing: a new search, as before
+    ]
+    for text, intent, query in script:
+        turn = assistant.turn("bare", text)
+        assert (turn.intent, dialog.session("bare").query) == (intent, query), text
+
+
 def test_a_basic_colour_covers_its_shades_and_its_negation_rules_them_out(
     assistant: Assistant,
 ) -> None:
