@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from catalog.schema import CatalogRecord
 from foundation.errors import VectorIndexError
-from foundation.text import SEARCH_TERMS, tokens
+from foundation.text import NAME_WORDS, SEARCH_TERMS, STOPWORDS, tokens
 
 KEY_VALUES = 4
 
@@ -64,6 +64,25 @@ class KeywordIndex:
         if not words:
             return np.zeros(len(self.keys))
         return np.asarray(self._model.get_scores(words), dtype=np.float64)
+
+    def known_share(self, query: str) -> float:
+        """Of the query's words (any script, stop words and numbers left out), the share the
+        catalog's text has: 0 for "xyzzy qwertyuiop", "wasserdichte Wanderschuhe" or
+        "青いTシャツ" (a word in another script is unknown even where it holds a "t"), 1 for
+        a query whose every word the catalog says; 1 when it has no such words."""
+        vocabulary = self._model.vocab_dict if self.keys else {}
+        words = [
+            word
+            for word in tokens(query, NAME_WORDS)
+            if word not in STOPWORDS and not word.isdigit()
+        ]
+        if not words:
+            return 1.0
+        known = 0
+        for word in words:
+            terms = tokens(word, SEARCH_TERMS) if word.isascii() else []
+            known += bool(terms) and all(term in vocabulary for term in terms)
+        return known / len(words)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

@@ -128,8 +128,8 @@ class SearchOutcome:
     match: str = "exact"
     relaxed: list[str] = field(default_factory=list)
     constraints: list[str] = field(default_factory=list)  # every constraint, as stated
-    # no word of the query is in the catalog's text and it names no KG entry: the hits are
-    # only the nearest vectors (nonsense, or a language the catalog is not written in)
+    # most words of the query are not in the catalog's text, or none is and it names no KG
+    # entry: the hits are guesses (nonsense, or a language the catalog is not written in)
     weak: bool = False
     # of ``total``, those meeting every stated constraint (all of them when it states none):
     # what a shopper reads as "how many match"; a refinement never makes it grow
@@ -370,6 +370,11 @@ class HybridSearcher:
         lexical = ("bm25", "graph")
         weak = bool(total) and not any(len(scored[c].rows) for c in lexical if c in scored)
         weak = weak and any(c in scored for c in lexical)  # a searcher without them can't say
+        keyword = self.channels.get("bm25")
+        if total and isinstance(keyword, KeywordChannel):
+            # most words unknown to the catalog: what the lexical channels found rests on a
+            # stray word or number ("Regenjacke für Damen unter 100 Euro", the "t" of "Tシャツ")
+            weak = weak or keyword.keyword.known_share(parsed.text) < KNOWN_SHARE
         return SearchOutcome(
             parsed,
             chosen,
@@ -509,6 +514,7 @@ def compound_parts(
     return best
 
 
+KNOWN_SHARE = 0.3  # a query whose words the catalog mostly lacks matches nothing well
 TIER = 10.0  # above any fused score (the channels' weights sum to 2)
 
 

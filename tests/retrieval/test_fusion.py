@@ -301,3 +301,12 @@ def test_a_compound_entry_is_met_by_an_item_holding_each_of_its_parts(tmp_path: 
         assert {"windproof", "is a beanie"} <= set(said.reasons)  # why it meets the span
     finally:
         graph.close()
+
+
+def test_the_share_of_query_words_the_catalog_has_ignores_stop_words_and_numbers() -> None:
+    index = KeywordIndex.build([("a", "Waterproof T-Shirt in blue"), ("b", "Rain jacket 100 ml")])
+    assert index.known_share("waterproof jackets") == 1.0
+    assert index.known_share("the waterproof blorp") == 0.5
+    assert index.known_share("Regenjacke für Damen unter 100 Euro") == 0.0
+    assert index.known_share("青いTシャツ") == 0.0  # another script's word, "t" or not
+    assert index.known_share("the 100") == 1.0  # nothing to judge

@@ -169,3 +169,6 @@ def test_a_search_says_when_nothing_meets_every_constraint_and_shows_the_closest
     assert unknown["relaxed"] == [] and unknown["weak"] is True
     french = client.get("/api/v1/search", query_string={"q": "chaussures de randonnée"})
     assert french.get_json()["weak"] is True
+    # a stray number or letter the catalog has does not make a foreign query a match
+    for foreign in ("Wanderschuhe für Damen unter 100 Euro", "青いTシャツ"):
+        assert client.get("/api/v1/search", query_string={"q": foreign}).get_json()["weak"]
