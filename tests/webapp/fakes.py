@@ -115,14 +115,19 @@ class FakeAssistant:
         ]
 
     def search(self, query: str, *, limit: int = 10, offset: int = 0) -> SearchResult:
-        found = self._matches(query)
+        # the query's words that are some item's POI are its constraints: the items having
+        # them all come first, and are the exact ones
+        known = {poi for item in ITEMS for poi in item.pois}
+        stated = [w for w in query.lower().split() if w in known]
+        found = sorted(self._matches(query), key=lambda i: not set(stated) <= set(i.pois))
+        exact = sum(1 for item in found if set(stated) <= set(item.pois))
         hits = [self._hit(item, 1.0 / (i + 1)) for i, item in enumerate(found)]
         return SearchResult(
             query=query,
             hits=hits[offset : offset + limit],
             total=len(hits),
             understanding=QueryUnderstanding(entities=[{"label": "POI", "name": query}]),
-            exact_total=len(hits),
+            exact_total=exact,
         )
 
     def search_image(self, image: bytes, *, limit: int = 10) -> SearchResult:

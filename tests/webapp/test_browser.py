@@ -194,6 +194,16 @@ def test_shopper_searches_opens_an_item_and_asks(driver: Any, live_server: str) 
         "return [...document.images].every((i) => i.complete && i.naturalWidth > 0)"
     ))  # fmt: skip
     _shot(driver, "assistant-search-desktop")
+    search.clear()
+    search.send_keys("breathable rain", Keys.ENTER)  # one item is breathable, one only rainy
+    _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#results > li")) == 3)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#results > li")
+    assert "Trail runner" in rows[0].text
+    assert rows[1].text == "Not everything you asked for; the closest:"
+    assert "1 result for" in driver.find_element(By.ID, "results-status").text
+    search.clear()
+    search.send_keys("waterproof", Keys.ENTER)
+    _wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#results > li")) == 2)
     driver.find_element(By.CSS_SELECTOR, "#results .card-button").click()
     title = _visible(driver, "#item-title")
     assert title.text == "Trail runner waterproof jacket"

@@ -27,10 +27,21 @@ function hitCard(hit) {
   return el("li", { className: "result-card" }, [button, values, ...reasons]);
 }
 
-function showHits(hits, append) {
+// ``exact``: how many hits, from the first, meet everything the query states; the rest
+// (closest misses) go below a line that says so
+function showHits(hits, append, offset = 0, exact = null) {
   const list = byId("results");
   if (!append) clear(list);
-  hits.forEach((hit) => list.append(hitCard(hit)));
+  hits.forEach((hit, i) => {
+    if (exact !== null && exact > 0 && offset + i === exact) {
+      list.append(el("li", {
+        className: "results-divider muted small",
+        text: "Not everything you asked for; the closest:",
+        attrs: { role: "separator" },
+      }));
+    }
+    list.append(hitCard(hit));
+  });
 }
 
 // what the results are: all of the query's constraints met, or the closest when none is
@@ -51,7 +62,8 @@ async function search(query, offset = 0) {
     const page = await api("/api/v1/search", { query: { q: query, limit: PAGE, offset } });
     state.query = query;
     state.nextOffset = page.next_offset;
-    showHits(page.hits, offset > 0);
+    const exact = page.weak || page.match !== "exact" ? null : page.exact_total;
+    showHits(page.hits, offset > 0, offset, exact);
     status(searchStatus(page, query));
     byId("more-results").hidden = page.next_offset === null;
   } catch (error) {
