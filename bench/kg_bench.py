@@ -24,6 +24,7 @@ The last line of stdout is one JSON object with all figures.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import random
@@ -331,6 +332,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     results: dict[str, Any] = {"backend": store.backend, "items": args.items, "batch": args.batch}
     if args.graph:
         results["graph"] = args.graph
+    if store.backend == "neo4j":  # the driver's PackStream codec (bench/bolt_codec_bench.py)
+        codec: Any = importlib.import_module("neo4j._codec.packstream.v1")
+        results["bolt_codec"] = "rust" if codec._rust_pack is not None else "python"
     try:
         node_count, node_s = 0, 0.0
         for label, rows in catalog.nodes():

@@ -97,3 +97,20 @@ def test_the_benchmark_prints_its_figures_as_json_on_the_last_line(tmp_path: Pat
         figures["relation_upsert_per_s"]
         > figures["baseline"]["row_at_a_time_merge_relations_per_s"]
     )
+
+
+def test_the_neo4j_driver_codes_bolt_messages_in_rust_and_the_bench_shows_the_gain() -> None:
+    """The installed driver uses its Rust PackStream codec (``neo4j-rust-ext``); the bench
+    measures it against the pure-Python codec on the same rows, which it gets back intact."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bolt_codec_bench.py"), "--rows", "2000"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["shipped"]["codec"] == "rust"
+    assert figures["pure_python"]["codec"] == "python"
+    assert figures["shipped"]["bytes"] == figures["pure_python"]["bytes"]
+    assert figures["pack_speedup"] > 1 and figures["unpack_speedup"] > 1
