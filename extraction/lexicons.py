@@ -102,7 +102,7 @@ STOPWORDS = frozenset(
         "a an the your you yours my our their his her its this that these those and or but with "
         "without for on in at to of by from during while as is are be it into than then so very "
         "more most all any some each every no not also just only up down out over under about "
-        "after before"
+        "after before will can could would should may might must"  # "its ports will help"
     )
 )
 

@@ -21,8 +21,10 @@ above stays low. But the phrase covers the POI: at least :data:`MIN_ITEMS` items
 POI and have the phrase, at least :data:`MIN_COVER` of the items holding the POI have the
 phrase, at least :data:`MIN_SHARE_COVERED` of those with the phrase hold it, and items with
 the phrase hold it at least :data:`MIN_LIFT` times as often as items without. The phrase
-then states the POI with :data:`DISCOUNT` times the cover as its confidence. A phrase that
-merely goes with a POI fails one of these: "hypoallergenic fill" is in 11 of the 12 soft
+then states the POI with :data:`DISCOUNT` times the cover as its confidence; of several
+POIs a phrase covers, the one it covers best (a charger's "multiple ports" covers multi-port,
+not the overheat protection chargers often have too). A phrase that merely goes with a POI
+fails one of these: "hypoallergenic fill" is in 11 of the 12 soft
 pillows' texts, but 51 of its 62 items are not soft.
 
 A POI the catalog knows is also stated where a listing names it in a thing it offers: "its
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from extraction.facts import RecordFacts
 from extraction.item_problems import item_pois
@@ -91,31 +93,24 @@ def learn_rules(records: Sequence[RecordFacts]) -> list[PhraseRule]:
     for phrase, items in sorted(with_phrase.items()):
         if items < MIN_ITEMS:
             continue
+        covered: PhraseRule | None = None  # a phrase in its own words stands for one POI
         for poi, count in sorted(together[phrase].items()):
             share, cover = count / items, count / holding[poi]
             elsewhere = (holding[poi] - count) / max(1, readable - items)
+            rule = PhraseRule(phrase, poi, items, round(share, 4), round(cover, 4), 0.0)
             if share >= (MIN_SHARE if _names_poi(phrase, poi) else MIN_SHARE_UNSAID):
-                confidence = share
+                rules.append(replace(rule, confidence=round(share * DISCOUNT, 3)))
             elif (
                 count >= MIN_ITEMS
                 and cover >= MIN_COVER
                 and share >= MIN_SHARE_COVERED
                 and share >= MIN_LIFT * elsewhere
+                and (covered is None or cover > covered.cover)
             ):
-                confidence = cover
-            else:
-                continue
-            rules.append(
-                PhraseRule(
-                    phrase,
-                    poi,
-                    items,
-                    round(share, 4),
-                    round(cover, 4),
-                    round(confidence * DISCOUNT, 3),
-                )
-            )
-    return rules
+                covered = replace(rule, confidence=round(cover * DISCOUNT, 3))
+        if covered is not None:
+            rules.append(covered)
+    return sorted(rules, key=lambda r: (r.phrase, r.poi))
 
 
 def known_pois(records: Sequence[RecordFacts]) -> dict[tuple[str, ...], str]:

@@ -108,3 +108,21 @@ def test_a_phrase_that_covers_a_poi_states_it_where_the_poi_is_never_named() -> 
     added = [rel for r in records for rel in r.relations if rel.provenance.extractor == PROPAGATION]
     assert {rel.source[1] for rel in added} == {f"u{i}" for i in range(5)}
     assert {rel.target for rel in added} == {("POI", "decaf")}
+
+
+def test_a_phrase_in_its_own_words_stands_for_the_one_poi_it_covers_best() -> None:
+    # chargers saying "multiple ports" are multi-port where their title says so, and often
+    # have overheat protection too: the phrase covers both, but states only the first
+    ports = [
+        _record(
+            f"c{i}",
+            ["multiple ports"],
+            (["multi-port"] if i < 5 else []) + (["overheat protection"] if i % 2 else []),
+        )
+        for i in range(10)
+    ]
+    other = [_record("o0", ["cool case"], ["overheat protection"])]
+    rest = [_record(f"r{i}", ["soft lining"], []) for i in range(60)]
+    rules = {(r.phrase, r.poi): r for r in learn_rules([*ports, *other, *rest])}
+    assert set(rules) == {("multiple ports", "multi-port")}
+    assert rules["multiple ports", "multi-port"].cover == 1.0
