@@ -21,10 +21,12 @@ _NUMBER = rf"\$?\s*{_AMOUNT}\s*(?:\$|usd|dollars?|bucks|eur|€)?"
 _PRICE_MAX = re.compile(
     r"\b(?:under|below|less than|cheaper than|up to|at most|max|no more than|not more than|"
     rf"not over|no higher than|within)\s*{_NUMBER}"
+    rf"|(?<![\w.]){_NUMBER}\s*(?:or less|or under|or below|and under|and below|max|maximum|"
+    r"tops)\b"
 )
 _PRICE_MIN = re.compile(
     r"\b(?:over|above|more than|at least|from|min|no less than|not less than|not under)"
-    rf"\s*{_NUMBER}"
+    rf"\s*{_NUMBER}|(?<![\w.]){_NUMBER}\s*(?:or more|and up|and above|plus)\b"
 )
 _PRICE_RANGE = re.compile(
     rf"\b(?:between|from)\s*{_NUMBER}\s*(?:and|-|–|to)\s*{_NUMBER}"
@@ -44,7 +46,28 @@ _NEGATION = re.compile(
 _NEGATOR_FORMS = (
     (re.compile(r"\bw/o\b"), "without"),
     (re.compile(r"\b(?:is|are|was|were|does|do|did)(?:n['’]?t| not)\b"), "not"),
-    (re.compile(r"\b(?:excluding|exclude|other than|but not|minus)\b"), "except"),
+    (
+        re.compile(r"\b(?:excluding|exclude|other than|but not|minus|anything but|apart from)\b"),
+        "except",
+    ),
+)
+_UNITS = (  # noqa: SIM905 - a word list reads best as words
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = {
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_SPELLED = re.compile(
+    r"\b(?:(a|one|two|three|four|five|six|seven|eight|nine)\s+hundred(?:\s+and)?\s*)?"
+    rf"(?:({'|'.join(_TENS)})(?:[\s-]+({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS[1:])}))?\b"
 )
 _NON = re.compile(r"\bnon[- ]?(?=[a-z])")
 _POSSESSIVE = re.compile(r"(?<=[a-z])['’]s?(?=\s|$)")
@@ -56,6 +79,8 @@ SHADE_WORDS = frozenset(("dark", "light", "pale", "deep", "bright", "pastel", "m
 # (a shopper's "ladies" is the catalog's audience "women"); colour spellings come from
 # :data:`extraction.values` ("gray" is the KG's "grey")
 QUERY_SYNONYMS = {
+    "her": "women",  # "for her"
+    "him": "men",
     "ladie": "women",
     "lady": "women",
     "woman": "women",
@@ -162,16 +187,17 @@ def parse_query(query: str, dictionary: EntityDictionary | None = None) -> Parse
     """Constraints and KG entries of ``query``; negated phrases are not matched as wanted."""
     text = " ".join(query.lower().split())
     parsed = ParsedQuery(text)
+    text = _spelled_numbers(text)  # "under fifty dollars"
     if match := _PRICE_RANGE.search(text):
         amounts = [g for g in match.groups() if g is not None]
         low, high = sorted((_amount(amounts[0]), _amount(amounts[1])))
         parsed.price_min, parsed.price_max = low, high
         text = text.replace(match.group(0), " ")
     if match := _PRICE_MAX.search(text):
-        parsed.price_max = _amount(match.group(1))
+        parsed.price_max = _amount(next(g for g in match.groups() if g is not None))
         text = text.replace(match.group(0), " ")
     if match := _PRICE_MIN.search(text):
-        parsed.price_min = _amount(match.group(1))
+        parsed.price_min = _amount(next(g for g in match.groups() if g is not None))
         text = text.replace(match.group(0), " ")
     text = _POSSESSIVE.sub("", text)  # "women's", "kids'"
     for pattern, negator in _NEGATOR_FORMS:
@@ -280,3 +306,26 @@ def _colour_value(entry: DictionaryEntry) -> bool:
     from extraction.values import canonical_attribute
 
     return entry.label == "Value" and canonical_attribute(entry.attribute) == "color"
+
+
+_PRICE_CUE = re.compile(
+    r"(?:under|below|less than|cheaper than|up to|at most|max|more than|over|above|at least|"
+    r"from|between|and|to|\$)\s*$"
+)
+_CURRENCY = re.compile(r"\s*(?:dollars?|bucks|usd|euros?|eur)\b")
+
+
+def _spelled_numbers(text: str) -> str:
+    """Prices written as words, as digits: "under fifty" → under 50, "a hundred and twenty
+    dollars" → 120 dollars; other number words stay ("the second one")."""
+
+    def number(match: re.Match[str]) -> str:
+        hundreds, tens, unit, small = match.groups()
+        priced = _PRICE_CUE.search(text[: match.start()]) or _CURRENCY.match(text[match.end() :])
+        if not (hundreds or tens or small) or not priced:
+            return match.group(0)  # "the second one", "one-piece": no price
+        value = (1 if hundreds in ("a", "one") else _UNITS.index(hundreds)) * 100 if hundreds else 0
+        value += _TENS.get(tens or "", 0) + _UNITS.index(unit or small or "zero")
+        return str(value) + (" " if match.group(0).endswith(" ") else "")
+
+    return _SPELLED.sub(number, text)

@@ -81,6 +81,7 @@ def shop() -> EntityDictionary:
         ("boots that don't have ankle support", ["ankle support"], "boots that"),
         ("non-waterproof hiking boots", ["waterproof"], "hiking boots"),
         ("non-stick pan", [], "non-stick pan"),  # a feature, no negation
+        ("boots anything but grey", ["grey"], "boots"),
     ],
 )
 def test_other_ways_of_saying_not_rule_out_the_property(
@@ -100,6 +101,12 @@ def test_other_ways_of_saying_not_rule_out_the_property(
         ("boots up to 80 bucks", None, 80),
         ("boots not more than 80", None, 80),
         ("boots at least $40", 40, None),
+        ("boots $100 or less", None, 100),
+        ("boots 100 dollars max", None, 100),
+        ("boots 40 and up", 40, None),
+        ("boots under fifty dollars", None, 50),
+        ("boots between forty and a hundred and twenty", 40, 120),
+        ("size 10 boots for one", None, None),  # no price: numbers stay as they are
     ],
 )
 def test_price_bounds_as_shoppers_write_them(
@@ -121,6 +128,7 @@ def test_synonyms_spellings_and_possessives_name_the_kgs_own_entries(
     shop: EntityDictionary,
 ) -> None:
     assert _named("ladies gray sandals", shop)["ladie"] == {"Value:women"}
+    assert _named("sandals for her", shop)["her"] == {"Value:women"}
     assert _named("women's sandals", shop)["women"] == {"Value:women"}
     assert _named("gray sandals", shop)["gray"] == {"Value:grey"}
     # a shade the KG lacks is its basic colour; one it holds stays itself
