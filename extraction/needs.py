@@ -222,6 +222,7 @@ class NeedFinder:
                         break
                     at, conf = phrase_end + 1, round(conf * 0.9, 3)
         mentions = _outermost_pois(sorted(found.values(), key=lambda m: (m.start_char, m.kind)))
+        mentions = _outside_problems(mentions)
         if names:
             mentions = [m for m in mentions if m.kind != "POI" or not _inside(m, names)]
         return mentions, _solves(mentions)
@@ -448,6 +449,23 @@ def _outermost_pois(mentions: list[NeedMention]) -> list[NeedMention]:
             and m.end_char <= o.end_char
             and o.end_char - o.start_char > m.end_char - m.start_char
             for o in pois
+        )
+    ]
+
+
+def _outside_problems(mentions: list[NeedMention]) -> list[NeedMention]:
+    """The mentions less each scene that is one of the text's problems: overlapping one, or
+    named as one elsewhere ("tired of cold nights … keeps you warm on cold nights": the
+    listing's problem, not a time the item suits)."""
+    problems = [m for m in mentions if m.kind == "Problem"]
+    named = {singular_phrase(m.name) for m in problems}
+    return [
+        m
+        for m in mentions
+        if m.kind != "Scene"
+        or not (
+            singular_phrase(m.name) in named
+            or any(p.start_char < m.end_char and m.start_char < p.end_char for p in problems)
         )
     ]
 

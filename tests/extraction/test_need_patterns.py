@@ -94,3 +94,11 @@ def test_a_state_kept_is_not_a_point_of_interest(find: Found) -> None:
     assert ("Problem", "cold toes") in found
     assert not {name for kind, name in found if kind == "POI"}
     assert ("POI", "warm") in find("A warm fleece lining.")
+
+
+def test_a_scene_the_listing_names_as_its_problem_is_the_problem(find: Found) -> None:
+    text = "A sleeping bag for backpackers tired of cold nights. It keeps you warm on cold nights."
+    found = find(text)
+    assert ("Problem", "cold nights") in found
+    assert ("Scene", "cold night") not in found
+    assert ("Scene", "cold night") in find("It keeps you warm on cold nights.")
