@@ -208,14 +208,18 @@ class NeedFinder:
                     strong_ends.add(end - 1)
                 conf = 0.8 if rule == "SUIT_STRONG" else 0.6
                 at = end
-                # "for day hikes and dog walkers": each conjunct is read
+                # "for day hikes and dog walkers": each conjunct is read, also after one the
+                # lexicon does not know ("for everyday use and students")
                 for conjunct in range(2):
                     kind, phrase, phrase_end = self._suited(tokens, at)
                     if kind:
                         pattern = rule.lower() + ("-and" if conjunct else "")
                         add(kind, singular_phrase(phrase), at, phrase_end, conf, pattern)
+                    else:
+                        words = self._phrase_words(tokens, at, 3)
+                        phrase_end = words[-1][1] if words else at
                     if not (
-                        kind
+                        phrase_end > at
                         and phrase_end < len(tokens.lower)
                         and tokens.lower[phrase_end] in self._conjunctions
                     ):

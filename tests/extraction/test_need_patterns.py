@@ -48,6 +48,8 @@ def test_crowds_scenes_and_problems_in_common_phrasings(
 def test_each_conjunct_after_a_suit_trigger_is_read(find: Found) -> None:
     found = find("Ideal for day hikes and dog walkers")
     assert {("Scene", "day hike"), ("Crowd", "dog walker")} <= found
+    # a first conjunct the lexicon does not know is read past
+    assert ("Crowd", "student") in find("Ideal for everyday use and students")
 
 
 def test_a_bullet_header_names_a_poi_but_an_attribute_header_does_not(find: Found) -> None:
