@@ -70,7 +70,6 @@ _SPELLED = re.compile(
     rf"(?:({'|'.join(_TENS)})(?:[\s-]+({'|'.join(_UNITS[1:10])}))?|({'|'.join(_UNITS[1:])}))?\b"
 )
 _NON = re.compile(r"\bnon[- ]?(?=[a-z])")
-_POSSESSIVE = re.compile(r"(?<=[a-z])['’]s?(?=\s|$)")
 # "blue or green": one constraint met by either
 _OR = re.compile(r"\s+(?:or|and/or)\s+|\s*/\s*(?=[a-z])")
 # a word before a basic colour that keeps it in its family ("dark blue" is a blue)
@@ -199,7 +198,6 @@ def parse_query(query: str, dictionary: EntityDictionary | None = None) -> Parse
     if match := _PRICE_MIN.search(text):
         parsed.price_min = _amount(next(g for g in match.groups() if g is not None))
         text = text.replace(match.group(0), " ")
-    text = _POSSESSIVE.sub("", text)  # "women's", "kids'"
     for pattern, negator in _NEGATOR_FORMS:
         text = pattern.sub(negator, text)
     text = _NON.sub(lambda m: _non(m, text, dictionary), text)
@@ -298,8 +296,10 @@ def _synonyms(words: tuple[str, ...]) -> list[tuple[str, ...]]:
     from extraction.values import canonical
 
     respelled = tuple(canonical(" ".join(words), "color").split())
-    swapped = tuple(QUERY_SYNONYMS.get(word, word) for word in words)
-    return [other for other in dict.fromkeys((respelled, swapped)) if other != words]
+    # "women's" is read "women'" (a brand's "Levi's" stays itself: it is tried first)
+    bare = tuple(word.rstrip("'") for word in words)
+    swapped = tuple(QUERY_SYNONYMS.get(word, word) for word in bare)
+    return [other for other in dict.fromkeys((respelled, bare, swapped)) if other != words]
 
 
 def _colour_value(entry: DictionaryEntry) -> bool:
@@ -310,7 +310,8 @@ def _colour_value(entry: DictionaryEntry) -> bool:
 
 _PRICE_CUE = re.compile(
     r"(?:under|below|less than|cheaper than|up to|at most|max|more than|over|above|at least|"
-    r"from|between|and|to|\$)\s*$"
+    rf"from|between|\$|(?:\d|\b(?:{'|'.join([*_UNITS[1:], *_TENS, 'hundred'])}))\s*(?:and|to|-))"
+    r"\s*$"
 )
 _CURRENCY = re.compile(r"\s*(?:dollars?|bucks|usd|euros?|eur)\b")
 
