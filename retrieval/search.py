@@ -371,9 +371,12 @@ class HybridSearcher:
         weak = bool(total) and not any(len(scored[c].rows) for c in lexical if c in scored)
         weak = weak and any(c in scored for c in lexical)  # a searcher without them can't say
         keyword = self.channels.get("bm25")
-        if total and isinstance(keyword, KeywordChannel):
-            # most words unknown to the catalog: what the lexical channels found rests on a
-            # stray word or number ("Regenjacke für Damen unter 100 Euro", the "t" of "Tシャツ")
+        named = any(not span.replace(" ", "").isdigit() for span, _ in parsed.entities)
+        if total and isinstance(keyword, KeywordChannel) and not named:
+            # most words unknown to the catalog and no KG entry named by a word: what the
+            # lexical channels found rests on a stray word or number ("Regenjacke für Damen
+            # unter 100 Euro", the "t" of "Tシャツ"); "something for my mum who loves tea"
+            # names tea, and is no guess
             weak = weak or keyword.keyword.known_share(parsed.text) < KNOWN_SHARE
         return SearchOutcome(
             parsed,
