@@ -138,7 +138,12 @@ class EntityDictionary:
     def from_store(
         cls, store: object, labels: Iterable[str] = DICTIONARY_LABELS
     ) -> EntityDictionary:
-        """Every name and alias of the given labels in the graph store."""
+        """Every name and alias of the given labels in the graph store. A scene named by an
+        activity and a word after it ("camping trip", "hiking trail") is also named by the
+        activity alone: "headlamps for camping" means the camping-trip scene."""
+        from extraction.lexicons import SCENE_HEADS, singular
+
+        activities = frozenset(SCENE_HEADS)
         dictionary = cls()
         for label in labels:
             for page in store.iter_nodes(label, batch_size=5000):  # type: ignore[attr-defined]
@@ -152,6 +157,9 @@ class EntityDictionary:
                     dictionary.add(name, entry)
                     for alias in props.get("aliases") or []:
                         dictionary.add(str(alias), entry)
+                    first, *rest = name.lower().split()
+                    if label == "Scene" and rest and singular(first) in activities:
+                        dictionary.add(first, entry)
         return dictionary
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from kg import NodeRow, store_from_uri
 from retrieval.query import DictionaryEntry, EntityDictionary, parse_query
 
 
@@ -150,3 +153,20 @@ def test_alternatives_joined_by_or_make_one_constraint(shop: EntityDictionary) -
     }
     # a colour or a kind: two constraints, as before
     assert set(_named("blue or sandals", shop)) == {"blue", "sandal"}
+
+
+def test_a_scene_named_by_an_activity_is_named_by_the_activity_alone(tmp_path: Path) -> None:
+    store = store_from_uri(f"kuzu://{tmp_path / 'graph'}").open()
+    try:
+        store.upsert(
+            nodes=[
+                NodeRow("Scene", {"name": "camping trip"}),
+                NodeRow("Scene", {"name": "busy morning"}),
+                NodeRow("Category", {"key": "outdoor > headlamps", "name": "Headlamps"}),
+            ]
+        )
+        dictionary = EntityDictionary.from_store(store)
+    finally:
+        store.close()
+    assert _named("headlamps for camping", dictionary)["camping"] == {"Scene:camping trip"}
+    assert "busy" not in _named("busy headlamps", dictionary)  # "busy" is no activity
