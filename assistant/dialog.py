@@ -68,7 +68,6 @@ _REFINE = re.compile(
     r"^\s*(?:(?:something|anything|one|ones|show me)\s+)?(cheaper|less expensive|"
     r"(?:in|under|below|over|for|with|without|not|but|and)\b.*)$"
 )
-_FILLER = re.compile(r"^\s*(?:(?:something|anything|one|ones|show me|only|just)\s+)*")
 _QUESTION = re.compile(
     r"\?\s*$|^\s*(?:is|are|does|do|can|will|how|what|which|who|where|when|would|should)\b"
 )
@@ -244,9 +243,9 @@ class Dialog:
         states = bool(understood.negations) or any(
             span.lower() not in kinds for span in understood.stated
         )
-        if match:
-            return match.group(1)
-        return _FILLER.sub("", text) if states else None
+        if states:
+            return text  # all of it: "anything but blue" needs its "anything"
+        return match.group(1) if match else None
 
     def _search(self, session_id: str, session: Session, query: str, intent: str) -> Turn:
         result = self.assistant.search(query, limit=8)

@@ -125,6 +125,9 @@ def build_assistant(settings: Settings, published: PublishedBuild | None = None)
 def close_assistant(assistant: Any) -> None:
     """Close what :func:`build_assistant` opened for ``assistant`` (its graph store and a
     published build's records file)."""
+    stop_warming = getattr(assistant, "stop_warming", None)
+    if stop_warming is not None:
+        stop_warming()  # its background reads need the store
     searcher = getattr(assistant, "searcher", None)
     store = getattr(searcher, "store", None)
     if store is not None:

@@ -318,6 +318,14 @@ class Assistant:
             self._warming[key] = future
             return future
 
+    def stop_warming(self) -> None:
+        """Let the evidence being prepared finish and prepare no more: before the graph
+        store closes, so no background task reads a closed store."""
+        with self._warming_lock:
+            warmer, self._warmer = self._warmer, None
+        if warmer is not None:
+            warmer.shutdown(wait=True, cancel_futures=True)
+
     def _warm(self, key: str) -> None:
         try:
             if self.ranker is not None:

@@ -236,9 +236,14 @@ def test_a_bare_constraint_narrows_the_search_and_a_goodbye_is_chat(assistant: A
         (f"w/o {pois[1]}", "refine", f"show me {kind} {pois[0]} ones w/o {pois[1]}"),
         ("less than $40", "refine", f"show me {kind} {pois[0]} ones w/o {pois[1]} less than $40"),
         (
+            "anything but black",  # every word kept: "but black" would want black
+            "refine",
+            f"show me {kind} {pois[0]} ones w/o {pois[1]} less than $40 anything but black",
+        ),
+        (
             "that one is fine, bye",
             "chat",
-            f"show me {kind} {pois[0]} ones w/o {pois[1]} less than $40",
+            f"show me {kind} {pois[0]} ones w/o {pois[1]} less than $40 anything but black",
         ),
         ("zzz qqq", "search", "zzz qqq"),  # names nothing: a new search, as before
     ]
