@@ -171,6 +171,7 @@ class HybridSearcher:
                 log.info("image and prototype channels are off: %s", images.why_not(text_encoder))
         self.channels = self._channels()
         self._families: dict[str, list[DictionaryEntry]] | None = None
+        self._attribute_masks: dict[str, npt.NDArray[np.bool_]] = {}  # attribute -> its items
 
     def _channels(self) -> dict[str, SearchChannel]:
         """The channels this searcher's parts make, in :data:`CHANNELS` order."""
@@ -268,6 +269,7 @@ class HybridSearcher:
         for it when ``gone``, else asks the store, which holds the change, instead of the
         build's postings."""
         self.links.relink(label, key, gone=gone)
+        self._attribute_masks.clear()
 
     def search(
         self, query: str, *, limit: int = 10, channels: Sequence[str] | None = None
@@ -401,11 +403,45 @@ class HybridSearcher:
         reasons: list[tuple[npt.NDArray[np.bool_], str]] = []
         if "graph" not in self.channels:  # no KG to say which items an entry names
             return spans, reasons
+        named_by: dict[str, list[DictionaryEntry]] = {}
         for span, named in parsed.entities:
             if span not in spans:
                 spans[span] = self._parts_rows(span, reasons)
             self._link(spans[span], [named])
+            named_by.setdefault(span, []).append(named)
+        for span, entries in named_by.items():
+            spans[span] &= ~self._other_values(entries)
         return spans, reasons
+
+    def _other_values(self, entries: Sequence[DictionaryEntry]) -> npt.NDArray[np.bool_]:
+        """The rows of items whose own value of an attribute ``entries`` name is another one:
+        a men's sandal "a favourite among kids" does not meet "for kids" (the audience value
+        kids, or the crowd kid) through the crowd, nor a red cable that "looks blue" in a
+        mined concept meet "blue". An item holding one of the named values stays, and so does
+        one that contradicts only some of the attributes the values belong to."""
+        from extraction.values import canonical_attribute
+
+        values = [e for e in entries if e.label == "Value" and e.attribute]
+        attributes = sorted({canonical_attribute(e.attribute) for e in values})
+        ruled_out = np.full(len(self.table), bool(attributes))
+        for attribute in attributes:  # "kids" may be an audience and a size: it takes both
+            wanted = np.zeros(len(self.table), dtype=bool)
+            self._link(wanted, [e for e in values if canonical_attribute(e.attribute) == attribute])
+            ruled_out &= self._attribute_rows(attribute) & ~wanted
+        return ruled_out
+
+    def _attribute_rows(self, attribute: str) -> npt.NDArray[np.bool_]:
+        """The rows of items holding any value of ``attribute`` (its canonical name)."""
+        from extraction.values import canonical_attribute
+
+        if attribute not in self._attribute_masks:
+            mask = np.zeros(len(self.table), dtype=bool)
+            for entries in self.dictionary.phrases.values():
+                for entry in entries:
+                    if entry.label == "Value" and canonical_attribute(entry.attribute) == attribute:
+                        mask[self.links.linked_rows(entry).rows] = True
+            self._attribute_masks[attribute] = mask
+        return self._attribute_masks[attribute]
 
     def _link(self, mask: npt.NDArray[np.bool_], entries: Sequence[DictionaryEntry]) -> None:
         """Set ``mask`` on the rows of the items linked to any of ``entries`` (or a shade)."""

@@ -310,3 +310,23 @@ def test_the_share_of_query_words_the_catalog_has_ignores_stop_words_and_numbers
     assert index.known_share("Regenjacke für Damen unter 100 Euro") == 0.0
     assert index.known_share("青いTシャツ") == 0.0  # another script's word, "t" or not
     assert index.known_share("the 100") == 1.0  # nothing to judge
+
+
+def test_an_items_own_value_of_the_named_attribute_rules_out_its_other_links(
+    searcher: HybridSearcher,
+) -> None:
+    """A span met through a crowd or a concept is not met by an item whose own value of the
+    attribute the span names is another one; a span naming values of two attributes rules
+    out only the items contradicting both."""
+    entries = {e.name: e for es in searcher.dictionary.phrases.values() for e in es}
+    blue, leather = entries["blue"], entries["leather"]
+    colours = {key: row["values"]["colour"] for key, row in searcher.items.items()}
+    materials = {key: row["values"]["material"] for key, row in searcher.items.items()}
+    out = searcher._other_values([blue])
+    assert {k for k in colours if out[searcher.table.rows[k]]} == {
+        k for k, colour in colours.items() if colour != "blue"
+    }
+    both = searcher._other_values([blue, leather])
+    assert {k for k in colours if both[searcher.table.rows[k]]} == {
+        k for k in colours if colours[k] != "blue" and materials[k] != "leather"
+    }
