@@ -405,30 +405,40 @@ class HybridSearcher:
             return spans, reasons
         named_by: dict[str, list[DictionaryEntry]] = {}
         for span, named in parsed.entities:
-            if span not in spans:
-                spans[span] = self._parts_rows(span, reasons)
-            self._link(spans[span], [named])
             named_by.setdefault(span, []).append(named)
         for span, entries in named_by.items():
-            spans[span] &= ~self._other_values(entries)
+            spans[span] = self._span_rows(span, entries, reasons)
         return spans, reasons
 
-    def _other_values(self, entries: Sequence[DictionaryEntry]) -> npt.NDArray[np.bool_]:
-        """The rows of items whose own value of an attribute ``entries`` name is another one:
-        a men's sandal "a favourite among kids" does not meet "for kids" (the audience value
-        kids, or the crowd kid) through the crowd, nor a red cable that "looks blue" in a
-        mined concept meet "blue". An item holding one of the named values stays, and so does
-        one that contradicts only some of the attributes the values belong to."""
+    def _span_rows(
+        self,
+        span: str,
+        entries: Sequence[DictionaryEntry],
+        reasons: list[tuple[npt.NDArray[np.bool_], str]],
+    ) -> npt.NDArray[np.bool_]:
+        """The rows meeting ``span``: linked to any of its entries, less the items whose own
+        value of an attribute its values belong to is another one. A men's sandal "a
+        favourite among kids" does not meet "for kids" (the audience value kids, or the crowd
+        kid) through the crowd; an item holding one of the named values stays, and so does
+        one that contradicts only some of the attributes ("kids" is an audience and a
+        size)."""
         from extraction.values import canonical_attribute
 
-        values = [e for e in entries if e.label == "Value" and e.attribute]
-        attributes = sorted({canonical_attribute(e.attribute) for e in values})
-        ruled_out = np.full(len(self.table), bool(attributes))
-        for attribute in attributes:  # "kids" may be an audience and a size: it takes both
+        mask = self._parts_rows(span, reasons)
+        by_attribute: dict[str, list[DictionaryEntry]] = {}
+        for entry in entries:
+            if entry.label == "Value" and entry.attribute:
+                by_attribute.setdefault(canonical_attribute(entry.attribute), []).append(entry)
+            else:
+                self._link(mask, [entry])
+        ruled_out: npt.NDArray[np.bool_] | None = None
+        for attribute, values in sorted(by_attribute.items()):
             wanted = np.zeros(len(self.table), dtype=bool)
-            self._link(wanted, [e for e in values if canonical_attribute(e.attribute) == attribute])
-            ruled_out &= self._attribute_rows(attribute) & ~wanted
-        return ruled_out
+            self._link(wanted, values)
+            mask |= wanted
+            other = self._attribute_rows(attribute) & ~wanted
+            ruled_out = other if ruled_out is None else ruled_out & other
+        return mask & ~ruled_out if ruled_out is not None else mask
 
     def _attribute_rows(self, attribute: str) -> npt.NDArray[np.bool_]:
         """The rows of items holding any value of ``attribute`` (its canonical name)."""

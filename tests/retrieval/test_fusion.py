@@ -12,10 +12,11 @@ import pytest
 
 from foundation.text import SEARCH_TERMS, tokens
 from kg import NodeRow, RelationRow, store_from_uri
+from retrieval.graph_links import Linked
 from retrieval.graph_postings import compute_postings
 from retrieval.item_table import ItemTable
 from retrieval.keyword import KeywordIndex
-from retrieval.query import EntityDictionary
+from retrieval.query import DictionaryEntry, EntityDictionary
 from retrieval.search import (
     CHANNELS,
     FusionWeights,
@@ -313,7 +314,7 @@ def test_the_share_of_query_words_the_catalog_has_ignores_stop_words_and_numbers
 
 
 def test_an_items_own_value_of_the_named_attribute_rules_out_its_other_links(
-    searcher: HybridSearcher,
+    searcher: HybridSearcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A span met through a crowd or a concept is not met by an item whose own value of the
     attribute the span names is another one; a span naming values of two attributes rules
@@ -322,11 +323,15 @@ def test_an_items_own_value_of_the_named_attribute_rules_out_its_other_links(
     blue, leather = entries["blue"], entries["leather"]
     colours = {key: row["values"]["colour"] for key, row in searcher.items.items()}
     materials = {key: row["values"]["material"] for key, row in searcher.items.items()}
-    out = searcher._other_values([blue])
-    assert {k for k in colours if out[searcher.table.rows[k]]} == {
-        k for k, colour in colours.items() if colour != "blue"
+    crowd = DictionaryEntry("Crowd", "everyone", "everyone")  # say it links every item
+    real = searcher.links.linked_rows
+    every = Linked.of(np.arange(len(searcher.table), dtype=np.int64))
+    monkeypatch.setattr(searcher.links, "linked_rows", lambda e: every if e == crowd else real(e))
+    met = searcher._span_rows("blue", [blue, crowd], [])
+    assert {k for k in colours if met[searcher.table.rows[k]]} == {
+        k for k, colour in colours.items() if colour == "blue"
     }
-    both = searcher._other_values([blue, leather])
+    both = searcher._span_rows("blue", [blue, leather, crowd], [])
     assert {k for k in colours if both[searcher.table.rows[k]]} == {
-        k for k in colours if colours[k] != "blue" and materials[k] != "leather"
+        k for k in colours if colours[k] == "blue" or materials[k] == "leather"
     }
