@@ -131,8 +131,19 @@ class EntityDictionary:
             found += [e for e in self.phrases.get(other, []) if e not in found]
         if not found and len(words) == 2 and words[0] in SHADE_WORDS:
             found = list(self.phrases.get(words[1:], []))  # "dark blue", a shade of blue
-            found = [e for e in found if _colour_value(e)]
+            found = [e for e in found if is_value_of(e, "color")]
         return found
+
+    def values_of(self, attribute: str) -> list[DictionaryEntry]:
+        """Every Value entry of ``attribute`` (its canonical name: ``color`` for colour too),
+        each once, in the dictionary's order."""
+        found = {
+            entry: None
+            for entries in self.phrases.values()
+            for entry in entries
+            if is_value_of(entry, attribute)
+        }
+        return list(found)
 
     @classmethod
     def from_store(
@@ -310,10 +321,11 @@ def _synonyms(words: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [other for other in dict.fromkeys((respelled, bare, swapped)) if other != words]
 
 
-def _colour_value(entry: DictionaryEntry) -> bool:
+def is_value_of(entry: DictionaryEntry, attribute: str) -> bool:
+    """Whether ``entry`` is a Value of ``attribute`` (a canonical name: ``color``)."""
     from extraction.values import canonical_attribute
 
-    return entry.label == "Value" and canonical_attribute(entry.attribute) == "color"
+    return entry.label == "Value" and canonical_attribute(entry.attribute) == attribute
 
 
 _PRICE_CUE = re.compile(

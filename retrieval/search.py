@@ -63,7 +63,13 @@ from retrieval.graph_links import (
 from retrieval.injection import EntryGlossary, KnowledgeInjector
 from retrieval.item_table import ItemTable
 from retrieval.keyword import KeywordIndex
-from retrieval.query import DictionaryEntry, EntityDictionary, ParsedQuery, parse_query
+from retrieval.query import (
+    DictionaryEntry,
+    EntityDictionary,
+    ParsedQuery,
+    is_value_of,
+    parse_query,
+)
 from retrieval.vector_index import VectorIndex
 from retrieval.visual import ImageSpace
 
@@ -442,14 +448,10 @@ class HybridSearcher:
 
     def _attribute_rows(self, attribute: str) -> npt.NDArray[np.bool_]:
         """The rows of items holding any value of ``attribute`` (its canonical name)."""
-        from extraction.values import canonical_attribute
-
         if attribute not in self._attribute_masks:
             mask = np.zeros(len(self.table), dtype=bool)
-            for entries in self.dictionary.phrases.values():
-                for entry in entries:
-                    if entry.label == "Value" and canonical_attribute(entry.attribute) == attribute:
-                        mask[self.links.linked_rows(entry).rows] = True
+            for entry in self.dictionary.values_of(attribute):
+                mask[self.links.linked_rows(entry).rows] = True
             self._attribute_masks[attribute] = mask
         return self._attribute_masks[attribute]
 
@@ -481,9 +483,7 @@ class HybridSearcher:
     def shades(self, entry: DictionaryEntry) -> list[DictionaryEntry]:
         """``entry`` and, for a basic colour value ("blue"), every colour value of its family
         the KG holds ("navy", "sky blue", "royal blue")."""
-        from extraction.values import canonical_attribute
-
-        if entry.label != "Value" or canonical_attribute(entry.attribute) != "color":
+        if not is_value_of(entry, "color"):
             return [entry]
         if self._families is None:
             self._families = colour_families(self.dictionary)
@@ -519,15 +519,13 @@ class HybridSearcher:
 
 def colour_families(dictionary: EntityDictionary) -> dict[str, list[DictionaryEntry]]:
     """Basic colour (its value's name) → the colour values of the dictionary in its family."""
-    from extraction.values import canonical_attribute, colour_family
+    from extraction.values import colour_family
 
     families: dict[str, list[DictionaryEntry]] = {}
-    for entries in dictionary.phrases.values():
-        for entry in entries:
-            if entry.label == "Value" and canonical_attribute(entry.attribute) == "color":
-                family = colour_family(entry.name)
-                if family is not None and entry not in families.get(family, []):
-                    families.setdefault(family, []).append(entry)
+    for entry in dictionary.values_of("color"):
+        family = colour_family(entry.name)
+        if family is not None:
+            families.setdefault(family, []).append(entry)
     return families
 
 
