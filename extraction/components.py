@@ -8,6 +8,7 @@ optional input is written only later), before any text runs through it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -404,13 +405,11 @@ def own_names(doc: Doc) -> list[tuple[int, int]]:
     """Where ``doc`` names what its item is or has: its values found in the text, and its
     leaf category's name wherever the text says it ("… Wireless Earbuds, Pink")."""
     spans = [(value.start_char, value.end_char) for value in doc._.values or ()]
-    category = " ".join(str(doc._.category or "").lower().split())
+    category = " ".join(str(doc._.category or "").split())
     if " " in category or "-" in category:  # a one-word name holds no other name
-        text = doc_text(doc).lower()
-        at = text.find(category)
-        while at >= 0:
-            spans.append((at, at + len(category)))
-            at = text.find(category, at + 1)
+        # matched in the text itself: lower-casing it first could move offsets ("İ")
+        named = re.compile(re.escape(category), re.IGNORECASE)
+        spans += [match.span() for match in named.finditer(doc_text(doc))]
     return spans
 
 
