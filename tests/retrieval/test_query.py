@@ -10,17 +10,22 @@ from kg import NodeRow, store_from_uri
 from retrieval.query import DictionaryEntry, EntityDictionary, parse_query
 
 
+def _dictionary(*entries: tuple[str, str, str]) -> EntityDictionary:
+    """A dictionary of ``(label, name, attribute)`` entries, each keyed by its name."""
+    found = EntityDictionary()
+    for label, name, attribute in entries:
+        found.add(name, DictionaryEntry(label, name, name, attribute))
+    return found
+
+
 @pytest.fixture
 def dictionary() -> EntityDictionary:
-    found = EntityDictionary()
-    for label, name in (
-        ("POI", "long battery life"),
-        ("POI", "waterproof"),
-        ("Concept", "power bank"),
-        ("Concept", "jacket"),
-    ):
-        found.add(name, DictionaryEntry(label, name, name))
-    return found
+    return _dictionary(
+        ("POI", "long battery life", ""),
+        ("POI", "waterproof", ""),
+        ("Concept", "power bank", ""),
+        ("Concept", "jacket", ""),
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,8 +60,7 @@ def test_non_hyphen_names_a_feature_and_two_negations_rule_out_two_things(
 
 @pytest.fixture
 def shop() -> EntityDictionary:
-    found = EntityDictionary()
-    for label, name, attribute in (
+    return _dictionary(
         ("POI", "waterproof", ""),
         ("POI", "non-stick", ""),
         ("POI", "ankle support", ""),
@@ -69,9 +73,7 @@ def shop() -> EntityDictionary:
         ("Value", "green", "color"),
         ("Value", "light blue", "color"),
         ("Value", "dark", "roast"),
-    ):
-        found.add(name, DictionaryEntry(label, name, name, attribute))
-    return found
+    )
 
 
 @pytest.mark.parametrize(
